@@ -1,0 +1,1 @@
+"""Relink keeps the data-source connections of multi-client reporting platforms healthy."""

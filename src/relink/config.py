@@ -1,0 +1,103 @@
+"""Settings from environment variables (prefix ``RELINK_``); one object, read once."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import structlog
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = structlog.get_logger(__name__)
+
+GENERATED_KEY_FILE = "secret.key"
+
+
+class Settings(BaseSettings):
+    """Everything Relink reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RELINK_", extra="ignore")
+
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    secret_keys: SecretStr = SecretStr("")
+    session_secret: SecretStr = SecretStr("")
+    smtp_url: SecretStr | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = ""
+    sandbox_port: int = 8001
+    sandbox_url: str = ""
+    mail_from: str = "Relink <relink@localhost>"
+    trash_retention_days: int = Field(default=30, ge=1)
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "RELINK_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+psycopg://"
+            )
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under ``var_dir``."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'relink.db'}"
+
+    @property
+    def effective_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_sandbox_url(self) -> str:
+        return (self.sandbox_url or f"http://127.0.0.1:{self.sandbox_port}").rstrip("/")
+
+    def key_list(self) -> list[str]:
+        """Fernet keys, newest first; generates and keeps one under ``var_dir`` when unset."""
+        configured = [k.strip() for k in self.secret_keys.get_secret_value().split(",") if k.strip()]
+        if configured:
+            return configured
+        key_file = self.var_dir / GENERATED_KEY_FILE
+        if not key_file.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(Fernet.generate_key().decode() + "\n")
+            key_file.chmod(0o600)
+            log.warning(
+                "config.secret_key.generated",
+                path=str(key_file),
+                hint="set RELINK_SECRET_KEYS in production; losing this file loses every credential",
+            )
+        return [key_file.read_text().strip()]
+
+    def masked(self) -> dict[str, str]:
+        """The effective settings with every secret masked, for ``relink config``."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown[name] = "********" if value.get_secret_value() else "(unset)"
+            elif value is None or value == "":
+                shown[name] = "(unset)"
+            else:
+                shown[name] = str(value)
+        shown["database_url"] = _mask_url_password(self.effective_database_url)
+        shown["base_url"] = self.effective_base_url
+        shown["sandbox_url"] = self.effective_sandbox_url
+        return shown
+
+
+def _mask_url_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

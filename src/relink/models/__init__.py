@@ -1,0 +1,32 @@
+"""The tables, one module each; importing this package registers them all on ``Base``."""
+
+from relink.models.agency import Agency
+from relink.models.base import Base
+from relink.models.client import Client
+from relink.models.daily_metric import DailyMetric
+from relink.models.data_source import DataSource
+from relink.models.event import Event
+from relink.models.grant import Grant
+from relink.models.incident import Incident, IncidentDataSource
+from relink.models.notification import Notification
+from relink.models.sync_run import SyncOutcome, SyncRun
+from relink.models.user import EmailPreference, Role, User, UserClientAccess
+
+__all__ = [
+    "Agency",
+    "Base",
+    "Client",
+    "DailyMetric",
+    "DataSource",
+    "EmailPreference",
+    "Event",
+    "Grant",
+    "Incident",
+    "IncidentDataSource",
+    "Notification",
+    "Role",
+    "SyncOutcome",
+    "SyncRun",
+    "User",
+    "UserClientAccess",
+]

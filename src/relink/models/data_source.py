@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from relink.models.base import Base, HasId, HasTimestamps, Id, agency_fk, str_enum
+from relink.providers.taxonomy import ErrorClass
+from relink.status import DataSourceStatus
+
+
+class DataSource(HasId, HasTimestamps, Base):
+    """One client's link to one external account through one grant."""
+
+    __tablename__ = "data_source"
+    __table_args__ = (
+        # Keyset pagination of the Data Sources page, by status and by id.
+        Index("ix_data_source_agency_status_id", "agency_id", "status", "id"),
+        Index("ix_data_source_grant_status", "grant_id", "status"),
+        Index("ix_data_source_status_next_sync", "status", "next_sync_at"),
+    )
+
+    agency_id: Mapped[int] = agency_fk()
+    client_id: Mapped[int] = mapped_column(Id, ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    grant_id: Mapped[int] = mapped_column(Id, ForeignKey("grant.id", ondelete="RESTRICT"))
+    provider: Mapped[str] = mapped_column(String(64))
+    external_account_id: Mapped[str] = mapped_column(String(200))
+    external_account_name: Mapped[str] = mapped_column(String(300))
+    status: Mapped[DataSourceStatus] = mapped_column(
+        str_enum(DataSourceStatus), default=DataSourceStatus.CONNECTED
+    )
+    status_reason: Mapped[ErrorClass | None] = mapped_column(str_enum(ErrorClass))
+    status_detail: Mapped[str | None] = mapped_column(Text)
+    # The last day whose data is complete; only ever moves forward.
+    complete_through: Mapped[date | None]
+    last_ok_at: Mapped[datetime | None]
+    last_failed_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    next_sync_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from relink.models.base import Base, HasId, Id, agency_fk, str_enum, utcnow
+from relink.providers.taxonomy import ErrorClass
+
+
+class Incident(HasId, Base):
+    """One continuous failure of a grant or a data source, from first failure to repair."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        # At most one open incident per cause: later failures extend it.
+        Index(
+            "uq_incident_open_key",
+            "agency_id",
+            "key",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    agency_id: Mapped[int] = agency_fk()
+    # "grant:<id>:<class>" or "data_source:<id>:<class>".
+    key: Mapped[str] = mapped_column(String(120))
+    grant_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("grant.id", ondelete="CASCADE"), index=True
+    )
+    data_source_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("data_source.id", ondelete="CASCADE"), index=True
+    )
+    error_class: Mapped[ErrorClass] = mapped_column(str_enum(ErrorClass))
+    detail: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    failure_count: Mapped[int] = mapped_column(default=1)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class IncidentDataSource(Base):
+    """The data sources an incident touches; its client names come from here."""
+
+    __tablename__ = "incident_data_source"
+
+    incident_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True
+    )
+    data_source_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("data_source.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    agency_id: Mapped[int] = agency_fk()

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from relink.models.base import Base, HasId, Id, agency_fk, str_enum, utcnow
+from relink.providers.taxonomy import ErrorClass
+
+
+class SyncOutcome(enum.StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class SyncRun(HasId, Base):
+    """One import of a data source for a date range."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_data_source_started", "data_source_id", "started_at"),)
+
+    agency_id: Mapped[int] = agency_fk()
+    data_source_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("data_source.id", ondelete="CASCADE")
+    )
+    trigger: Mapped[str] = mapped_column(String(24))
+    date_from: Mapped[date]
+    date_to: Mapped[date]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[SyncOutcome] = mapped_column(str_enum(SyncOutcome), default=SyncOutcome.RUNNING)
+    error_class: Mapped[ErrorClass | None] = mapped_column(str_enum(ErrorClass))
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    days_imported: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,1 @@
+"""Talking to the outside: the catalog, the OAuth/API-key client and the error classifier."""
