@@ -59,7 +59,9 @@ class Settings(BaseSettings):
 
     def key_list(self) -> list[str]:
         """Fernet keys, newest first; generates and keeps one under ``var_dir`` when unset."""
-        configured = [k.strip() for k in self.secret_keys.get_secret_value().split(",") if k.strip()]
+        configured = [
+            k.strip() for k in self.secret_keys.get_secret_value().split(",") if k.strip()
+        ]
         if configured:
             return configured
         key_file = self.var_dir / GENERATED_KEY_FILE
@@ -70,7 +72,7 @@ class Settings(BaseSettings):
             log.warning(
                 "config.secret_key.generated",
                 path=str(key_file),
-                hint="set RELINK_SECRET_KEYS in production; losing this file loses every credential",
+                hint="set RELINK_SECRET_KEYS in production: losing this file loses all credentials",
             )
         return [key_file.read_text().strip()]
 

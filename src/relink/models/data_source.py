@@ -22,7 +22,9 @@ class DataSource(HasId, HasTimestamps, Base):
     )
 
     agency_id: Mapped[int] = agency_fk()
-    client_id: Mapped[int] = mapped_column(Id, ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("client.id", ondelete="CASCADE"), index=True
+    )
     grant_id: Mapped[int] = mapped_column(Id, ForeignKey("grant.id", ondelete="RESTRICT"))
     provider: Mapped[str] = mapped_column(String(64))
     external_account_id: Mapped[str] = mapped_column(String(200))

@@ -13,9 +13,7 @@ class Event(HasId, Base):
     """The event log: who or what changed which status, when, from what to what, and why."""
 
     __tablename__ = "event"
-    __table_args__ = (
-        Index("ix_event_subject", "agency_id", "subject_type", "subject_id", "id"),
-    )
+    __table_args__ = (Index("ix_event_subject", "agency_id", "subject_type", "subject_id", "id"),)
 
     agency_id: Mapped[int] = agency_fk()
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,7 +23,7 @@ class ErrorClass(enum.StrEnum):
     DATA_ERROR = "data_error"
     APP_MISCONFIGURED = "app_misconfigured"
     # The access token lapsed: refresh and retry; never a disconnect by itself.
-    ACCESS_TOKEN_EXPIRED = "access_token_expired"
+    ACCESS_TOKEN_EXPIRED = "access_token_expired"  # noqa: S105
 
 
 # Classes that end the whole grant: every data source on it needs the grant re-authorized.

@@ -50,7 +50,9 @@ MANAGER = Account("mcc-100-000-0001", "Northwind Agency MCC")
 MANAGER_SUB_ACCOUNTS = tuple(
     Account(f"cust-100-000-01{n:02d}", f"Northwind Ads {n:02d}", MANAGER.id) for n in range(1, 11)
 )
-SECOND_ACCOUNTS = tuple(Account(f"cust-200-000-02{n:02d}", f"Harbor Ads {n:02d}") for n in range(1, 4))
+SECOND_ACCOUNTS = tuple(
+    Account(f"cust-200-000-02{n:02d}", f"Harbor Ads {n:02d}") for n in range(1, 4)
+)
 
 IDENTITIES: tuple[Identity, ...] = (
     Identity(
@@ -95,6 +97,11 @@ class World:
 
     identities: tuple[Identity, ...] = IDENTITIES
     accounts: tuple[Account, ...] = field(
-        default=(MANAGER, *MANAGER_SUB_ACCOUNTS, *SECOND_ACCOUNTS, *(a.account for a in API_KEY_ACCOUNTS))
+        default=(
+            MANAGER,
+            *MANAGER_SUB_ACCOUNTS,
+            *SECOND_ACCOUNTS,
+            *(a.account for a in API_KEY_ACCOUNTS),
+        )
     )
     api_keys: tuple[ApiKeyAccount, ...] = API_KEY_ACCOUNTS

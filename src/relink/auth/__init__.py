@@ -1,0 +1,1 @@
+"""Who may do what: passwords, sessions, and the one access rule."""

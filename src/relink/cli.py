@@ -1,0 +1,174 @@
+"""The ``relink`` command: thin wrappers that open a transaction and call services."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink import migrate
+from relink.config import get_settings
+from relink.db import default_database
+from relink.errors import RelinkError
+from relink.kit.crypto import default_box, generate_key
+from relink.logging import configure_logging
+from relink.models import Agency, Role
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Relink keeps data-source connections healthy.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Secret keys for credentials at rest.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their access.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+
+console = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def _setup() -> None:
+    configure_logging(json=get_settings().log_json)
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        database = default_database()
+        try:
+            async with database.transaction() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except RelinkError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(code=2) from exc
+
+
+@app.command("config")
+def show_config() -> None:
+    """Print the effective settings, secrets masked."""
+    table = Table("setting", "value")
+    for name, value in get_settings().masked().items():
+        table.add_row(name, value)
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the schema up to REVISION."""
+    migrate.upgrade(get_settings().effective_database_url, revision)
+    console.print("database is up to date")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new key; put it first in RELINK_SECRET_KEYS, then run `relink keys rotate`."""
+    console.print(generate_key())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret under the first key of RELINK_SECRET_KEYS."""
+    from relink.grants.service import rotate_keys
+
+    box = default_box()
+    report = _in_transaction(lambda session: rotate_keys(session, box=box))
+    console.print(f"re-encrypted {report.rotated} grants under the newest key")
+    if report.unreadable:
+        err.print(
+            f"[yellow]{report.unreadable} grants could not be decrypted with any configured key "
+            "and were flagged; they need a reconnect[/yellow]"
+        )
+        raise typer.Exit(code=1)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in e-mail")],
+    role: Annotated[Role, typer.Option(help="admin, staff or client")],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    agency: Annotated[str, typer.Option(help="Agency slug")] = "northwind",
+    all_clients: Annotated[bool, typer.Option(help="Staff: access to every client")] = False,
+    client: Annotated[list[int] | None, typer.Option(help="Client id (repeat for staff)")] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, confirmation_prompt=True, hide_input=True)
+    ] = "",
+) -> None:
+    """Create a user in an agency."""
+    from relink.errors import InvalidInput
+    from relink.users.service import create_user
+
+    client_ids = client or []
+
+    async def work(session: AsyncSession) -> str:
+        agency_id = await session.scalar(select(Agency.id).where(Agency.slug == agency))
+        if agency_id is None:
+            raise InvalidInput(f"no agency with slug {agency!r}")
+        user = await create_user(
+            session,
+            agency_id=agency_id,
+            email=email,
+            name=name,
+            password=password,
+            role=role,
+            all_clients=all_clients,
+            client_ids=client_ids if role is Role.STAFF else (),
+            client_id=client_ids[0] if role is Role.CLIENT and client_ids else None,
+        )
+        return user.email
+
+    console.print(f"created {_in_transaction(work)}")
+
+
+@app.command("demo")
+def demo(
+    if_empty: Annotated[bool, typer.Option(help="Do nothing when data exists")] = False,
+) -> None:
+    """Seed the demo agency and print its logins."""
+    from relink.demo import DEMO_LOGINS, DEMO_PASSWORD, has_data, seed_demo
+
+    box = default_box()
+
+    async def work(session: AsyncSession) -> bool:
+        if await has_data(session):
+            return False
+        await seed_demo(session, box=box)
+        return True
+
+    seeded = _in_transaction(work)
+    if not seeded:
+        if not if_empty:
+            err.print("[yellow]the database holds data already; nothing seeded[/yellow]")
+            raise typer.Exit(code=1)
+        console.print("demo data present")
+    table = Table("login", "password", "role", "sees", title="Demo logins")
+    for login in DEMO_LOGINS:
+        table.add_row(login.email, DEMO_PASSWORD, login.role, login.sees)
+    console.print(table)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (RELINK_PORT)")] = None,
+) -> None:
+    """Serve the web app, API, scheduler and worker in one process."""
+    import uvicorn
+
+    from relink.app import create_app
+
+    settings = get_settings()
+    default_box()  # generate the key now, not on the first request
+    console.print(f"Relink on http://{host or settings.host}:{port or settings.port}")
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port)

@@ -1,0 +1,172 @@
+"""The demo agency: the world of the seeds' help pages, wired to the sandbox provider."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.clients.service import create_client
+from relink.data_sources.service import create_data_source
+from relink.grants.service import create_grant
+from relink.kit.crypto import SecretBox
+from relink.models import Agency, Client, DailyMetric, Grant, Role
+from relink.providers.taxonomy import AuthKind
+from relink.sandbox import seed
+from relink.users.service import create_user
+
+DEMO_DAYS = 90
+DEMO_PASSWORD = "relink-demo-pass"  # noqa: S105  (printed for the demo on purpose)
+
+CLIENT_NAMES = (
+    "Acme Dental",
+    "Bluebird Bakery",
+    "Cedar Law Group",
+    "Delta Roofing",
+    "Evergreen Vets",
+    "Fjord Outdoor",
+    "Golden Gym",
+    "Harbor Hotel",
+    "Indigo Spa",
+    "Juniper Florist",
+    "Kestrel Motors",
+    "Lumen Optics",
+)
+SHARED_GRANT_CLIENTS = 8
+SECOND_GRANT_CLIENTS = 3
+API_KEY_CLIENTS = 4
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    sees: str
+
+
+DEMO_LOGINS = (
+    DemoLogin("admin@demo.relink.test", "admin", "everything"),
+    DemoLogin("staff@demo.relink.test", "staff", "all 12 clients"),
+    DemoLogin("limited@demo.relink.test", "staff", "Acme Dental and Juniper Florist"),
+    DemoLogin("client@demo.relink.test", "client", "Acme Dental, read-only"),
+)
+
+
+async def has_data(session: AsyncSession) -> bool:
+    return bool(await session.scalar(select(func.count()).select_from(Agency)))
+
+
+async def seed_demo(session: AsyncSession, *, box: SecretBox, today: date | None = None) -> Agency:
+    """One agency with users, 12 clients, two shared OAuth grants, API-key sources, 90 days."""
+    today = today or date.today()
+    agency = Agency(name="Northwind Marketing", slug="northwind")
+    session.add(agency)
+    await session.flush()
+    clients = [await create_client(session, agency_id=agency.id, name=n) for n in CLIENT_NAMES]
+    await _seed_users(session, agency_id=agency.id, clients=clients)
+
+    manager, harbor = seed.IDENTITIES[0], seed.IDENTITIES[1]
+    shared = await _oauth_grant(session, box=box, agency_id=agency.id, identity=manager)
+    second = await _oauth_grant(session, box=box, agency_id=agency.id, identity=harbor)
+    complete_through = today - timedelta(days=1)
+    links = [
+        (shared, client, account)
+        for client, account in zip(
+            clients[:SHARED_GRANT_CLIENTS], seed.MANAGER_SUB_ACCOUNTS, strict=False
+        )
+    ]
+    links += [
+        (second, client, account)
+        for client, account in zip(
+            clients[SHARED_GRANT_CLIENTS : SHARED_GRANT_CLIENTS + SECOND_GRANT_CLIENTS],
+            seed.SECOND_ACCOUNTS,
+            strict=True,
+        )
+    ]
+    for client, key_account in zip(clients[-API_KEY_CLIENTS:], seed.API_KEY_ACCOUNTS, strict=True):
+        key_grant = await create_grant(
+            session,
+            box=box,
+            agency_id=agency.id,
+            provider="sandbox_api",
+            auth_kind=AuthKind.API_KEY,
+            credentials={"api_key": key_account.demo_api_key},
+            identity_name=key_account.account.name,
+        )
+        links.append((key_grant, client, key_account.account))
+
+    for grant, client, account in links:
+        source = await create_data_source(
+            session,
+            grant=grant,
+            client_id=client.id,
+            external_account_id=account.id,
+            external_account_name=account.name,
+            complete_through=complete_through,
+        )
+        await session.execute(
+            insert(DailyMetric),
+            [
+                {
+                    "agency_id": agency.id,
+                    "data_source_id": source.id,
+                    "day": day,
+                    "values": demo_metrics(account.id, day),
+                }
+                for day in (complete_through - timedelta(days=n) for n in range(DEMO_DAYS))
+            ],
+        )
+    await session.flush()
+    return agency
+
+
+async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Client]) -> None:
+    admin, staff, limited, client_login = DEMO_LOGINS
+    await create_user(
+        session, agency_id=agency_id, email=admin.email, name="Ada Admin",
+        password=DEMO_PASSWORD, role=Role.ADMIN,
+    )  # fmt: skip
+    await create_user(
+        session, agency_id=agency_id, email=staff.email, name="Sam Staff",
+        password=DEMO_PASSWORD, role=Role.STAFF, all_clients=True,
+    )  # fmt: skip
+    await create_user(
+        session, agency_id=agency_id, email=limited.email, name="Lee Limited",
+        password=DEMO_PASSWORD, role=Role.STAFF, client_ids=[clients[0].id, clients[9].id],
+    )  # fmt: skip
+    await create_user(
+        session, agency_id=agency_id, email=client_login.email, name="Casey Client",
+        password=DEMO_PASSWORD, role=Role.CLIENT, client_id=clients[0].id,
+    )  # fmt: skip
+
+
+async def _oauth_grant(
+    session: AsyncSession, *, box: SecretBox, agency_id: int, identity: seed.Identity
+) -> Grant:
+    return await create_grant(
+        session,
+        box=box,
+        agency_id=agency_id,
+        provider="sandbox",
+        auth_kind=AuthKind.OAUTH2,
+        credentials={"refresh_token": identity.demo_refresh_token, "access_token": None},
+        external_identity=identity.subject,
+        identity_name=identity.email,
+        scopes=list(seed.SCOPES),
+    )
+
+
+def demo_metrics(account_id: str, day: date) -> dict[str, float]:
+    """Plausible, repeatable daily numbers for one account."""
+    digest = hashlib.sha256(f"{account_id}:{day.isoformat()}".encode()).digest()
+    impressions = 800 + int.from_bytes(digest[:2], "big") % 4000
+    clicks = impressions * (2 + digest[2] % 6) // 100
+    return {
+        "impressions": float(impressions),
+        "clicks": float(clicks),
+        "cost": round(clicks * (0.4 + digest[3] / 200), 2),
+        "conversions": float(clicks * (1 + digest[4] % 9) // 100),
+    }

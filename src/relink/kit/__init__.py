@@ -1,0 +1,1 @@
+"""Small shared plumbing: secrets at rest, pagination, locks."""

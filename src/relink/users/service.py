@@ -1,0 +1,98 @@
+"""Users of an agency: creation and which clients a staff user may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from relink.errors import InvalidInput
+from relink.models import Client, Role, User, UserClientAccess
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    agency_id: int,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+    all_clients: bool = False,
+    client_ids: Iterable[int] = (),
+    client_id: int | None = None,
+) -> User:
+    """A new user; staff get all clients or the listed ones, a client user gets one client."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise InvalidInput(f"{email!r} is not an e-mail address")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    taken = await session.scalar(select(func.count()).where(User.email == email))
+    if taken:
+        raise InvalidInput(f"a user with e-mail {email} exists already")
+    if role is Role.CLIENT:
+        if client_id is None:
+            raise InvalidInput("a client user needs the client they belong to")
+        await _ensure_agency_clients(session, agency_id=agency_id, client_ids=[client_id])
+    elif client_id is not None:
+        raise InvalidInput("only a client user belongs to one client")
+    user = User(
+        agency_id=agency_id,
+        email=email,
+        name=name.strip() or email,
+        password_hash=hash_password(password),
+        role=role,
+        all_clients=role is Role.STAFF and all_clients,
+        client_id=client_id,
+    )
+    session.add(user)
+    await session.flush()
+    if role is Role.STAFF and not all_clients:
+        await set_client_access(session, user=user, client_ids=client_ids)
+    return user
+
+
+async def set_client_access(
+    session: AsyncSession, *, user: User, client_ids: Iterable[int]
+) -> None:
+    """Replace a limited staff user's list of clients."""
+    if user.role is not Role.STAFF:
+        raise InvalidInput("only staff users have a list of clients")
+    ids = sorted(set(client_ids))
+    await _ensure_agency_clients(session, agency_id=user.agency_id, client_ids=ids)
+    await session.execute(delete(UserClientAccess).where(UserClientAccess.user_id == user.id))
+    session.add_all(
+        UserClientAccess(user_id=user.id, client_id=cid, agency_id=user.agency_id) for cid in ids
+    )
+    await session.flush()
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (same answer for either miss)."""
+    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.is_active:
+        # Spend the same time as a real check so a miss does not reveal which e-mails exist.
+        verify_password(_DUMMY_HASH, password)
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+async def _ensure_agency_clients(
+    session: AsyncSession, *, agency_id: int, client_ids: list[int]
+) -> None:
+    if not client_ids:
+        return
+    found = set(
+        await session.scalars(
+            select(Client.id).where(Client.agency_id == agency_id, Client.id.in_(client_ids))
+        )
+    )
+    missing = sorted(set(client_ids) - found)
+    if missing:
+        raise InvalidInput(f"no such client in this agency: {', '.join(map(str, missing))}")
+
+
+_DUMMY_HASH = hash_password("relink-timing-equaliser")
