@@ -152,10 +152,10 @@ def demo(
             err.print("[yellow]the database holds data already; nothing seeded[/yellow]")
             raise typer.Exit(code=1)
         console.print("demo data present")
-    table = Table("login", "password", "role", "sees", title="Demo logins")
+    # Plain lines, not a table: a narrow terminal must not cut an e-mail someone will copy.
+    console.print(f"Demo logins (password for all: {DEMO_PASSWORD}):", highlight=False)
     for login in DEMO_LOGINS:
-        table.add_row(login.email, DEMO_PASSWORD, login.role, login.sees)
-    console.print(table)
+        console.print(f"  {login.email}  {login.role}, sees {login.sees}", highlight=False)
 
 
 @app.command("serve")

@@ -1,0 +1,276 @@
+"""What a provider's answer means: its catalog rules first, then fallbacks shared by all.
+
+The one rule that matters most (DESIGN.md, Error taxonomy): only a definitive 4xx answer can
+disconnect anything. A 5xx, a timeout or a lost answer never does, not even at the token
+endpoint, because a refresh whose answer was lost may already have rotated the token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, Literal
+
+import structlog
+
+from relink.providers.json_path import resolve
+from relink.providers.spec import Between, ErrorRule, ProviderSpec, Scalar
+from relink.providers.taxonomy import (
+    DATA_SOURCE_LEVEL,
+    GRANT_LEVEL,
+    TRANSIENT,
+    AuthKind,
+    ErrorClass,
+)
+
+Phase = Literal["token", "api"]
+Body = bytes | str | Mapping[str, Any] | list[Any] | None
+
+log = structlog.get_logger(__name__)
+
+# A provider asking for a longer pause is treated as asking for a day; the scheduler retries then.
+MAX_RETRY_AFTER_SECONDS: Final = 24 * 3600.0
+# Log lines and detail text stay short: enough to recognise a shape, never a whole payload.
+LOG_BODY_CHARS: Final = 200
+DETAIL_CHARS: Final = 300
+# Keys whose values are credentials wherever they appear in a body.
+_SECRET_KEYS: Final = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "client_secret",
+        "password",
+        "api_key",
+        "apikey",
+        "authorization",
+        "assertion",
+    }
+)
+# Long opaque strings look like tokens or keys; UUID-shaped ids (trace ids) are kept.
+_TOKENISH: Final = re.compile(r"[A-Za-z0-9_\-.~+/=]{24,}")
+_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+HINT_NO_ANSWER: Final = "The provider did not answer in time; Relink will retry."
+HINT_OUTAGE: Final = "The provider is having trouble on its side; Relink will retry."
+HINT_UNKNOWN: Final = "The provider gave an answer Relink does not recognise; it will retry."
+HINT_RATE: Final = "The provider asked Relink to slow down; it will retry after a pause."
+HINT_APP: Final = "Relink's own app registration at this provider was refused; admins are told."
+HINT_GRANT: Final = "The provider refused the saved sign-in; someone needs to reconnect."
+HINT_KEY: Final = "The provider rejected the key or password; please enter it again."
+HINT_DENIED: Final = "The credentials work but lack permission for this account."
+HINT_REFRESH: Final = "The access token lapsed; Relink will refresh it and retry."
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    error_class: ErrorClass
+    # Plain words for the person who has to act (or be told to wait).
+    hint: str
+    # The provider's Retry-After in seconds, when it sent one.
+    retry_after: float | None = None
+    # The provider's own error code(s), e.g. "190/460", for logs.
+    provider_code: str | None = None
+    # The provider's message, shortened and scrubbed of anything token-like.
+    detail: str | None = None
+
+    @property
+    def disconnects(self) -> bool:
+        return self.error_class in GRANT_LEVEL or self.error_class in DATA_SOURCE_LEVEL
+
+
+def classify(
+    spec: ProviderSpec,
+    *,
+    status: int | None,
+    body: Body,
+    headers: Mapping[str, str] | None,
+    phase: Phase,
+) -> Classification:
+    """Map one failed answer (or no answer: status None) to an ErrorClass."""
+    retry_after = retry_after_seconds(headers)
+    if status is None:
+        return Classification(ErrorClass.PROVIDER_UNAVAILABLE, HINT_NO_ANSWER, retry_after)
+    document, text = _parse(body)
+    code = _provider_code(spec, document)
+    detail = _detail(spec, document, text)
+    for rule in spec.errors.rules:
+        if _matches(rule, status=status, document=document, text=text, phase=phase):
+            if not _allowed(rule.error_class, status, named=rule.status is not None):
+                # A rule matched a body that came with a non-definitive status: stay transient.
+                return Classification(
+                    ErrorClass.PROVIDER_UNAVAILABLE, HINT_OUTAGE, retry_after, code, detail
+                )
+            return Classification(rule.error_class, rule.hint, retry_after, code, detail)
+    fallback = _fallback(spec, status=status, document=document, phase=phase)
+    if fallback is not None:
+        error_class, hint = fallback
+        return Classification(error_class, hint, retry_after, code, detail)
+    log.warning(
+        "provider.error.unclassified",
+        provider=spec.key,
+        status=status,
+        phase=phase,
+        provider_code=code,
+        body=redact(text, LOG_BODY_CHARS),
+    )
+    return Classification(ErrorClass.PROVIDER_UNAVAILABLE, HINT_UNKNOWN, retry_after, code, detail)
+
+
+def retry_after_seconds(
+    headers: Mapping[str, str] | None, *, now: datetime | None = None
+) -> float | None:
+    """Read Retry-After as delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not headers:
+        return None
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def redact(text: str, limit: int) -> str:
+    """Shorten `text` and blank out anything that looks like a credential."""
+    with contextlib.suppress(ValueError):
+        text = json.dumps(_scrub(json.loads(text)), separators=(",", ":"))
+    cleaned = _TOKENISH.sub(lambda m: m[0] if _UUID.fullmatch(m[0]) else "[redacted]", text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _allowed(error_class: ErrorClass, status: int, *, named: bool) -> bool:
+    if error_class in TRANSIENT:
+        return True
+    if status >= 500:
+        return False
+    if status >= 400:
+        return True
+    # A 1xx-3xx carries an error only when the rule names that status (errors in a 200 body).
+    return named
+
+
+def _fallback(
+    spec: ProviderSpec, *, status: int, document: Any, phase: Phase
+) -> tuple[ErrorClass, str] | None:
+    """Shapes every provider shares: RFC 6749 token errors, 429, 5xx, API-key 401/403."""
+    oauth_error = _top_level_error(document)
+    if status == 429:
+        return ErrorClass.RATE_LIMITED, HINT_RATE
+    if status >= 500 or status == 408:
+        return ErrorClass.PROVIDER_UNAVAILABLE, HINT_OUTAGE
+    if not 400 <= status < 500:
+        return None
+    if oauth_error in ("invalid_client", "unauthorized_client"):
+        return ErrorClass.APP_MISCONFIGURED, HINT_APP
+    if phase == "token" and oauth_error == "invalid_grant":
+        return ErrorClass.AUTH_REVOKED, HINT_GRANT
+    if spec.auth in (AuthKind.API_KEY, AuthKind.BASIC):
+        if status == 401:
+            return ErrorClass.INVALID_CREDENTIALS, HINT_KEY
+        if status == 403:
+            return ErrorClass.PERMISSION_DENIED, HINT_DENIED
+    if spec.auth is AuthKind.OAUTH2 and phase == "api" and status == 401:
+        return ErrorClass.ACCESS_TOKEN_EXPIRED, HINT_REFRESH
+    return None
+
+
+def _matches(rule: ErrorRule, *, status: int, document: Any, text: str, phase: Phase) -> bool:
+    if rule.phase not in ("any", phase):
+        return False
+    if rule.status is not None and not any(low <= status <= high for low, high in rule.status):
+        return False
+    if rule.body_contains is not None and rule.body_contains.casefold() not in text.casefold():
+        return False
+    return all(
+        any(_satisfies(value, condition) for value in _find(document, path))
+        for path, condition in rule.match_json.items()
+    )
+
+
+def _satisfies(value: Any, condition: Any) -> bool:
+    if isinstance(condition, list):
+        return any(_same(value, accepted) for accepted in condition)
+    if isinstance(condition, Between):
+        low, high = condition.between
+        return _is_number(value) and low <= value <= high
+    return _same(value, condition)
+
+
+def _same(value: Any, expected: Scalar) -> bool:
+    # JSON true must not equal 1, nor 1 equal true.
+    if isinstance(value, bool) or isinstance(expected, bool):
+        return type(value) is type(expected) and value == expected
+    return bool(value == expected)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _find(document: Any, path: str) -> list[Any]:
+    # A streamed answer (Google Ads searchStream) is a JSON array of objects: look in each.
+    if isinstance(document, list):
+        return [value for item in document for value in resolve(item, path)]
+    return resolve(document, path)
+
+
+def _parse(body: Body) -> tuple[Any, str]:
+    """The body as JSON (None if it is not JSON) and as text."""
+    if body is None:
+        return None, ""
+    if isinstance(body, Mapping | list):
+        return body, json.dumps(body, default=str)
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    try:
+        return json.loads(text), text
+    except ValueError:
+        return None, text
+
+
+def _top_level_error(document: Any) -> str | None:
+    error = document.get("error") if isinstance(document, Mapping) else None
+    return error if isinstance(error, str) else None
+
+
+def _provider_code(spec: ProviderSpec, document: Any) -> str | None:
+    codes = []
+    for path in spec.errors.code_paths:
+        found = [value for value in _find(document, path) if isinstance(value, str | int)]
+        if found:
+            codes.append(str(found[0]))
+    return "/".join(codes) or None
+
+
+def _detail(spec: ProviderSpec, document: Any, text: str) -> str | None:
+    for path in spec.errors.message_paths:
+        found = [value for value in _find(document, path) if isinstance(value, str)]
+        if found:
+            return redact(found[0], DETAIL_CHARS)
+    return redact(text, DETAIL_CHARS) if text and document is None else None
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: "[redacted]" if str(key).lower() in _SECRET_KEYS else _scrub(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value

@@ -1,0 +1,290 @@
+"""The schema of a provider catalog entry: endpoints, scopes, key formats and the error mapping.
+
+URLs may hold `{placeholders}`. The loader fills the deployment ones (`{sandbox_url}`); the rest
+are filled by the client at call time with `fill_url`: `{account_id}`, `{start}`, `{end}` for
+metrics, named groups of an API key's pattern (Mailchimp's `{dc}`), `{token}` for revocation
+URLs that carry the token, and `api_headers` values such as `{developer_token}` from settings.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from relink.providers.json_path import validate_path
+from relink.providers.taxonomy import AuthKind, ErrorClass
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an absolute http(s) URL (unfilled placeholder?): {value!r}")
+    return value
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from exc
+    return value
+
+
+def _parse_status(value: Any) -> tuple[tuple[int, int], ...]:
+    """Accept 401, "4xx", "500-599" or a list of those; return inclusive ranges."""
+    items = value if isinstance(value, list | tuple) else [value]
+    ranges: list[tuple[int, int]] = []
+    for item in items:
+        if isinstance(item, bool):
+            raise ValueError(f"not an HTTP status: {item!r}")
+        if isinstance(item, int):
+            low = high = item
+        elif isinstance(item, str) and re.fullmatch(r"[1-5]xx", item):
+            low, high = int(item[0]) * 100, int(item[0]) * 100 + 99
+        elif isinstance(item, str) and re.fullmatch(r"\d{3}-\d{3}", item):
+            low, high = (int(part) for part in item.split("-"))
+        else:
+            raise ValueError(f"not an HTTP status, '4xx' or 'low-high' range: {item!r}")
+        if not 100 <= low <= high <= 599:
+            raise ValueError(f"HTTP status out of range: {item!r}")
+        ranges.append((low, high))
+    return tuple(ranges)
+
+
+Url = Annotated[str, AfterValidator(_check_url)]
+JsonPath = Annotated[str, AfterValidator(validate_path)]
+Regex = Annotated[str, AfterValidator(_check_regex)]
+StatusSet = Annotated[tuple[tuple[int, int], ...], BeforeValidator(_parse_status)]
+Scalar = str | int | bool
+Method = Literal["GET", "POST"]
+
+
+class Strict(BaseModel):
+    # Refuse unknown keys so a typo in a catalog file fails loudly at start-up.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IdentityFields(Strict):
+    """Where the external identity's id, name and e-mail sit in a JSON document."""
+
+    id: JsonPath
+    name: JsonPath | None = None
+    email: JsonPath | None = None
+
+
+class OAuth2Spec(Strict):
+    authorize_url: Url
+    token_url: Url
+    revoke_url: Url | None = None
+    revoke_method: Literal["POST", "DELETE"] = "POST"
+    # None: read the identity from the id_token's claims (OpenID Connect).
+    identity_url: Url | None = None
+    identity: IdentityFields
+    scopes: tuple[str, ...] = Field(min_length=1)
+    scope_separator: str = " "
+    authorize_params: dict[str, str] = Field(default_factory=dict)
+    pkce: bool = False
+    login_hint: bool = False
+    token_auth: Literal["client_secret_basic", "client_secret_post"]
+    issues_refresh_tokens: bool = True
+    rotates_refresh_tokens: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OAuth2Spec:
+        if self.identity_url is None and "openid" not in self.scopes:
+            raise ValueError("oauth.identity_url: required unless the 'openid' scope is asked")
+        if self.rotates_refresh_tokens and not self.issues_refresh_tokens:
+            raise ValueError("oauth.rotates_refresh_tokens: needs issues_refresh_tokens")
+        return self
+
+
+class HeaderKey(Strict):
+    """The key goes in a header: `<name>: <prefix><key><suffix>`."""
+
+    via: Literal["header"]
+    name: str = "Authorization"
+    prefix: str = ""
+    suffix: str = ""
+
+
+class BasicKey(Strict):
+    """HTTP Basic: with `username` set the key is the password; without, the key is the user."""
+
+    via: Literal["basic"]
+    username: str | None = None
+
+
+class QueryKey(Strict):
+    via: Literal["query"]
+    param: str
+
+
+KeyPlacement = Annotated[HeaderKey | BasicKey | QueryKey, Field(discriminator="via")]
+
+
+class ApiKeySpec(Strict):
+    # Named groups (e.g. `(?P<dc>us\d+)`) fill the same-named URL placeholders.
+    key_pattern: Regex
+    format_hint: str
+    send: KeyPlacement
+    verify_url: Url
+    verify_method: Method = "GET"
+    # Where the verify answer names the account the key opens, if it does.
+    identity: IdentityFields | None = None
+
+    def matches(self, key: str) -> bool:
+        return re.fullmatch(self.key_pattern, key) is not None
+
+    def url_params(self, key: str) -> dict[str, str]:
+        """URL placeholder values carried inside the key itself."""
+        match = re.fullmatch(self.key_pattern, key)
+        if match is None:
+            raise ValueError("key does not match the provider's key format")
+        return {name: value for name, value in match.groupdict().items() if value is not None}
+
+
+class BasicAuthSpec(Strict):
+    """User name + password, or key + secret."""
+
+    username_label: str
+    password_label: str
+    format_hint: str | None = None
+    verify_url: Url
+    verify_method: Method = "GET"
+    identity: IdentityFields | None = None
+
+
+class AccountsSpec(Strict):
+    """How to list the external accounts a grant can reach."""
+
+    url: Url
+    method: Method = "GET"
+    body: dict[str, Any] | None = None
+    # None: the whole answer is one account (an API key opens exactly one).
+    items: JsonPath | None = None
+    id: JsonPath
+    # Stripped from ids ("customers/1234567890" -> "1234567890").
+    id_prefix: str = ""
+    name: JsonPath | None = None
+    manager_id: JsonPath | None = None
+    next_page_token: JsonPath | None = None
+    page_token_param: str | None = None
+
+
+class MetricsSpec(Strict):
+    """Daily metrics of one account for a date range."""
+
+    url: Url
+    method: Method = "GET"
+    rows: JsonPath
+    date: JsonPath
+    # Relink metric name -> path inside one row.
+    values: dict[str, JsonPath] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> MetricsSpec:
+        missing = {"account_id", "start", "end"} - placeholders(self.url)
+        if missing:
+            raise ValueError(f"metrics.url: missing placeholders {sorted(missing)}")
+        return self
+
+
+class ExpiryWarning(Strict):
+    """A documented way a grant dies on a clock, so people get an "expires soon" notice."""
+
+    # since_grant: a fixed lifetime from consent; since_last_use: dies after days of idleness.
+    clock: Literal["since_grant", "since_last_use"]
+    days: int = Field(gt=0)
+    warn_days_before: int = Field(ge=0)
+    # app_in_testing: only while OUR app registration is in a testing mode (settings say so).
+    when: Literal["always", "app_in_testing"] = "always"
+    message: str
+
+    @model_validator(mode="after")
+    def _warn_before_death(self) -> ExpiryWarning:
+        if self.warn_days_before >= self.days:
+            raise ValueError("warn_days_before: must be fewer than days")
+        return self
+
+
+class Between(Strict):
+    between: tuple[int, int]
+
+
+JsonCondition = Scalar | list[Scalar] | Between
+
+
+class ErrorRule(Strict):
+    """All given conditions must hold; the first matching rule of an entry wins."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    phase: Literal["token", "api", "any"] = "any"
+    status: StatusSet | None = None
+    # JSON path -> a value, a list of accepted values, or {between: [low, high]}.
+    match_json: dict[JsonPath, JsonCondition] = Field(default_factory=dict, alias="json")
+    # Case-insensitive substring of the raw body.
+    body_contains: str | None = None
+    error_class: ErrorClass
+    hint: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> ErrorRule:
+        if self.status is None and not self.match_json and self.body_contains is None:
+            raise ValueError("a rule needs at least one of status, json, body_contains")
+        return self
+
+
+class ErrorsSpec(Strict):
+    # Where the provider puts its error code(s) and message: for logs and the detail line.
+    code_paths: tuple[JsonPath, ...] = ()
+    message_paths: tuple[JsonPath, ...] = ()
+    rules: tuple[ErrorRule, ...] = ()
+
+
+_SECTION_FOR = {AuthKind.OAUTH2: "oauth", AuthKind.API_KEY: "api_key", AuthKind.BASIC: "basic"}
+
+
+class ProviderSpec(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    display_name: str
+    auth: AuthKind
+    docs_url: Url | None = None
+    oauth: OAuth2Spec | None = None
+    api_key: ApiKeySpec | None = None
+    basic: BasicAuthSpec | None = None
+    # Sent with every API call (not the token endpoint), e.g. a developer token from settings.
+    api_headers: dict[str, str] = Field(default_factory=dict)
+    accounts: AccountsSpec | None = None
+    metrics: MetricsSpec | None = None
+    expiry_warnings: tuple[ExpiryWarning, ...] = ()
+    errors: ErrorsSpec = ErrorsSpec()
+
+    @model_validator(mode="after")
+    def _one_auth_section(self) -> ProviderSpec:
+        wanted = _SECTION_FOR[self.auth]
+        if getattr(self, wanted) is None:
+            raise ValueError(f"{wanted}: required when auth is {self.auth.value}")
+        for section in _SECTION_FOR.values():
+            if section != wanted and getattr(self, section) is not None:
+                raise ValueError(f"{section}: not allowed when auth is {self.auth.value}")
+        return self
+
+
+def placeholders(template: str) -> set[str]:
+    """The `{names}` a URL template still needs."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def fill_url(template: str, values: Mapping[str, str]) -> str:
+    """Fill every placeholder, URL-quoting each value; raise ValueError naming a missing one."""
+    missing = placeholders(template) - values.keys()
+    if missing:
+        raise ValueError(f"no value for URL placeholder(s) {sorted(missing)} in {template!r}")
+    quoted = {name: quote(str(values[name]), safe="") for name in placeholders(template)}
+    return template.format_map(quoted)

@@ -1,0 +1,130 @@
+"""Fault switches: what can go wrong at the sandbox, for whom, and for how long.
+
+A fault is a record, not an action: it is evaluated on every request, so clearing it (or its
+duration running out) heals everything it did, except `rotate_api_key`, which changes a key for
+good, as a real rotation does. The grant-level faults (`revoke_grant`, `expire_refresh`) hit only
+token families that existed before the fault, so a fresh consent (a reconnect) works at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+class FaultKind(enum.StrEnum):
+    REVOKE_GRANT = "revoke_grant"
+    EXPIRE_REFRESH = "expire_refresh"
+    REMOVE_PERMISSION = "remove_permission"
+    UNLINK_ACCOUNT = "unlink_account"
+    ROTATE_API_KEY = "rotate_api_key"
+    RATE_LIMIT = "rate_limit"
+    SERVER_ERROR = "server_error"
+    SLOW = "slow"
+    DROP_RESPONSE = "drop_response"
+    MALFORMED_DATA = "malformed_data"
+    INVALID_CLIENT = "invalid_client"
+
+
+# Kinds that concern a login's tokens as a whole; an account target means nothing for them.
+GRANT_ONLY_KINDS = frozenset(
+    {FaultKind.REVOKE_GRANT, FaultKind.EXPIRE_REFRESH, FaultKind.INVALID_CLIENT}
+)
+DEFAULT_RETRY_AFTER_SECONDS = 30
+DEFAULT_DELAY_SECONDS = 5.0
+DEFAULT_SERVER_ERROR_STATUS = 500
+SERVER_ERROR_STATUSES = (500, 502, 503)
+MALFORMED_MODES = ("types", "non_json")
+
+
+@dataclass
+class Fault:
+    id: str
+    kind: FaultKind
+    created_at: float
+    # The identity's subject (e-mail targets are resolved to the subject when added).
+    subject: str | None = None
+    account: str | None = None
+    expires_at: float | None = None
+    retry_after: int = DEFAULT_RETRY_AFTER_SECONDS
+    delay: float = DEFAULT_DELAY_SECONDS
+    status: int = DEFAULT_SERVER_ERROR_STATUS
+    mode: str = MALFORMED_MODES[0]
+
+    def is_active_at(self, now: float) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+    def matches(self, *, subject: str | None, account: str | None) -> bool:
+        """A target left open matches anything; a set target must equal the request's."""
+        if self.subject is not None and self.subject != subject:
+            return False
+        return self.account is None or self.account == account
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
+        return cls(**{**data, "kind": FaultKind(data["kind"])})
+
+
+def new_fault_id() -> str:
+    return "flt_" + secrets.token_hex(6)
+
+
+class FaultBook:
+    """The faults switched on, oldest first."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        self._faults.append(fault)
+
+    def active(self, now: float) -> list[Fault]:
+        # Expired faults are dropped lazily: nothing needs to run when a duration ends.
+        self._faults = [f for f in self._faults if f.is_active_at(now)]
+        return list(self._faults)
+
+    def clear(self, fault_id: str | None = None) -> int:
+        """Remove one fault, or all of them; returns how many were removed."""
+        before = len(self._faults)
+        if fault_id is None:
+            self._faults = []
+        else:
+            self._faults = [f for f in self._faults if f.id != fault_id]
+        return before - len(self._faults)
+
+    def find(
+        self,
+        kind: FaultKind,
+        *,
+        now: float,
+        subject: str | None = None,
+        account: str | None = None,
+    ) -> Fault | None:
+        for fault in self.active(now):
+            if fault.kind == kind and fault.matches(subject=subject, account=account):
+                return fault
+        return None
+
+    def find_for_family(
+        self, kind: FaultKind, *, now: float, subject: str, family_created_at: float
+    ) -> Fault | None:
+        """A grant-level fault hits only families born before it: a reconnect after it works."""
+        for fault in self.active(now):
+            if (
+                fault.kind == kind
+                and fault.matches(subject=subject, account=None)
+                and family_created_at < fault.created_at
+            ):
+                return fault
+        return None
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [f.to_dict() for f in self._faults]
+
+    def load(self, items: list[dict[str, Any]]) -> None:
+        self._faults = [Fault.from_dict(item) for item in items]

@@ -1,0 +1,57 @@
+"""The sandbox state as a JSON file, so the demo survives a restart of the sandbox.
+
+Counters and the test clock are not saved: they describe one run. Faults are saved, because
+unlinked accounts and revoked grants are faults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from relink.sandbox.oauth_models import AuthorizationCode, Family, Token
+
+if TYPE_CHECKING:
+    from relink.sandbox.state import SandboxState
+
+FORMAT_VERSION = 1
+
+
+def dump(state: SandboxState) -> dict[str, Any]:
+    tokens = {id(t): t for t in [*state.tokens_by_access.values(), *state.tokens_by_refresh.values()]}
+    return {
+        "version": FORMAT_VERSION,
+        "codes": [asdict(c) for c in state.codes.values()],
+        "spent_codes": state.spent_codes,
+        "families": [asdict(f) for f in state.families.values()],
+        "tokens": [asdict(t) for t in tokens.values()],
+        "api_keys": state.api_keys,
+        "faults": state.faults.to_list(),
+    }
+
+
+def save(state: SandboxState, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so a crash mid-write never leaves half a file to load.
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(dump(state), indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load(state: SandboxState, path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("version") != FORMAT_VERSION:
+        return
+    state.codes = {c["code"]: AuthorizationCode(**c) for c in data["codes"]}
+    state.spent_codes = dict(data["spent_codes"])
+    state.families = {f["id"]: Family(**f) for f in data["families"]}
+    state.tokens_by_access = {}
+    state.tokens_by_refresh = {}
+    for item in data["tokens"]:
+        state.store_token(Token(**item), persist=False)
+    # Keys of accounts no longer in the world are dropped; new accounts keep their demo key.
+    state.api_keys.update({k: v for k, v in data["api_keys"].items() if k in state.api_keys})
+    state.faults.load(data["faults"])

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.config import get_settings
+from relink.db import Database, set_default_database
+from relink.kit.crypto import SecretBox, generate_key
+from tests.fixtures.database import (  # noqa: F401  (fixtures)
+    database_url,
+    pg_databases,
+    pg_migrated,
+    sqlite_template,
+)
+from tests.fixtures.demo import Demo, seeded_demo  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test gets its own var dir and no leaked environment."""
+    monkeypatch.setenv("RELINK_VAR_DIR", str(tmp_path / "var"))
+    for name in (
+        "RELINK_DATABASE_URL",
+        "RELINK_SECRET_KEYS",
+        "RELINK_SMTP_URL",
+        "RELINK_REDIS_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+    set_default_database(None)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def session(database: Database) -> AsyncIterator[AsyncSession]:
+    async with database.sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def secret_key() -> str:
+    return generate_key()
+
+
+@pytest.fixture
+def box(secret_key: str) -> SecretBox:
+    return SecretBox([secret_key])
+
+
+@pytest.fixture
+async def demo(session: AsyncSession, box: SecretBox) -> Demo:
+    return await seeded_demo(session, box=box)
