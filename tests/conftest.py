@@ -9,13 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.config import get_settings
 from relink.db import Database, set_default_database
 from relink.kit.crypto import SecretBox, generate_key
-from tests.fixtures.database import (  # noqa: F401  (fixtures)
-    database_url,
-    pg_databases,
-    pg_migrated,
-    sqlite_template,
-)
-from tests.fixtures.demo import Demo, seeded_demo  # noqa: F401
+from tests.fixtures.demo import Demo, seeded_demo
+
+pytest_plugins = ["tests.fixtures.database"]
 
 
 @pytest.fixture(autouse=True)
