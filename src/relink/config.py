@@ -7,12 +7,19 @@ from pathlib import Path
 
 import structlog
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = structlog.get_logger(__name__)
 
 GENERATED_KEY_FILE = "secret.key"
+
+
+class OAuthClient(BaseModel):
+    """Our app's registration at one OAuth provider."""
+
+    client_id: str
+    client_secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -33,6 +40,11 @@ class Settings(BaseSettings):
     sandbox_url: str = ""
     mail_from: str = "Relink <relink@localhost>"
     trash_retention_days: int = Field(default=30, ge=1)
+    # JSON: {"google_ads": {"client_id": "...", "client_secret": "..."}, ...}
+    oauth_clients: dict[str, OAuthClient] = Field(default_factory=dict)
+    # The in-process scheduler and worker of the embedded default.
+    embedded_worker: bool = True
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)
     log_json: bool = False
 
     @field_validator("database_url")
@@ -76,6 +88,22 @@ class Settings(BaseSettings):
             )
         return [key_file.read_text().strip()]
 
+    def oauth_client(self, provider: str) -> OAuthClient | None:
+        """Our registration at ``provider``; the sandbox's is built in."""
+        if provider in self.oauth_clients:
+            return self.oauth_clients[provider]
+        if provider == "sandbox":
+            from relink.sandbox import seed
+
+            return OAuthClient(
+                client_id=seed.CLIENT_ID, client_secret=SecretStr(seed.CLIENT_SECRET)
+            )
+        return None
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        return f"{self.effective_base_url}/oauth/callback"
+
     def masked(self) -> dict[str, str]:
         """The effective settings with every secret masked, for ``relink config``."""
         shown: dict[str, str] = {}
@@ -83,6 +111,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 shown[name] = "********" if value.get_secret_value() else "(unset)"
+            elif name == "oauth_clients":
+                shown[name] = ", ".join(sorted(value)) or "(none; the sandbox is built in)"
             elif value is None or value == "":
                 shown[name] = "(unset)"
             else:

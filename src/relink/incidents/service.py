@@ -1,14 +1,151 @@
-"""Incidents: what a user may see of them (opening and resolving come with the health engine)."""
+"""Incidents: opened on the first failure of a cause, extended by later ones, resolved on repair."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import visible_client_ids
 from relink.errors import NotFound
 from relink.kit.pagination import clamp_limit
 from relink.models import DataSource, Incident, IncidentDataSource, Role, User
+from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
+
+
+def cause_family(error_class: ErrorClass) -> str:
+    """Revoked and expired are one cause (the grant needs re-authorizing), the rest their own."""
+    return "auth" if error_class in GRANT_LEVEL else error_class.value
+
+
+def grant_key(grant_id: int, error_class: ErrorClass) -> str:
+    return f"grant:{grant_id}:{cause_family(error_class)}"
+
+
+def data_source_key(data_source_id: int, error_class: ErrorClass) -> str:
+    return f"data_source:{data_source_id}:{cause_family(error_class)}"
+
+
+def provider_key(provider: str, error_class: ErrorClass) -> str:
+    return f"provider:{provider}:{cause_family(error_class)}"
+
+
+@dataclass(frozen=True)
+class Opened:
+    incident: Incident
+    created: bool
+    # Data sources this failure added to the incident (all of them when created).
+    added_data_source_ids: tuple[int, ...]
+
+
+async def open_or_extend(
+    session: AsyncSession,
+    *,
+    agency_id: int,
+    key: str,
+    error_class: ErrorClass,
+    now: datetime,
+    grant_id: int | None = None,
+    data_source_id: int | None = None,
+    data_source_ids: Iterable[int] = (),
+    detail: str | None = None,
+) -> Opened:
+    """The open incident of ``key``, extended, or a new one; safe against a concurrent opener."""
+    incident = await _open_by_key(session, agency_id=agency_id, key=key)
+    created = False
+    if incident is None:
+        try:
+            async with session.begin_nested():
+                incident = Incident(
+                    agency_id=agency_id,
+                    key=key,
+                    error_class=error_class,
+                    grant_id=grant_id,
+                    data_source_id=data_source_id,
+                    detail=detail,
+                    opened_at=now,
+                    last_seen_at=now,
+                    failure_count=1,
+                )
+                session.add(incident)
+            created = True
+        except IntegrityError:
+            # Another worker opened it between our read and our insert: join theirs.
+            incident = await _open_by_key(session, agency_id=agency_id, key=key)
+            assert incident is not None
+    if not created:
+        incident.failure_count += 1
+        incident.last_seen_at = now
+        incident.detail = detail or incident.detail
+    added = await _link(session, incident=incident, data_source_ids=data_source_ids)
+    await session.flush()
+    return Opened(incident=incident, created=created, added_data_source_ids=added)
+
+
+async def resolve(
+    session: AsyncSession, *, agency_id: int, keys: Iterable[str], now: datetime, by: str
+) -> list[Incident]:
+    """Resolve the open incidents of ``keys``; they stay in history."""
+    key_list = list(keys)
+    if not key_list:
+        return []
+    incidents = list(
+        await session.scalars(
+            select(Incident).where(
+                Incident.agency_id == agency_id,
+                Incident.key.in_(key_list),
+                Incident.resolved_at.is_(None),
+            )
+        )
+    )
+    if incidents:
+        await session.execute(
+            update(Incident)
+            .where(Incident.id.in_([i.id for i in incidents]))
+            .values(resolved_at=now, resolved_by=by)
+            .execution_options(synchronize_session="fetch")
+        )
+    return incidents
+
+
+async def open_incident(session: AsyncSession, *, agency_id: int, key: str) -> Incident | None:
+    """The open incident of ``key``, if any."""
+    return await _open_by_key(session, agency_id=agency_id, key=key)
+
+
+async def _open_by_key(session: AsyncSession, *, agency_id: int, key: str) -> Incident | None:
+    return await session.scalar(
+        select(Incident).where(
+            Incident.agency_id == agency_id, Incident.key == key, Incident.resolved_at.is_(None)
+        )
+    )
+
+
+async def _link(
+    session: AsyncSession, *, incident: Incident, data_source_ids: Iterable[int]
+) -> tuple[int, ...]:
+    wanted = set(data_source_ids)
+    if incident.data_source_id is not None:
+        wanted.add(incident.data_source_id)
+    if not wanted:
+        return ()
+    linked = set(
+        await session.scalars(
+            select(IncidentDataSource.data_source_id).where(
+                IncidentDataSource.incident_id == incident.id
+            )
+        )
+    )
+    added = tuple(sorted(wanted - linked))
+    session.add_all(
+        IncidentDataSource(incident_id=incident.id, data_source_id=ds, agency_id=incident.agency_id)
+        for ds in added
+    )
+    return added
 
 
 def _scoped(user: User) -> Select[Incident]:

@@ -50,3 +50,8 @@ class Grant(HasId, HasTimestamps, Base):
     # Set when the credentials fail to decrypt: fail closed, flag, never crash.
     credentials_unreadable_at: Mapped[datetime | None]
     extra: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # The refresh lease: one refresh per grant at a time across every process.
+    refresh_lock_owner: Mapped[str | None] = mapped_column(String(64))
+    refresh_lock_expires_at: Mapped[datetime | None]
+    # Consecutive refreshes that failed for a transient reason (the old token is kept).
+    refresh_failures: Mapped[int] = mapped_column(default=0)

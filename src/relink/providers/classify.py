@@ -29,7 +29,7 @@ from relink.providers.taxonomy import (
 )
 
 Phase = Literal["token", "api"]
-Body = bytes | str | Mapping[str, Any] | list[Any] | None
+Body = bytes | str | Mapping[str, Any] | list[Any] | int | float | bool | None
 
 log = structlog.get_logger(__name__)
 
@@ -104,6 +104,14 @@ def classify(
         if _matches(rule, status=status, document=document, text=text, phase=phase):
             if not _allowed(rule.error_class, status, named=rule.status is not None):
                 # A rule matched a body that came with a non-definitive status: stay transient.
+                log.warning(
+                    "provider.error.not_definitive",
+                    provider=spec.key,
+                    status=status,
+                    phase=phase,
+                    provider_code=code,
+                    would_be=rule.error_class.value,
+                )
                 return Classification(
                     ErrorClass.PROVIDER_UNAVAILABLE, HINT_OUTAGE, retry_after, code, detail
                 )
@@ -234,7 +242,8 @@ def _parse(body: Body) -> tuple[Any, str]:
     """The body as JSON (None if it is not JSON) and as text."""
     if body is None:
         return None, ""
-    if isinstance(body, Mapping | list):
+    if not isinstance(body, bytes | str):
+        # Already parsed (by an HTTP client): any JSON value, not only objects.
         return body, json.dumps(body, default=str)
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     try:

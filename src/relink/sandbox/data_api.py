@@ -29,10 +29,13 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # What a broken upstream proxy sends with a JSON content type.
 NON_JSON_BODY = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
-OAuthCaller = Annotated[Caller, Depends(RequireCaller("me", frozenset({"token"})))]
-AccountsCaller = Annotated[Caller, Depends(RequireCaller("accounts", frozenset({"token", "api_key"})))]
-MetricsCaller = Annotated[Caller, Depends(RequireCaller("metrics", frozenset({"token", "api_key"})))]
-KeyCaller = Annotated[Caller, Depends(RequireCaller("key_verify", frozenset({"api_key"})))]
+TOKEN_ONLY = frozenset({"token"})
+TOKEN_OR_KEY = frozenset({"token", "api_key"})
+KEY_ONLY = frozenset({"api_key"})
+OAuthCaller = Annotated[Caller, Depends(RequireCaller("me", TOKEN_ONLY))]
+AccountsCaller = Annotated[Caller, Depends(RequireCaller("accounts", TOKEN_OR_KEY))]
+MetricsCaller = Annotated[Caller, Depends(RequireCaller("metrics", TOKEN_OR_KEY))]
+KeyCaller = Annotated[Caller, Depends(RequireCaller("key_verify", KEY_ONLY))]
 
 
 @router.get("/me")
@@ -51,9 +54,8 @@ async def accounts(caller: AccountsCaller, state: Sandbox) -> dict[str, list[dic
         return {"accounts": [_account_json(account)] if account else []}
     assert caller.identity is not None and caller.token is not None
     _check_permission(state, caller, None)
-    visible = [
-        a for a in reachable_accounts(state.world, caller.identity) if not _unlinked(state, caller, a.id)
-    ]
+    reachable = reachable_accounts(state.world, caller.identity)
+    visible = [a for a in reachable if not _unlinked(state, caller, a.id)]
     return {"accounts": [_account_json(a) for a in visible]}
 
 
@@ -137,8 +139,9 @@ def _check_permission(state: SandboxState, caller: Caller, account_id: str | Non
 
 
 def _unlinked(state: SandboxState, caller: Caller, account_id: str) -> bool:
-    """Unlinking cuts a sub-account from its manager, so only logins that reach it that way lose it."""
-    if caller.identity is None or not reached_through_manager(state.world, caller.identity, account_id):
+    """Unlinking cuts a sub-account from its manager: only logins reaching it that way lose it."""
+    identity = caller.identity
+    if identity is None or not reached_through_manager(state.world, identity, account_id):
         return False
     fault = state.faults.find(
         FaultKind.UNLINK_ACCOUNT, now=state.now(), subject=caller.subject, account=account_id

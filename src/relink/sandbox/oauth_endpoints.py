@@ -24,7 +24,7 @@ from relink.sandbox.world import find_identity
 router = APIRouter()
 
 AUTHORIZE_PATH = "/oauth/authorize"
-TOKEN_PATH = "/oauth/token"
+TOKEN_PATH = "/oauth/token"  # noqa: S105  (a path, not a secret)
 REVOKE_PATH = "/oauth/revoke"
 
 

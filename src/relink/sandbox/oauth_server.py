@@ -33,8 +33,9 @@ from relink.sandbox.seed import SCOPES, Identity
 from relink.sandbox.state import SandboxState
 from relink.sandbox.world import find_identity
 
-ACCESS_TOKEN_PREFIX = "sbx_at_"
-REFRESH_TOKEN_PREFIX = "sbx_rt_"
+# Prefixes make a leaked sandbox token recognisable at a glance; they are not secrets.
+ACCESS_TOKEN_PREFIX = "sbx_at_"  # noqa: S105
+REFRESH_TOKEN_PREFIX = "sbx_rt_"  # noqa: S105
 # Google's wording, which real clients already match on.
 EXPIRED_OR_REVOKED = "Token has been expired or revoked."
 REUSE_DETECTED = "Refresh token was already used; every token of this grant is now revoked."
@@ -144,7 +145,7 @@ class SandboxRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
         by_access = state.tokens_by_access.get(token_string)
         by_refresh = state.tokens_by_refresh.get(token_string)
         # The hint only orders the search (RFC 7009 section 2.1).
-        if token_type_hint == "refresh_token":
+        if token_type_hint == "refresh_token":  # noqa: S105  (a token type name)
             return by_refresh or by_access
         return by_access or by_refresh
 

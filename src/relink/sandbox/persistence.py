@@ -21,13 +21,13 @@ FORMAT_VERSION = 1
 
 
 def dump(state: SandboxState) -> dict[str, Any]:
-    tokens = {id(t): t for t in [*state.tokens_by_access.values(), *state.tokens_by_refresh.values()]}
+    tokens = state.all_tokens()
     return {
         "version": FORMAT_VERSION,
         "codes": [asdict(c) for c in state.codes.values()],
         "spent_codes": state.spent_codes,
         "families": [asdict(f) for f in state.families.values()],
-        "tokens": [asdict(t) for t in tokens.values()],
+        "tokens": [asdict(t) for t in tokens],
         "api_keys": state.api_keys,
         "faults": state.faults.to_list(),
     }

@@ -173,8 +173,12 @@ class SandboxState:
         self.save()
 
     def tokens_in_family(self, family_id: str) -> list[Token]:
-        unique = {id(t): t for t in [*self.tokens_by_access.values(), *self.tokens_by_refresh.values()]}
-        return [t for t in unique.values() if t.family_id == family_id]
+        return [t for t in self.all_tokens() if t.family_id == family_id]
+
+    def all_tokens(self) -> list[Token]:
+        # A token is indexed under both its access and its refresh token; count it once.
+        both = [*self.tokens_by_access.values(), *self.tokens_by_refresh.values()]
+        return list({id(t): t for t in both}.values())
 
     def family_of(self, token: Token) -> Family:
         return self.families[token.family_id]

@@ -1,0 +1,304 @@
+"""Importing a data source's days: fetch outside any transaction, then write in one.
+
+A run covers the days from the one after ``complete_through`` (or yesterday, which is still
+settling) to today, oldest first in batches; each batch commits on its own, so a crash loses
+at most the batch in flight and the next run carries on from the last complete day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.data_sources.failures import Applied, apply_data_source_failure
+from relink.errors import CredentialsUnreadable
+from relink.grants.refresh import Outcome, is_fresh, refresh_grant
+from relink.grants.service import open_credentials
+from relink.incidents import service as incidents
+from relink.metrics.service import upsert_days
+from relink.models import DataSource, Event, Grant, SyncOutcome, SyncRun
+from relink.providers.api_auth import api_auth
+from relink.providers.classify import Classification
+from relink.providers.data_api import fetch_daily_metrics
+from relink.providers.results import ProviderFailure
+from relink.providers.taxonomy import AuthKind, ErrorClass
+from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
+from relink.worker.context import JobContext
+
+log = structlog.get_logger(__name__)
+
+# Today and yesterday are re-imported on every run until they settle; older days once.
+IMPORT_INTERVAL = timedelta(hours=1)
+IMPORT_JITTER = timedelta(minutes=5)
+# A data source with no history yet starts with this many days.
+INITIAL_HISTORY_DAYS = 90
+# Days per provider request and per commit: small enough for every provider's range limit.
+IMPORT_BATCH_DAYS = 31
+# A run still "running" after this long died with its worker.
+STALE_RUN_AFTER = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_id: int
+    data_source_id: int
+    grant_id: int
+    agency_id: int
+    provider: str
+    auth_kind: AuthKind
+    account_id: str
+    start: date
+    end: date
+    today: date
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    data_source_id: int
+    ok: bool
+    days: int = 0
+    applied: Applied | None = None
+    skipped: bool = False
+
+
+def first_missing_day(source: DataSource, *, today: date) -> date:
+    """The first day an import must (re)fetch: after the last complete day, at most yesterday."""
+    if source.complete_through is None:
+        return today - timedelta(days=INITIAL_HISTORY_DAYS)
+    return min(source.complete_through + timedelta(days=1), today - timedelta(days=1))
+
+
+def missing_since(source: DataSource, *, today: date) -> date | None:
+    """The first day whose data may be missing (None when nothing is, beyond today's)."""
+    if source.complete_through is None:
+        return None
+    gap_start = source.complete_through + timedelta(days=1)
+    return gap_start if gap_start < today else None
+
+
+async def import_data_source(
+    ctx: JobContext, *, data_source_id: int, trigger: str = "schedule", max_batches: int = 1000
+) -> ImportResult:
+    """Import every missing day of one data source up to today; idempotent and resumable."""
+    days = 0
+    for _ in range(max_batches):
+        plan = await _begin(ctx, data_source_id=data_source_id, trigger=trigger)
+        if plan is None:
+            return ImportResult(data_source_id, ok=days > 0, days=days, skipped=days == 0)
+        try:
+            rows = await _fetch(ctx, plan)
+        except ProviderFailure as failure:
+            applied = await _fail(ctx, plan, failure)
+            return ImportResult(data_source_id, ok=False, days=days, applied=applied)
+        except CredentialsUnreadable:
+            await _finish_run(ctx, plan, error=ErrorClass.APP_MISCONFIGURED, detail="unreadable")
+            return ImportResult(data_source_id, ok=False, days=days)
+        days += await _succeed(ctx, plan, rows)
+        if plan.end >= plan.today:
+            break
+    return ImportResult(data_source_id, ok=True, days=days)
+
+
+async def _begin(ctx: JobContext, *, data_source_id: int, trigger: str) -> Plan | None:
+    now = ctx.now()
+    today = now.date()
+    async with ctx.database.transaction() as session:
+        source = await session.get(DataSource, data_source_id)
+        if source is None or source.status not in IMPORTABLE_STATUSES:
+            return None
+        grant = await session.get(Grant, source.grant_id)
+        if grant is None or grant.status is not GrantStatus.ACTIVE:
+            return None
+        await _close_stale_runs(session, data_source_id=source.id, now=now)
+        start = first_missing_day(source, today=today)
+        end = min(start + timedelta(days=IMPORT_BATCH_DAYS - 1), today)
+        run = SyncRun(
+            agency_id=source.agency_id, data_source_id=source.id, trigger=trigger,
+            date_from=start, date_to=end, started_at=now,
+        )  # fmt: skip
+        session.add(run)
+        await session.flush()
+        return Plan(
+            run_id=run.id, data_source_id=source.id, grant_id=grant.id,
+            agency_id=source.agency_id, provider=source.provider, auth_kind=grant.auth_kind,
+            account_id=source.external_account_id, start=start, end=end, today=today,
+        )  # fmt: skip
+
+
+async def _fetch(ctx: JobContext, plan: Plan) -> dict[date, dict[str, float]]:
+    spec = ctx.catalog.get(plan.provider)
+    credentials = await _credentials(ctx, plan, force_refresh=False)
+    try:
+        return await fetch_daily_metrics(
+            ctx.http, spec, auth=api_auth(spec, credentials), account_id=plan.account_id,
+            start=plan.start, end=plan.end,
+        )  # fmt: skip
+    except ProviderFailure as failure:
+        if failure.error_class is not ErrorClass.ACCESS_TOKEN_EXPIRED:
+            raise
+        if plan.auth_kind is not AuthKind.OAUTH2:
+            raise
+    # The provider says the access token is no good: refresh (which decides whether the grant
+    # itself is dead) and try once more.
+    credentials = await _credentials(ctx, plan, force_refresh=True)
+    return await fetch_daily_metrics(
+        ctx.http, spec, auth=api_auth(spec, credentials), account_id=plan.account_id,
+        start=plan.start, end=plan.end,
+    )  # fmt: skip
+
+
+async def _credentials(ctx: JobContext, plan: Plan, *, force_refresh: bool) -> dict[str, Any]:
+    if plan.auth_kind is AuthKind.OAUTH2:
+        async with ctx.database.transaction() as session:
+            grant = await session.get(Grant, plan.grant_id)
+            fresh = grant is not None and is_fresh(grant, now=ctx.now())
+        if force_refresh or not fresh:
+            result = await refresh_grant(ctx, grant_id=plan.grant_id, force=force_refresh)
+            if result.failure is not None:
+                raise result.failure
+            if result.outcome is Outcome.BUSY:
+                raise _transient(plan, "another worker is still refreshing this grant")
+    async with ctx.database.transaction() as session:
+        grant = await session.get(Grant, plan.grant_id, populate_existing=True)
+        assert grant is not None
+        if grant.status is not GrantStatus.ACTIVE:
+            raise _transient(plan, "the grant went down while this import waited")
+        credentials = await open_credentials(session, box=ctx.box, grant=grant)
+    if plan.auth_kind is AuthKind.OAUTH2 and not credentials.get("access_token"):
+        raise _transient(plan, "no access token yet")
+    return credentials
+
+
+def _transient(plan: Plan, detail: str) -> ProviderFailure:
+    classification = Classification(
+        ErrorClass.PROVIDER_UNAVAILABLE, "Relink will retry shortly.", detail=detail
+    )
+    return ProviderFailure(classification, provider=plan.provider, operation="import")
+
+
+async def _succeed(ctx: JobContext, plan: Plan, rows: dict[date, dict[str, float]]) -> int:
+    now = ctx.now()
+    yesterday = plan.today - timedelta(days=1)
+    async with ctx.database.transaction() as session:
+        source = await session.get(DataSource, plan.data_source_id, with_for_update=True)
+        assert source is not None
+        written = await upsert_days(
+            session, agency_id=plan.agency_id, data_source_id=source.id, days=rows
+        )
+        settled_end = min(plan.end, yesterday)
+        if settled_end >= plan.start and (
+            source.complete_through is None or settled_end > source.complete_through
+        ):
+            source.complete_through = settled_end
+        source.last_ok_at = now
+        source.consecutive_failures = 0
+        source.next_sync_at = now + IMPORT_INTERVAL + IMPORT_JITTER * ctx.rng.random()
+        if source.status is DataSourceStatus.FAILING:
+            session.add(
+                Event(agency_id=source.agency_id, actor="system:import",
+                      subject_type="data_source", subject_id=source.id, action="status_changed",
+                      from_status=source.status, to_status=DataSourceStatus.CONNECTED,
+                      reason="imports work again", at=now, details={})
+            )  # fmt: skip
+            source.status = DataSourceStatus.CONNECTED
+            source.status_reason = None
+            source.status_detail = None
+        await session.flush()
+        await _resolve_repaired(session, plan=plan, now=now)
+        await _finish(session, plan, now=now, days=written)
+    return written
+
+
+async def _resolve_repaired(session: AsyncSession, *, plan: Plan, now: datetime) -> None:
+    keys = [
+        incidents.data_source_key(plan.data_source_id, ErrorClass.DATA_ERROR),
+        incidents.provider_key(plan.provider, ErrorClass.APP_MISCONFIGURED),
+    ]
+    still_failing = await session.scalar(
+        select(
+            exists().where(
+                DataSource.grant_id == plan.grant_id,
+                DataSource.status == DataSourceStatus.FAILING,
+            )
+        )
+    )
+    if not still_failing:
+        keys.append(incidents.grant_key(plan.grant_id, ErrorClass.PROVIDER_UNAVAILABLE))
+    await incidents.resolve(
+        session, agency_id=plan.agency_id, keys=keys, now=now, by="system:import"
+    )
+
+
+async def _fail(ctx: JobContext, plan: Plan, failure: ProviderFailure) -> Applied | None:
+    now = ctx.now()
+    log.info(
+        "data_source.import.failed",
+        data_source_id=plan.data_source_id,
+        error_class=failure.error_class.value,
+        operation=failure.operation,
+        provider_code=failure.classification.provider_code,
+    )
+    applied: Applied | None = None
+    async with ctx.database.transaction() as session:
+        source = await session.get(DataSource, plan.data_source_id, with_for_update=True)
+        grant = await session.get(Grant, plan.grant_id, populate_existing=True)
+        assert source is not None and grant is not None
+        # A failed refresh was applied to the grant by the refresh itself.
+        if failure.operation != "refresh":
+            applied = await apply_data_source_failure(
+                session, source=source, grant=grant, classification=failure.classification,
+                now=now, actor="system:import", rng=ctx.rng,
+            )  # fmt: skip
+        else:
+            source.last_failed_at = now
+            if grant.status is GrantStatus.ACTIVE:
+                source.next_sync_at = grant.next_refresh_at or now + IMPORT_INTERVAL
+        await _finish(
+            session, plan, now=now, error=failure.error_class,
+            detail=failure.classification.detail or failure.classification.hint,
+        )  # fmt: skip
+    return applied
+
+
+async def _finish(
+    session: AsyncSession,
+    plan: Plan,
+    *,
+    now: datetime,
+    days: int = 0,
+    error: ErrorClass | None = None,
+    detail: str | None = None,
+) -> None:
+    await session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == plan.run_id)
+        .values(
+            finished_at=now,
+            outcome=SyncOutcome.FAILED if error else SyncOutcome.OK,
+            error_class=error,
+            error_detail=detail,
+            days_imported=days,
+        )
+    )
+
+
+async def _finish_run(ctx: JobContext, plan: Plan, *, error: ErrorClass, detail: str) -> None:
+    async with ctx.database.transaction() as session:
+        await _finish(session, plan, now=ctx.now(), error=error, detail=detail)
+
+
+async def _close_stale_runs(session: AsyncSession, *, data_source_id: int, now: datetime) -> None:
+    await session.execute(
+        update(SyncRun)
+        .where(
+            SyncRun.data_source_id == data_source_id,
+            SyncRun.outcome == SyncOutcome.RUNNING,
+            SyncRun.started_at < now - STALE_RUN_AFTER,
+        )
+        .values(outcome=SyncOutcome.FAILED, finished_at=now, error_detail="interrupted")
+    )

@@ -1,0 +1,42 @@
+"""The embedded dispatcher: committed jobs run as tasks on the app's own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from relink.worker.context import JobContext
+from relink.worker.enqueue import QueuedJob
+from relink.worker.registry import run_job
+
+log = structlog.get_logger(__name__)
+
+# Jobs running at once in the embedded mode; more wait their turn.
+EMBEDDED_CONCURRENCY = 20
+
+
+class EmbeddedDispatcher:
+    """Runs each committed job in the background; ``drain`` waits for them (tests, CLI)."""
+
+    def __init__(self, ctx: JobContext, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.ctx = ctx
+        self.loop = loop or asyncio.get_running_loop()
+        self.limiter = asyncio.Semaphore(EMBEDDED_CONCURRENCY)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def dispatch(self, job: QueuedJob) -> None:
+        task = self.loop.create_task(self._run(job), name=f"job:{job.name}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, job: QueuedJob) -> None:
+        async with self.limiter:
+            try:
+                await run_job(self.ctx, job.name, job.kwargs)
+            except Exception:
+                log.exception("worker.job.failed", job=job.name)
+
+    async def drain(self) -> None:
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)

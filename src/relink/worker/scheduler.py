@@ -1,0 +1,53 @@
+"""The embedded scheduler: one asyncio task in the app process that sweeps on an interval."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from relink.worker.context import JobContext
+from relink.worker.sweep import sweep
+
+log = structlog.get_logger(__name__)
+
+
+class EmbeddedScheduler:
+    """Sweeps every ``interval`` seconds until stopped; a failing sweep is logged, not fatal."""
+
+    def __init__(self, ctx: JobContext, *, interval: float) -> None:
+        self.ctx = ctx
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="relink-scheduler")
+
+    def poke(self) -> None:
+        """Sweep now instead of at the next tick."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                report = await sweep(self.ctx)
+                if report.imported or report.failures or sum(report.refreshed.values()):
+                    log.info(
+                        "worker.sweep.done",
+                        imported=report.imported,
+                        refreshed=dict(report.refreshed),
+                        failures=dict(report.failures),
+                    )
+            except Exception:
+                log.exception("worker.sweep.crashed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
