@@ -17,7 +17,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/relink db upgrade
 	$(BIN)/relink demo --if-empty
-	$(BIN)/relink serve
+	$(BIN)/relink serve --with-sandbox
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -12,13 +12,14 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink import migrate
+from relink import cli_health, migrate
 from relink.config import get_settings
 from relink.db import default_database
 from relink.errors import RelinkError
 from relink.kit.crypto import default_box, generate_key
 from relink.logging import configure_logging
 from relink.models import Agency, Role
+from relink.sandbox.cli import sandbox_cli
 
 T = TypeVar("T")
 
@@ -32,6 +33,7 @@ app.add_typer(users_app, name="users")
 
 console = Console()
 err = Console(stderr=True)
+cli_health.register(app)
 
 
 @app.callback()
@@ -162,13 +164,37 @@ def demo(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
     port: Annotated[int | None, typer.Option(help="Port (RELINK_PORT)")] = None,
+    with_sandbox: Annotated[
+        bool, typer.Option(help="Also serve the sandbox provider on RELINK_SANDBOX_PORT")
+    ] = False,
 ) -> None:
     """Serve the web app, API, scheduler and worker in one process."""
+    settings = get_settings()
+    default_box()  # generate the key now, not on the first request
+    bind_host, bind_port = host or settings.host, port or settings.port
+    console.print(f"Relink on http://{bind_host}:{bind_port}")
+    if with_sandbox:
+        console.print(f"Sandbox provider on {settings.effective_sandbox_url}")
+    asyncio.run(_serve(bind_host, bind_port, with_sandbox=with_sandbox))
+
+
+async def _serve(host: str, port: int, *, with_sandbox: bool) -> None:
     import uvicorn
 
     from relink.app import create_app
 
     settings = get_settings()
-    default_box()  # generate the key now, not on the first request
-    console.print(f"Relink on http://{host or settings.host}:{port or settings.port}")
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port)
+    servers = [uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port))]
+    if with_sandbox:
+        from relink.sandbox.app import create_sandbox_app
+
+        sandbox = create_sandbox_app(
+            redirect_uris=[settings.oauth_redirect_uri],
+            state_path=settings.var_dir / "sandbox-state.json",
+        )
+        config = uvicorn.Config(sandbox, host="127.0.0.1", port=settings.sandbox_port)
+        servers.append(uvicorn.Server(config))
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+app.add_typer(sandbox_cli, name="sandbox")

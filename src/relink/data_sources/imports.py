@@ -26,7 +26,7 @@ from relink.providers.api_auth import api_auth
 from relink.providers.classify import Classification
 from relink.providers.data_api import fetch_daily_metrics
 from relink.providers.results import ProviderFailure
-from relink.providers.taxonomy import AuthKind, ErrorClass
+from relink.providers.taxonomy import GRANT_LEVEL, AuthKind, ErrorClass
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
 from relink.worker.context import JobContext
 
@@ -248,8 +248,13 @@ async def _fail(ctx: JobContext, plan: Plan, failure: ProviderFailure) -> Applie
         source = await session.get(DataSource, plan.data_source_id, with_for_update=True)
         grant = await session.get(Grant, plan.grant_id, populate_existing=True)
         assert source is not None and grant is not None
-        # A failed refresh was applied to the grant by the refresh itself.
-        if failure.operation != "refresh":
+        # A refresh that ended the grant (or found our app misconfigured) has already been
+        # applied by the refresh itself; anything transient counts against this source.
+        applied_by_refresh = failure.operation == "refresh" and (
+            failure.error_class in GRANT_LEVEL
+            or failure.error_class is ErrorClass.APP_MISCONFIGURED
+        )
+        if not applied_by_refresh:
             applied = await apply_data_source_failure(
                 session, source=source, grant=grant, classification=failure.classification,
                 now=now, actor="system:import", rng=ctx.rng,

@@ -24,6 +24,7 @@ from relink.incidents import service as incidents
 from relink.kit.locks import LeaseLock
 from relink.models import Grant
 from relink.providers import oauth2
+from relink.providers.classify import Classification
 from relink.providers.results import ProviderFailure, TokenSet
 from relink.providers.taxonomy import GRANT_LEVEL, AuthKind, ErrorClass
 from relink.status import GrantStatus
@@ -77,6 +78,27 @@ def is_fresh(grant: Grant, *, now: datetime) -> bool:
     return grant.access_expires_at is not None and grant.access_expires_at > now + REFRESH_MARGIN
 
 
+def in_backoff(grant: Grant, *, now: datetime) -> bool:
+    """A refresh failed lately for a transient reason and its retry is not due yet."""
+    return (
+        grant.refresh_failures > 0
+        and grant.next_refresh_at is not None
+        and grant.next_refresh_at > now
+    )
+
+
+def _attempt_marker(grant: Grant) -> tuple[datetime | None, int]:
+    return grant.last_refreshed_at, grant.refresh_failures
+
+
+def _backing_off(provider: str) -> ProviderFailure:
+    classification = Classification(
+        ErrorClass.PROVIDER_UNAVAILABLE,
+        "The provider's token service failed a moment ago; Relink retries after a pause.",
+    )
+    return ProviderFailure(classification, provider=provider, operation="refresh_backoff")
+
+
 async def refresh_grant(ctx: JobContext, *, grant_id: int, force: bool = False) -> RefreshResult:
     """Refresh one grant's access token unless it is fresh; safe to call from many processes."""
     async with ctx.database.transaction() as session:
@@ -87,7 +109,9 @@ async def refresh_grant(ctx: JobContext, *, grant_id: int, force: bool = False) 
             return RefreshResult(Outcome.SKIPPED)
         if not force and is_fresh(grant, now=ctx.now()):
             return RefreshResult(Outcome.STILL_FRESH)
-        seen_refresh = grant.last_refreshed_at
+        if not force and in_backoff(grant, now=ctx.now()):
+            return RefreshResult(Outcome.FAILED, _backing_off(grant.provider))
+        seen = _attempt_marker(grant)
 
     lease = LeaseLock(
         ctx.database,
@@ -100,7 +124,7 @@ async def refresh_grant(ctx: JobContext, *, grant_id: int, force: bool = False) 
     if not await _take(lease, ctx):
         return RefreshResult(Outcome.BUSY)
     try:
-        return await _refresh_holding_lease(ctx, grant_id=grant_id, seen_refresh=seen_refresh)
+        return await _refresh_holding_lease(ctx, grant_id=grant_id, seen=seen)
     finally:
         await lease.release()
 
@@ -116,16 +140,19 @@ async def _take(lease: LeaseLock, ctx: JobContext) -> bool:
 
 
 async def _refresh_holding_lease(
-    ctx: JobContext, *, grant_id: int, seen_refresh: datetime | None
+    ctx: JobContext, *, grant_id: int, seen: tuple[datetime | None, int]
 ) -> RefreshResult:
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, grant_id, populate_existing=True)
         assert grant is not None
         if grant.status is not GrantStatus.ACTIVE:
             return RefreshResult(Outcome.SKIPPED)
-        if grant.last_refreshed_at != seen_refresh and is_fresh(grant, now=ctx.now()):
-            # Another process refreshed while we waited for the lease.
-            return RefreshResult(Outcome.STILL_FRESH)
+        if _attempt_marker(grant) != seen:
+            # Another process refreshed, or tried and failed, while we waited for the lease:
+            # use its result rather than calling the token endpoint again.
+            if is_fresh(grant, now=ctx.now()):
+                return RefreshResult(Outcome.STILL_FRESH)
+            return RefreshResult(Outcome.FAILED, _backing_off(grant.provider))
         try:
             credentials = await open_credentials(session, box=ctx.box, grant=grant)
         except CredentialsUnreadable:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 17:52:00.334248
+Create Date: 2026-11-22 18:01:38.235159
 """
 
 from collections.abc import Sequence
@@ -170,6 +170,11 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("refresh_lock_owner", sa.String(length=64), nullable=True),
+        sa.Column(
+            "refresh_lock_expires_at", relink.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("refresh_failures", sa.Integer(), nullable=False),
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),

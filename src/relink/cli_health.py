@@ -1,0 +1,90 @@
+"""`relink check` and `relink status`: the health engine from a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from relink.data_sources.health import HealthRow, health_by_client, health_by_provider
+from relink.db import default_database
+from relink.status import DataSourceStatus
+from relink.worker.context import build_context
+from relink.worker.sweep import SweepReport, count_due_data_sources, sweep
+
+console = Console()
+
+_STATUS_STYLE = {
+    DataSourceStatus.CONNECTED: "green",
+    DataSourceStatus.FAILING: "yellow",
+    DataSourceStatus.DISCONNECTED: "red",
+    DataSourceStatus.PAUSED: "dim",
+    DataSourceStatus.REMOVED: "dim",
+}
+
+
+def check() -> None:
+    """Run one sweep now: refresh due tokens and import due data sources."""
+    report = asyncio.run(_check())
+    table = Table(title="Sweep")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("data sources imported", str(report.imported))
+    table.add_row("days written", str(report.days))
+    for outcome, count in sorted(report.refreshed.items()):
+        table.add_row(f"grants {outcome.replace('_', ' ')}", str(count))
+    for error_class, count in sorted(report.failures.items()):
+        table.add_row(f"failed: {error_class}", str(count))
+    table.add_row(
+        "disconnected", str(report.disconnected), style="red" if report.disconnected else None
+    )
+    console.print(table)
+
+
+async def _check() -> SweepReport:
+    ctx = build_context()
+    try:
+        total = await count_due_data_sources(ctx)
+        columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("import", total=total or None)
+            return await sweep(ctx, on_progress=lambda done: progress.update(task, completed=done))
+    finally:
+        await ctx.close()
+        await ctx.database.dispose()
+
+
+def status() -> None:
+    """Print health by provider and by client."""
+    by_provider, by_client = asyncio.run(_status())
+    console.print(_table("By provider", "provider", by_provider))
+    console.print(_table("By client", "client", by_client))
+
+
+async def _status() -> tuple[list[HealthRow], list[HealthRow]]:
+    database = default_database()
+    try:
+        async with database.transaction() as session:
+            return await health_by_provider(session), await health_by_client(session)
+    finally:
+        await database.dispose()
+
+
+def _table(title: str, first: str, rows: list[HealthRow]) -> Table:
+    table = Table(title=title)
+    table.add_column(first)
+    for status in DataSourceStatus:
+        table.add_column(status.value, justify="right", style=_STATUS_STYLE[status])
+    for row in rows:
+        table.add_row(row.name, *(str(row.counts.get(s, 0) or "") for s in DataSourceStatus))
+    if not rows:
+        table.add_row("(no data sources)")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
+    app.command("status")(status)
