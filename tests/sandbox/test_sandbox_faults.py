@@ -280,13 +280,29 @@ def test_an_unknown_fault_target_is_refused(sandbox: SandboxServer) -> None:
     assert answer.status_code == 400
 
 
-def test_retrying_a_dropped_refresh_with_the_old_token_is_reuse(sandbox: SandboxServer) -> None:
-    # What a client that kept the old token meets at a strictly rotating provider.
+def test_retrying_a_dropped_refresh_at_once_gets_fresh_tokens(sandbox: SandboxServer) -> None:
     tokens = sandbox.connect(MANAGER)
     drop = sandbox.add_fault("drop_response", grant=MANAGER)["fault"]
     with pytest.raises(httpx.TransportError):
         sandbox.refresh(tokens["refresh_token"])
     sandbox.state.faults.clear(drop["id"])
+
+    retry = sandbox.refresh(tokens["refresh_token"])
+
+    assert retry.status_code == 200, retry.text
+    assert sandbox.state.stats.refresh_token_reuse_detected == 0
+
+
+def test_retrying_a_dropped_refresh_after_the_grace_period_is_reuse(
+    sandbox: SandboxServer,
+) -> None:
+    # What a client that kept the old token too long meets at a strictly rotating provider.
+    tokens = sandbox.connect(MANAGER)
+    drop = sandbox.add_fault("drop_response", grant=MANAGER)["fault"]
+    with pytest.raises(httpx.TransportError):
+        sandbox.refresh(tokens["refresh_token"])
+    sandbox.state.faults.clear(drop["id"])
+    sandbox.state.advance_clock(sandbox.state.refresh_reuse_grace + 1)
 
     retry = sandbox.refresh(tokens["refresh_token"])
 

@@ -20,6 +20,7 @@ def test_tokens_keys_and_faults_survive_a_restart(tmp_path: Path) -> None:
         before.add_fault("unlink_account", account=MANAGER_SUB_ACCOUNTS[0].id)
 
     with run_sandbox(state_path=state_file) as after:
+        after.state.advance_clock(after.state.refresh_reuse_grace + 1)
         assert after.api_get("/api/me", second["access_token"]).status_code == 200
         assert after.api_get("/api/key/verify", new_key).status_code == 200
         assert after.api_get("/api/key/verify", KEY_ACCOUNT.demo_api_key).status_code == 401

@@ -35,6 +35,7 @@ def test_seeded_demo_refresh_token_works_at_start(sandbox: SandboxServer) -> Non
 def test_reusing_a_spent_refresh_token_revokes_the_whole_family(sandbox: SandboxServer) -> None:
     first = sandbox.connect(MANAGER)
     second = sandbox.refresh(first["refresh_token"]).json()
+    sandbox.state.advance_clock(sandbox.state.refresh_reuse_grace + 1)
 
     reuse = sandbox.refresh(first["refresh_token"])
 
@@ -47,10 +48,24 @@ def test_reusing_a_spent_refresh_token_revokes_the_whole_family(sandbox: Sandbox
     assert sandbox.state.stats.refresh_token_reuse_detected == 1
 
 
+def test_a_spent_refresh_token_works_again_inside_the_grace_period(
+    sandbox: SandboxServer,
+) -> None:
+    first = sandbox.connect(MANAGER)
+    sandbox.refresh(first["refresh_token"])
+
+    again = sandbox.refresh(first["refresh_token"])
+
+    assert again.status_code == 200, again.text
+    assert sandbox.state.stats.refresh_token_reuse_detected == 0
+    assert sandbox.state.stats.refresh_token_grace_reuse == 1
+
+
 def test_reuse_in_one_family_leaves_other_families_alive(sandbox: SandboxServer) -> None:
     mine = sandbox.connect(MANAGER)
     other = sandbox.connect("harbor@sandbox.test")
     sandbox.refresh(mine["refresh_token"])
+    sandbox.state.advance_clock(sandbox.state.refresh_reuse_grace + 1)
 
     sandbox.refresh(mine["refresh_token"])
 

@@ -104,6 +104,8 @@ class Token(TokenMixin):  # type: ignore[misc]
     refresh_token: str | None = None
     access_revoked: bool = False
     refresh_status: RefreshStatus = "active"
+    # When this refresh token was spent, for the reuse grace period.
+    refresh_used_at: float | None = None
 
     def check_client(self, client: Client) -> bool:
         return self.client_id == client.get_client_id()

@@ -115,11 +115,13 @@ class SandboxRefreshTokenGrant(RefreshTokenGrant):  # type: ignore[misc]
         if token is None:
             raise InvalidGrantError("Unknown refresh token.")
         family = state.family_of(token)
-        if token.refresh_status == "used" and not family.revoked:
+        if state.in_reuse_grace(token) and not family.revoked:
+            state.stats.refresh_token_grace_reuse += 1
+        elif token.refresh_status == "used" and not family.revoked:
             state.stats.refresh_token_reuse_detected += 1
             state.revoke_family(family.id, "refresh token reused")
             raise InvalidGrantError(REUSE_DETECTED)
-        if family.revoked or token.refresh_status != "active":
+        if family.revoked or token.refresh_status == "revoked":
             raise InvalidGrantError(EXPIRED_OR_REVOKED)
         for kind in (FaultKind.REVOKE_GRANT, FaultKind.EXPIRE_REFRESH):
             fault = state.faults.find_for_family(

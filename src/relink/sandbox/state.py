@@ -21,6 +21,11 @@ from relink.sandbox.seed import API_KEY_PREFIX, CLIENT_ID, CLIENT_SECRET, SCOPES
 API_KEY_BODY_LENGTH = 32
 
 
+# Seconds a rotated refresh token still works for a client retrying after a lost answer;
+# after that, presenting it again is reuse and revokes the family (RFC 9700 4.14.2).
+DEFAULT_REFRESH_REUSE_GRACE_SECONDS = 60.0
+
+
 @dataclass
 class Stats:
     """Counters for tests and benchmarks; not persisted."""
@@ -32,6 +37,7 @@ class Stats:
     api_requests_by_account: Counter[str] = field(default_factory=Counter)
     faults_triggered: Counter[str] = field(default_factory=Counter)  # by fault kind
     refresh_token_reuse_detected: int = 0
+    refresh_token_grace_reuse: int = 0
     dropped_responses: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,6 +49,7 @@ class Stats:
             "api_requests_by_account": dict(self.api_requests_by_account),
             "faults_triggered": dict(self.faults_triggered),
             "refresh_token_reuse_detected": self.refresh_token_reuse_detected,
+            "refresh_token_grace_reuse": self.refresh_token_grace_reuse,
             "dropped_responses": self.dropped_responses,
         }
 
@@ -55,8 +62,10 @@ class SandboxState:
         redirect_uris: list[str],
         access_token_ttl: int,
         state_path: Path | None = None,
+        refresh_reuse_grace: float = DEFAULT_REFRESH_REUSE_GRACE_SECONDS,
     ) -> None:
         self.world = world
+        self.refresh_reuse_grace = refresh_reuse_grace
         self.access_token_ttl = access_token_ttl
         self.state_path = state_path
         self.client = Client(CLIENT_ID, CLIENT_SECRET, list(redirect_uris), SCOPES)
@@ -155,7 +164,18 @@ class SandboxState:
 
     def mark_refresh_used(self, token: Token) -> None:
         token.refresh_status = "used"
+        if token.refresh_used_at is None:
+            token.refresh_used_at = self.now()
         self.save()
+
+    def in_reuse_grace(self, token: Token) -> bool:
+        """A just-spent refresh token may be presented again for a short while (a client
+        that lost the answer retries), as Okta's and Auth0's rotation grace periods allow."""
+        return (
+            token.refresh_status == "used"
+            and token.refresh_used_at is not None
+            and self.now() - token.refresh_used_at <= self.refresh_reuse_grace
+        )
 
     def revoke_family(self, family_id: str, reason: str) -> None:
         family = self.families.get(family_id)
