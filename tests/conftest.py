@@ -10,6 +10,7 @@ from relink.config import get_settings
 from relink.db import Database, set_default_database
 from relink.kit.crypto import SecretBox, generate_key
 from tests.fixtures.demo import Demo, seeded_demo
+from tests.fixtures.sandbox import SandboxServer, run_sandbox
 
 pytest_plugins = ["tests.fixtures.database"]
 
@@ -57,3 +58,16 @@ def box(secret_key: str) -> SecretBox:
 @pytest.fixture
 async def demo(session: AsyncSession, box: SecretBox) -> Demo:
     return await seeded_demo(session, box=box)
+
+
+@pytest.fixture(scope="session")
+def _shared_sandbox() -> Iterator[SandboxServer]:
+    with run_sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(_shared_sandbox: SandboxServer) -> Iterator[SandboxServer]:
+    """One sandbox server for the session, reset to the seeded world before each test."""
+    _shared_sandbox.reset()
+    yield _shared_sandbox

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,6 +15,7 @@ from relink.kit.crypto import SecretBox
 from relink.models import Agency, Client, DailyMetric, Grant, Role
 from relink.providers.taxonomy import AuthKind
 from relink.sandbox import seed
+from relink.sandbox.metrics_data import day_metrics
 from relink.users.service import create_user
 
 DEMO_DAYS = 90
@@ -160,13 +160,6 @@ async def _oauth_grant(
 
 
 def demo_metrics(account_id: str, day: date) -> dict[str, float]:
-    """Plausible, repeatable daily numbers for one account."""
-    digest = hashlib.sha256(f"{account_id}:{day.isoformat()}".encode()).digest()
-    impressions = 800 + int.from_bytes(digest[:2], "big") % 4000
-    clicks = impressions * (2 + digest[2] % 6) // 100
-    return {
-        "impressions": float(impressions),
-        "clicks": float(clicks),
-        "cost": round(clicks * (0.4 + digest[3] / 200), 2),
-        "conversions": float(clicks * (1 + digest[4] % 9) // 100),
-    }
+    """The sandbox's own numbers for that account and day, so a re-import changes nothing."""
+    row = day_metrics(account_id, day)
+    return {name: float(row[name]) for name in ("impressions", "clicks", "cost", "conversions")}

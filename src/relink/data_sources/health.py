@@ -30,7 +30,7 @@ async def health_by_provider(session: AsyncSession, *, user: User | None = None)
     )
     if user is not None:
         query = query.where(DataSource.client_id.in_(visible_client_ids(user)))
-    return _rows((await session.execute(query)).tuples())
+    return _rows((await session.execute(query)).all())
 
 
 async def health_by_client(session: AsyncSession, *, user: User | None = None) -> list[HealthRow]:
@@ -42,7 +42,7 @@ async def health_by_client(session: AsyncSession, *, user: User | None = None) -
     )
     if user is not None:
         query = query.where(DataSource.client_id.in_(visible_client_ids(user)))
-    return _rows((await session.execute(query)).tuples())
+    return _rows((await session.execute(query)).all())
 
 
 def _rows(results: object) -> list[HealthRow]:

@@ -35,7 +35,11 @@ async def daily_metrics(
 
 
 async def upsert_days(
-    session: AsyncSession, *, agency_id: int, data_source_id: int, days: dict[date, dict[str, float]]
+    session: AsyncSession,
+    *,
+    agency_id: int,
+    data_source_id: int,
+    days: dict[date, dict[str, float]],
 ) -> int:
     """Write one row per day, replacing an earlier import of that day; returns the row count."""
     if not days:

@@ -17,7 +17,6 @@ from relink.providers.taxonomy import AuthKind
 class ApiAuth:
     headers: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
-    basic: aiohttp.BasicAuth | None = None
     # Values that fill URL placeholders (a Mailchimp data centre carried in the key).
     url_params: Mapping[str, str] = field(default_factory=dict)
 
@@ -35,10 +34,8 @@ def api_auth(spec: ProviderSpec, credentials: Mapping[str, Any]) -> ApiAuth:
     if spec.auth is AuthKind.API_KEY:
         assert spec.api_key is not None
         return key_auth(spec, str(credentials["api_key"]))
-    return ApiAuth(
-        headers=extra,
-        basic=aiohttp.BasicAuth(str(credentials["username"]), str(credentials["password"])),
-    )
+    basic = aiohttp.encode_basic_auth(str(credentials["username"]), str(credentials["password"]))
+    return ApiAuth(headers={**extra, "Authorization": basic})
 
 
 def key_auth(spec: ProviderSpec, key: str) -> ApiAuth:
@@ -52,10 +49,10 @@ def key_auth(spec: ProviderSpec, key: str) -> ApiAuth:
         return ApiAuth(headers={**extra, send.name: value}, url_params=params)
     if isinstance(send, BasicKey):
         basic = (
-            aiohttp.BasicAuth(send.username, key)
+            aiohttp.encode_basic_auth(send.username, key)
             if send.username is not None
-            else aiohttp.BasicAuth(key, "")
+            else aiohttp.encode_basic_auth(key, "")
         )
-        return ApiAuth(headers=extra, basic=basic, url_params=params)
+        return ApiAuth(headers={**extra, "Authorization": basic}, url_params=params)
     assert isinstance(send, QueryKey)
     return ApiAuth(headers=extra, query={send.param: key}, url_params=params)

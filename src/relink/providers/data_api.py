@@ -127,7 +127,7 @@ async def _call(
 ) -> Answer:
     try:
         answer = await http.request(
-            method, auth.apply(url), headers=auth.headers, auth=auth.basic, json=json
+            method, auth.apply(url), headers=auth.headers, json=json
         )
     except NoAnswer:
         raise no_answer(spec, operation) from None

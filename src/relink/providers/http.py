@@ -58,12 +58,11 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         json: Any = None,
-        auth: aiohttp.BasicAuth | None = None,
     ) -> Answer:
         """Send one request; raise ``NoAnswer`` when no complete answer came back."""
         try:
             async with self._client().request(
-                method, url, headers=headers, data=data, json=json, auth=auth
+                method, url, headers=headers, data=data, json=json
             ) as response:
                 body = await response.read()
                 return Answer(response.status, dict(response.headers), body)

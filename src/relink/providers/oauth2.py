@@ -169,16 +169,17 @@ async def _send(
     form: dict[str, str],
     op: str,
 ) -> Answer:
-    auth = None
     body = dict(form)
+    headers = {"Accept": "application/json"}
     if oauth.token_auth == "client_secret_basic":  # noqa: S105  (a method name)
         # RFC 6749 section 2.3.1: form-encode the id and secret before Basic.
-        auth = aiohttp.BasicAuth(quote_plus(app.client_id), quote_plus(app.client_secret))
+        headers["Authorization"] = aiohttp.encode_basic_auth(
+            quote_plus(app.client_id), quote_plus(app.client_secret)
+        )
     else:
         body |= {"client_id": app.client_id, "client_secret": app.client_secret}
-    headers = {"Accept": "application/json"}
     try:
-        return await http.request("POST", url, data=body, headers=headers, auth=auth)
+        return await http.request("POST", url, data=body, headers=headers)
     except NoAnswer:
         raise no_answer(spec, op) from None
 
