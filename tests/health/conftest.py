@@ -20,7 +20,7 @@ from tests.fixtures.clock import Clock
 from tests.fixtures.sandbox import SandboxServer
 
 # Short enough that a "slow" sandbox answer is a timeout without making the suite slow.
-TEST_HTTP_TIMEOUT = 1.5
+TEST_HTTP_TIMEOUT = 0.5
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def ctx(
     clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[JobContext]:
-    monkeypatch.setattr(refresh, "LOST_ANSWER_PAUSE_SECONDS", 0.3)
+    monkeypatch.setattr(refresh, "LOST_ANSWER_PAUSE_SECONDS", 0.01)
     monkeypatch.setattr(refresh, "LEASE_POLL_SECONDS", 0.02)
     context = JobContext(
         database=database,

@@ -181,10 +181,7 @@ async def _call_token_endpoint(ctx: JobContext, *, spec_key: str, refresh_token:
                 ctx.http, spec, app=app, refresh_token=refresh_token, now=ctx.now()
             )
         except ProviderFailure as failure:
-            no_answer = failure.classification.retry_after is None and (
-                failure.error_class is ErrorClass.PROVIDER_UNAVAILABLE
-            )
-            if not no_answer or attempt == LOST_ANSWER_RETRIES:
+            if failure.answered or attempt == LOST_ANSWER_RETRIES:
                 raise
             log.warning("grant.refresh.retrying", provider=spec_key, attempt=attempt + 1)
             await asyncio.sleep(LOST_ANSWER_PAUSE_SECONDS * (2**attempt))

@@ -27,7 +27,7 @@ def failure(
 def no_answer(spec: ProviderSpec, operation: str) -> ProviderFailure:
     """A timeout or lost connection: always transient, never a disconnect."""
     classification = classify(spec, status=None, body=None, headers=None, phase="api")
-    return ProviderFailure(classification, provider=spec.key, operation=operation)
+    return ProviderFailure(classification, provider=spec.key, operation=operation, answered=False)
 
 
 def data_error(spec: ProviderSpec, operation: str, detail: str) -> ProviderFailure:

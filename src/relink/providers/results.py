@@ -13,11 +13,20 @@ from relink.providers.taxonomy import ErrorClass
 class ProviderFailure(Exception):
     """A provider call that did not succeed, classified onto DESIGN.md's taxonomy."""
 
-    def __init__(self, classification: Classification, *, provider: str, operation: str) -> None:
+    def __init__(
+        self,
+        classification: Classification,
+        *,
+        provider: str,
+        operation: str,
+        answered: bool = True,
+    ) -> None:
         super().__init__(f"{provider} {operation}: {classification.error_class.value}")
         self.classification = classification
         self.provider = provider
         self.operation = operation
+        # False when no complete answer came back: the request may still have taken effect.
+        self.answered = answered
 
     @property
     def error_class(self) -> ErrorClass:
