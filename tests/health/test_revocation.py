@@ -20,7 +20,7 @@ MANAGER = "manager@sandbox.test"
 async def test_revoking_the_shared_grant_disconnects_exactly_its_eight_sources(
     session: AsyncSession, demo: Demo, ctx: JobContext, sandbox: SandboxServer
 ) -> None:
-    shared = {s.id for s in await data_sources_of(session, demo.shared_grant)}
+    shared = {s.id for s in await data_sources_of(session, demo.shared_grant_id)}
     sandbox.add_fault("revoke_grant", grant=MANAGER)
 
     report = await sweep(ctx)
@@ -54,7 +54,7 @@ async def test_the_revocation_opens_one_incident_linking_all_eight(
 async def test_the_grant_is_disconnected_with_its_reason(
     session: AsyncSession, demo: Demo, ctx: JobContext, sandbox: SandboxServer
 ) -> None:
-    shared_id, second_id = demo.shared_grant.id, demo.second_grant.id
+    shared_id, second_id = demo.shared_grant_id, demo.second_grant_id
     sandbox.add_fault("revoke_grant", grant=MANAGER)
 
     await sweep(ctx)
@@ -68,7 +68,7 @@ async def test_the_grant_is_disconnected_with_its_reason(
 async def test_every_transition_is_in_the_event_log(
     session: AsyncSession, demo: Demo, ctx: JobContext, sandbox: SandboxServer
 ) -> None:
-    shared = {s.id for s in await data_sources_of(session, demo.shared_grant)}
+    shared = {s.id for s in await data_sources_of(session, demo.shared_grant_id)}
     sandbox.add_fault("revoke_grant", grant=MANAGER)
 
     await sweep(ctx)

@@ -25,7 +25,7 @@ FAULTS = [
 async def test_an_hour_of_outages_disconnects_nothing_and_alarms_no_one(
     session: AsyncSession, demo: Demo, ctx: JobContext, sandbox: SandboxServer, clock: Clock
 ) -> None:
-    grant_ids = [demo.shared_grant.id, demo.second_grant.id]
+    grant_ids = [demo.shared_grant_id, demo.second_grant_id]
 
     for minute in range(0, 60, 5):
         sandbox.reset()

@@ -308,3 +308,13 @@ def test_retrying_a_dropped_refresh_after_the_grace_period_is_reuse(
 
     assert retry.json()["error"] == "invalid_grant"
     assert sandbox.state.stats.refresh_token_reuse_detected == 1
+
+
+def test_a_fault_limited_to_one_request_answers_once(sandbox: SandboxServer) -> None:
+    tokens = sandbox.connect(MANAGER)
+    sandbox.add_fault("server_error", grant=MANAGER, times=1)
+
+    first = sandbox.api_get("/api/me", tokens["access_token"])
+    second = sandbox.api_get("/api/me", tokens["access_token"])
+
+    assert (first.status_code, second.status_code) == (500, 200)

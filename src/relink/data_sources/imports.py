@@ -209,16 +209,22 @@ async def _succeed(ctx: JobContext, plan: Plan, rows: dict[date, dict[str, float
             source.status_reason = None
             source.status_detail = None
         await session.flush()
-        await _resolve_repaired(session, plan=plan, now=now)
+        repaired = [
+            incidents.data_source_key(plan.data_source_id, ErrorClass.DATA_ERROR),
+            incidents.provider_key(plan.provider, ErrorClass.APP_MISCONFIGURED),
+        ]
+        await incidents.resolve(
+            session, agency_id=plan.agency_id, keys=repaired, now=now, by="system:import"
+        )
         await _finish(session, plan, now=now, days=written)
+    # After the commit, so that of several imports of one grant finishing together, the last
+    # one to commit sees every other recovery and closes the "data delayed" incident.
+    async with ctx.database.transaction() as session:
+        await _resolve_outage_if_over(session, plan=plan, now=now)
     return written
 
 
-async def _resolve_repaired(session: AsyncSession, *, plan: Plan, now: datetime) -> None:
-    keys = [
-        incidents.data_source_key(plan.data_source_id, ErrorClass.DATA_ERROR),
-        incidents.provider_key(plan.provider, ErrorClass.APP_MISCONFIGURED),
-    ]
+async def _resolve_outage_if_over(session: AsyncSession, *, plan: Plan, now: datetime) -> None:
     still_failing = await session.scalar(
         select(
             exists().where(
@@ -228,10 +234,13 @@ async def _resolve_repaired(session: AsyncSession, *, plan: Plan, now: datetime)
         )
     )
     if not still_failing:
-        keys.append(incidents.grant_key(plan.grant_id, ErrorClass.PROVIDER_UNAVAILABLE))
-    await incidents.resolve(
-        session, agency_id=plan.agency_id, keys=keys, now=now, by="system:import"
-    )
+        await incidents.resolve(
+            session,
+            agency_id=plan.agency_id,
+            keys=[incidents.grant_key(plan.grant_id, ErrorClass.PROVIDER_UNAVAILABLE)],
+            now=now,
+            by="system:import",
+        )
 
 
 async def _fail(ctx: JobContext, plan: Plan, failure: ProviderFailure) -> Applied | None:

@@ -37,6 +37,8 @@ class FaultIn(BaseModel):
     grant: str | None = None
     account: str | None = None
     seconds: float | None = Field(default=None, gt=0)
+    # Answer this many matching requests with the fault, then stop (e.g. one lost answer).
+    times: int | None = Field(default=None, gt=0)
     retry_after: int = Field(default=DEFAULT_RETRY_AFTER_SECONDS, ge=0)
     delay: float = Field(default=DEFAULT_DELAY_SECONDS, ge=0)
     status: int = DEFAULT_SERVER_ERROR_STATUS
@@ -57,6 +59,7 @@ async def add_fault(body: FaultIn, state: Sandbox) -> dict[str, Any]:
         subject=subject,
         account=body.account,
         expires_at=now + body.seconds if body.seconds else None,
+        remaining=body.times,
         retry_after=body.retry_after,
         delay=body.delay,
         status=body.status,

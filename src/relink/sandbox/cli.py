@@ -73,6 +73,9 @@ def fault_add(
     seconds: Annotated[
         float | None, typer.Option(help="Switch off by itself after this many seconds.")
     ] = None,
+    times: Annotated[
+        int | None, typer.Option(help="Switch off by itself after this many matching requests.")
+    ] = None,
     retry_after: Annotated[
         int | None, typer.Option(help="rate_limit: the Retry-After answered.")
     ] = None,
@@ -87,6 +90,7 @@ def fault_add(
         "grant": grant,
         "account": account,
         "seconds": seconds,
+        "times": times,
         "retry_after": retry_after,
         "delay": delay,
         "status": status,

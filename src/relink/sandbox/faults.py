@@ -48,13 +48,23 @@ class Fault:
     subject: str | None = None
     account: str | None = None
     expires_at: float | None = None
+    # Matching requests left to fault; None: until it expires or is cleared.
+    remaining: int | None = None
     retry_after: int = DEFAULT_RETRY_AFTER_SECONDS
     delay: float = DEFAULT_DELAY_SECONDS
     status: int = DEFAULT_SERVER_ERROR_STATUS
     mode: str = MALFORMED_MODES[0]
 
     def is_active_at(self, now: float) -> bool:
+        if self.remaining is not None and self.remaining <= 0:
+            return False
         return self.expires_at is None or now < self.expires_at
+
+    def spend(self) -> Fault:
+        """Count one use of a fault limited to a number of requests."""
+        if self.remaining is not None:
+            self.remaining -= 1
+        return self
 
     def matches(self, *, subject: str | None, account: str | None) -> bool:
         """A target left open matches anything; a set target must equal the request's."""
@@ -107,7 +117,7 @@ class FaultBook:
     ) -> Fault | None:
         for fault in self.active(now):
             if fault.kind == kind and fault.matches(subject=subject, account=account):
-                return fault
+                return fault.spend()
         return None
 
     def find_for_family(
@@ -120,7 +130,7 @@ class FaultBook:
                 and fault.matches(subject=subject, account=None)
                 and family_created_at < fault.created_at
             ):
-                return fault
+                return fault.spend()
         return None
 
     def to_list(self) -> list[dict[str, Any]]:
