@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from relink.data_sources.failures import apply_grant_failure, backoff
+from relink.data_sources.failures import Applied, apply_grant_failure, backoff
 from relink.errors import CredentialsUnreadable
 from relink.grants.service import open_credentials, store_credentials
 from relink.incidents import service as incidents
@@ -61,6 +61,8 @@ class Outcome(enum.StrEnum):
 class RefreshResult:
     outcome: Outcome
     failure: ProviderFailure | None = None
+    # What the failure did to the grant and its data sources, when it was definitive.
+    applied: Applied | None = None
 
 
 def next_refresh_at(
@@ -166,8 +168,8 @@ async def _refresh_holding_lease(
             ctx, spec_key=grant.provider, refresh_token=refresh_token
         )
     except ProviderFailure as failure:
-        await _record_failure(ctx, grant_id=grant_id, failure=failure)
-        return RefreshResult(Outcome.FAILED, failure)
+        applied = await _record_failure(ctx, grant_id=grant_id, failure=failure)
+        return RefreshResult(Outcome.FAILED, failure, applied)
     await _save(ctx, grant_id=grant_id, tokens=tokens, previous=credentials)
     return RefreshResult(Outcome.REFRESHED)
 
@@ -214,7 +216,9 @@ async def _save(
     log.info("grant.refresh.ok", grant_id=grant_id)
 
 
-async def _record_failure(ctx: JobContext, *, grant_id: int, failure: ProviderFailure) -> None:
+async def _record_failure(
+    ctx: JobContext, *, grant_id: int, failure: ProviderFailure
+) -> Applied | None:
     now = ctx.now()
     log.warning(
         "grant.refresh.failed",
@@ -226,11 +230,10 @@ async def _record_failure(ctx: JobContext, *, grant_id: int, failure: ProviderFa
         grant = await session.get(Grant, grant_id, populate_existing=True)
         assert grant is not None
         if failure.error_class in GRANT_LEVEL:
-            await apply_grant_failure(
+            return await apply_grant_failure(
                 session, grant=grant, classification=failure.classification, now=now,
                 actor="system:refresh",
             )  # fmt: skip
-            return
         if failure.error_class is ErrorClass.APP_MISCONFIGURED:
             await incidents.open_or_extend(
                 session, agency_id=grant.agency_id,
@@ -246,3 +249,4 @@ async def _record_failure(ctx: JobContext, *, grant_id: int, failure: ProviderFa
             else backoff(grant.refresh_failures, rng=ctx.rng)
         )
         grant.next_refresh_at = now + wait
+    return None

@@ -130,6 +130,9 @@ async def sweep(
         results = await _gather(limiter, refreshes)
         for refreshed in results:
             report.refreshed[refreshed.outcome.value] += 1
+            if refreshed.applied is not None:
+                report.failures[refreshed.applied.error_class.value] += 1
+                report.disconnected += len(refreshed.applied.disconnected_ids)
     done = 0
     while True:
         async with ctx.database.transaction() as session:

@@ -1,0 +1,35 @@
+"""`relink check` sweeps now and sums up; `relink status` shows health per provider and client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.demo import Demo
+from tests.fixtures.processes import relink_env, start
+from tests.fixtures.sandbox import SandboxServer
+
+
+async def test_check_sweeps_and_status_reports_the_disconnects(
+    session: AsyncSession,
+    demo: Demo,
+    database_url: str,
+    secret_key: str,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+) -> None:
+    env = relink_env(database_url=database_url, secret_key=secret_key,
+                     sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
+    env["COLUMNS"] = "120"
+    sandbox.add_fault("revoke_grant", grant="manager@sandbox.test")
+
+    check_out, check_err = start("check", env=env).communicate(timeout=120)
+    status_out, _ = start("status", env=env).communicate(timeout=120)
+
+    check_text, status_text = check_out.decode(), status_out.decode()
+    assert "data sources imported" in check_text, check_err.decode()
+    assert "disconnected" in check_text and " 8 " in check_text
+    assert "By provider" in status_text and "Acme Dental" in status_text
+    sandbox_row = next(line for line in status_text.splitlines() if "sandbox " in line)
+    assert "8" in sandbox_row

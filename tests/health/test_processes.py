@@ -1,0 +1,107 @@
+"""Several processes at once, and a worker killed mid-import: real `relink` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.data_sources.imports import STALE_RUN_AFTER, import_data_source
+from relink.db import Database
+from relink.kit.crypto import SecretBox
+from relink.models import DailyMetric, DataSource, SyncOutcome, SyncRun
+from relink.sandbox import seed
+from relink.worker.context import JobContext
+from tests.fixtures.clock import Clock
+from tests.fixtures.demo import seeded_demo
+from tests.fixtures.processes import relink_env, start
+from tests.fixtures.sandbox import SandboxServer
+
+PROCESS_TIMEOUT = 120
+
+
+async def test_two_sweeps_in_two_processes_never_refresh_a_grant_twice(
+    pg_database_url: str, secret_key: str, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    database = Database(pg_database_url)
+    async with database.sessions() as session:
+        await seeded_demo(session, box=SecretBox([secret_key]))
+    await database.dispose()
+    env = relink_env(database_url=pg_database_url, secret_key=secret_key,
+                     sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
+
+    workers = [start("check", env=env) for _ in range(2)]
+    outputs = [w.communicate(timeout=PROCESS_TIMEOUT) for w in workers]
+
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    refreshes = sandbox.state.stats.token_requests_by_subject
+    assert refreshes == Counter({"sbx-user-1001": 1, "sbx-user-1002": 1})
+
+
+async def test_a_worker_killed_mid_import_leaves_no_duplicates_and_the_next_run_completes(
+    session: AsyncSession,
+    database_url: str,
+    secret_key: str,
+    box: SecretBox,
+    sandbox: SandboxServer,
+    ctx: JobContext,
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    await seeded_demo(session, box=box)
+    account = seed.SECOND_ACCOUNTS[0].id
+    source = await session.scalar(
+        select(DataSource).where(DataSource.external_account_id == account)
+    )
+    assert source is not None
+    source_id, gap_start = source.id, clock().date() - timedelta(days=200)
+    # A long gap: the import runs in many batches, each slowed down, so the kill lands mid-way.
+    await session.execute(
+        update(DataSource).where(DataSource.id == source_id).values(complete_through=gap_start)
+    )
+    await session.commit()
+    sandbox.add_fault("slow", account=account, delay=0.4)
+    env = relink_env(database_url=database_url, secret_key=secret_key,
+                     sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
+
+    worker = start("check", env=env)
+    await asyncio.sleep(4)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=PROCESS_TIMEOUT)
+    sandbox.state.faults.clear()
+    session.expire_all()
+    interrupted = await session.scalar(
+        select(func.count()).where(
+            SyncRun.data_source_id == source_id, SyncRun.outcome == SyncOutcome.RUNNING
+        )
+    )
+    clock.advance(seconds=STALE_RUN_AFTER.total_seconds() + 60)
+    await import_data_source(ctx, data_source_id=source_id)
+
+    session.expire_all()
+    days = list(
+        await session.scalars(
+            select(DailyMetric.day).where(DailyMetric.data_source_id == source_id)
+        )
+    )
+    assert len(days) == len(set(days)), "no day twice"
+    expected = {
+        gap_start + timedelta(days=n) for n in range(1, (clock().date() - gap_start).days + 1)
+    }
+    assert expected <= set(days), "no day missing"
+    refreshed = await session.get(DataSource, source_id, populate_existing=True)
+    assert refreshed is not None and refreshed.complete_through == clock().date() - timedelta(
+        days=1
+    )
+    assert interrupted == 1, "the kill landed while an import was running"
+    still_running = await session.scalar(
+        select(func.count()).where(
+            SyncRun.data_source_id == source_id, SyncRun.outcome == SyncOutcome.RUNNING
+        )
+    )
+    assert still_running == 0
