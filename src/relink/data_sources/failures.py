@@ -87,6 +87,7 @@ async def apply_grant_failure(
         agency_id=grant.agency_id,
         key=incidents.grant_key(grant.id, reason),
         error_class=reason,
+        provider=grant.provider,
         now=now,
         grant_id=grant.id,
         data_source_ids=affected,
@@ -121,7 +122,7 @@ async def apply_data_source_failure(
         )  # fmt: skip
         opened = await incidents.open_or_extend(
             session, agency_id=source.agency_id,
-            key=incidents.data_source_key(source.id, error_class), error_class=error_class,
+            key=incidents.data_source_key(source.id, error_class), error_class=error_class, provider=grant.provider,
             now=now, grant_id=grant.id, data_source_id=source.id,
             detail=classification.detail or classification.hint,
         )  # fmt: skip
@@ -131,7 +132,7 @@ async def apply_data_source_failure(
         source.next_sync_at = now + backoff(1, rng=rng)
         opened = await incidents.open_or_extend(
             session, agency_id=source.agency_id,
-            key=incidents.data_source_key(source.id, error_class), error_class=error_class,
+            key=incidents.data_source_key(source.id, error_class), error_class=error_class, provider=grant.provider,
             now=now, grant_id=grant.id, data_source_id=source.id,
             detail=classification.detail or classification.hint,
         )  # fmt: skip
@@ -148,7 +149,7 @@ async def apply_data_source_failure(
         source.next_sync_at = now + BACKOFF_CAP
         opened = await incidents.open_or_extend(
             session, agency_id=source.agency_id,
-            key=incidents.provider_key(grant.provider, error_class), error_class=error_class,
+            key=incidents.provider_key(grant.provider, error_class), error_class=error_class, provider=grant.provider,
             now=now, detail=classification.detail or classification.hint,
         )  # fmt: skip
         return Applied(error_class, (), opened.incident.id, opened.created)
@@ -185,7 +186,7 @@ async def _transient(
     opened = await incidents.open_or_extend(
         session, agency_id=source.agency_id,
         key=incidents.grant_key(grant.id, ErrorClass.PROVIDER_UNAVAILABLE),
-        error_class=ErrorClass.PROVIDER_UNAVAILABLE, now=now, grant_id=grant.id,
+        error_class=ErrorClass.PROVIDER_UNAVAILABLE, provider=grant.provider, now=now, grant_id=grant.id,
         data_source_ids=[source.id], detail=classification.detail or classification.hint,
     )  # fmt: skip
     return Applied(classification.error_class, (), opened.incident.id, opened.created)

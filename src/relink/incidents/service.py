@@ -14,6 +14,7 @@ from relink.auth.access import visible_client_ids
 from relink.errors import NotFound
 from relink.kit.pagination import clamp_limit
 from relink.models import DataSource, Incident, IncidentDataSource, Role, User
+from relink.notifications.kinds import kind_for
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
 
 
@@ -48,7 +49,9 @@ async def open_or_extend(
     agency_id: int,
     key: str,
     error_class: ErrorClass,
+    provider: str,
     now: datetime,
+    kind: str | None = None,
     grant_id: int | None = None,
     data_source_id: int | None = None,
     data_source_ids: Iterable[int] = (),
@@ -64,6 +67,8 @@ async def open_or_extend(
                     agency_id=agency_id,
                     key=key,
                     error_class=error_class,
+                    kind=kind or kind_for(error_class),
+                    provider=provider,
                     grant_id=grant_id,
                     data_source_id=data_source_id,
                     detail=detail,

@@ -9,8 +9,10 @@ from relink.models.event import Event
 from relink.models.grant import Grant
 from relink.models.incident import Incident, IncidentDataSource
 from relink.models.notification import Notification
+from relink.models.outbox import OutboxEmail
 from relink.models.sync_run import SyncOutcome, SyncRun
 from relink.models.user import EmailPreference, Role, User, UserClientAccess
+from relink.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Agency",
@@ -24,9 +26,12 @@ __all__ = [
     "Incident",
     "IncidentDataSource",
     "Notification",
+    "OutboxEmail",
     "Role",
     "SyncOutcome",
     "SyncRun",
     "User",
     "UserClientAccess",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -35,6 +35,10 @@ class Incident(HasId, Base):
         Id, ForeignKey("data_source.id", ondelete="CASCADE"), index=True
     )
     error_class: Mapped[ErrorClass] = mapped_column(str_enum(ErrorClass))
+    # What people are told: "reconnect_needed", "upload_failed", "data_delayed",
+    # "expires_soon" or "operations_alert" (see notifications/kinds.py).
+    kind: Mapped[str] = mapped_column(String(40))
+    provider: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

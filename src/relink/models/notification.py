@@ -17,6 +17,7 @@ class Notification(HasId, HasTimestamps, Base):
         UniqueConstraint("user_id", "incident_id"),
         # The bell: unread count and newest first, per user.
         Index("ix_notification_user_read_created", "user_id", "read_at", "created_at"),
+        Index("ix_notification_email_due", "emailed_at", "email_due_at"),
     )
 
     agency_id: Mapped[int] = agency_fk()
@@ -29,4 +30,8 @@ class Notification(HasId, HasTimestamps, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     read_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # E-mail: due after the burst window (or at the digest hour), sent at most once.
+    email_due_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
