@@ -51,6 +51,8 @@ async def world(session: AsyncSession, demo: Demo) -> Demo:
             key=f"data_source:{source.id}:permission_denied",
             data_source_id=source.id,
             error_class=ErrorClass.PERMISSION_DENIED,
+            kind="reconnect_needed",
+            provider=source.provider,
         )
         session.add(incident)
         await session.flush()
@@ -183,7 +185,7 @@ async def test_events_of_other_clients_are_invisible(session: AsyncSession, worl
 async def test_another_users_notifications_are_invisible(
     session: AsyncSession, world: Demo
 ) -> None:
-    assert await notifications.list_notifications(session, user=world.limited) == []
+    assert (await notifications.list_notifications(session, user=world.limited)).items == []
     assert await notifications.unread_count(session, user=world.limited) == 0
     assert await notifications.unread_count(session, user=world.admin) > 0
 

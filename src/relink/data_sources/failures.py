@@ -91,7 +91,8 @@ async def apply_grant_failure(
         now=now,
         grant_id=grant.id,
         data_source_ids=affected,
-        detail=classification.detail or detail,
+        detail=classification.detail,
+        hint=classification.hint,
     )
     return Applied(reason, tuple(down), opened.incident.id, opened.created)
 
@@ -117,25 +118,40 @@ async def apply_data_source_failure(
         down = await _disconnect_where(
             session,
             (DataSource.id == source.id) & DataSource.status.in_(DISCONNECTABLE),
-            agency_id=source.agency_id, reason=error_class, detail=classification.hint,
-            now=now, actor=actor,
-        )  # fmt: skip
+            agency_id=source.agency_id,
+            reason=error_class,
+            detail=classification.hint,
+            now=now,
+            actor=actor,
+        )
         opened = await incidents.open_or_extend(
-            session, agency_id=source.agency_id,
-            key=incidents.data_source_key(source.id, error_class), error_class=error_class, provider=grant.provider,
-            now=now, grant_id=grant.id, data_source_id=source.id,
-            detail=classification.detail or classification.hint,
-        )  # fmt: skip
+            session,
+            agency_id=source.agency_id,
+            key=incidents.data_source_key(source.id, error_class),
+            error_class=error_class,
+            provider=grant.provider,
+            now=now,
+            grant_id=grant.id,
+            data_source_id=source.id,
+            detail=classification.detail,
+            hint=classification.hint,
+        )
         return Applied(error_class, tuple(down), opened.incident.id, opened.created)
     if error_class is ErrorClass.DATA_ERROR:
         # The previous rows stay; "Try again" re-runs the import.
         source.next_sync_at = now + backoff(1, rng=rng)
         opened = await incidents.open_or_extend(
-            session, agency_id=source.agency_id,
-            key=incidents.data_source_key(source.id, error_class), error_class=error_class, provider=grant.provider,
-            now=now, grant_id=grant.id, data_source_id=source.id,
-            detail=classification.detail or classification.hint,
-        )  # fmt: skip
+            session,
+            agency_id=source.agency_id,
+            key=incidents.data_source_key(source.id, error_class),
+            error_class=error_class,
+            provider=grant.provider,
+            now=now,
+            grant_id=grant.id,
+            data_source_id=source.id,
+            detail=classification.detail,
+            hint=classification.hint,
+        )
         return Applied(error_class, (), opened.incident.id, opened.created)
     if error_class is ErrorClass.RATE_LIMITED:
         wait = (
@@ -148,10 +164,15 @@ async def apply_data_source_failure(
     if error_class is ErrorClass.APP_MISCONFIGURED:
         source.next_sync_at = now + BACKOFF_CAP
         opened = await incidents.open_or_extend(
-            session, agency_id=source.agency_id,
-            key=incidents.provider_key(grant.provider, error_class), error_class=error_class, provider=grant.provider,
-            now=now, detail=classification.detail or classification.hint,
-        )  # fmt: skip
+            session,
+            agency_id=source.agency_id,
+            key=incidents.provider_key(grant.provider, error_class),
+            error_class=error_class,
+            provider=grant.provider,
+            now=now,
+            detail=classification.detail,
+            hint=classification.hint,
+        )
         return Applied(error_class, (), opened.incident.id, opened.created)
     return await _transient(
         session, source=source, grant=grant, classification=classification, now=now,
@@ -184,11 +205,17 @@ async def _transient(
         source.status_reason = ErrorClass.PROVIDER_UNAVAILABLE
         source.status_detail = classification.hint
     opened = await incidents.open_or_extend(
-        session, agency_id=source.agency_id,
+        session,
+        agency_id=source.agency_id,
         key=incidents.grant_key(grant.id, ErrorClass.PROVIDER_UNAVAILABLE),
-        error_class=ErrorClass.PROVIDER_UNAVAILABLE, provider=grant.provider, now=now, grant_id=grant.id,
-        data_source_ids=[source.id], detail=classification.detail or classification.hint,
-    )  # fmt: skip
+        error_class=ErrorClass.PROVIDER_UNAVAILABLE,
+        provider=grant.provider,
+        now=now,
+        grant_id=grant.id,
+        data_source_ids=[source.id],
+        detail=classification.detail,
+        hint=classification.hint,
+    )
     return Applied(classification.error_class, (), opened.incident.id, opened.created)
 
 

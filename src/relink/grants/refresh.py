@@ -239,7 +239,7 @@ async def _record_failure(
                 session, agency_id=grant.agency_id,
                 key=incidents.provider_key(grant.provider, ErrorClass.APP_MISCONFIGURED),
                 error_class=ErrorClass.APP_MISCONFIGURED, provider=grant.provider, now=now,
-                detail=failure.classification.detail or failure.classification.hint,
+                detail=failure.classification.detail, hint=failure.classification.hint,
             )  # fmt: skip
         # Anything else is transient: keep the old token and try again later.
         grant.refresh_failures += 1

@@ -14,6 +14,7 @@ from relink.auth.access import visible_client_ids
 from relink.errors import NotFound
 from relink.kit.pagination import clamp_limit
 from relink.models import DataSource, Incident, IncidentDataSource, Role, User
+from relink.notifications.fanout import notify_incident, resolve_for_incidents
 from relink.notifications.kinds import kind_for
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
 
@@ -56,6 +57,7 @@ async def open_or_extend(
     data_source_id: int | None = None,
     data_source_ids: Iterable[int] = (),
     detail: str | None = None,
+    hint: str | None = None,
 ) -> Opened:
     """The open incident of ``key``, extended, or a new one; safe against a concurrent opener."""
     incident = await _open_by_key(session, agency_id=agency_id, key=key)
@@ -72,6 +74,7 @@ async def open_or_extend(
                     grant_id=grant_id,
                     data_source_id=data_source_id,
                     detail=detail,
+                    hint=hint,
                     opened_at=now,
                     last_seen_at=now,
                     failure_count=1,
@@ -86,8 +89,11 @@ async def open_or_extend(
         incident.failure_count += 1
         incident.last_seen_at = now
         incident.detail = detail or incident.detail
+        incident.hint = hint or incident.hint
     added = await _link(session, incident=incident, data_source_ids=data_source_ids)
     await session.flush()
+    if created or added:
+        await notify_incident(session, incident=incident, now=now)
     return Opened(incident=incident, created=created, added_data_source_ids=added)
 
 
@@ -108,12 +114,14 @@ async def resolve(
         )
     )
     if incidents:
+        ids = [i.id for i in incidents]
         await session.execute(
             update(Incident)
-            .where(Incident.id.in_([i.id for i in incidents]))
+            .where(Incident.id.in_(ids))
             .values(resolved_at=now, resolved_by=by)
             .execution_options(synchronize_session="fetch")
         )
+        await resolve_for_incidents(session, incident_ids=ids, now=now)
     return incidents
 
 

@@ -39,7 +39,9 @@ class Incident(HasId, Base):
     # "expires_soon" or "operations_alert" (see notifications/kinds.py).
     kind: Mapped[str] = mapped_column(String(40))
     provider: Mapped[str] = mapped_column(String(64))
+    # The provider's own message (scrubbed) and the plain-words hint from the catalog.
     detail: Mapped[str | None] = mapped_column(Text)
+    hint: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     failure_count: Mapped[int] = mapped_column(default=1)

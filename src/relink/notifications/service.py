@@ -2,24 +2,86 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.kit.pagination import clamp_limit
+from relink.errors import InvalidInput, NotFound
+from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from relink.models import Notification, User
+from relink.notifications import kinds
+from relink.notifications.live import queue_live_update
+
+Show = Literal["all", "unread", "resolved", "open"]
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A notification with its typed view (title, text, action)."""
+
+    id: int
+    created_at: datetime
+    read: bool
+    resolved: bool
+    content: kinds.NotificationKind
+
+
+def item(notification: Notification) -> InboxItem:
+    return InboxItem(
+        id=notification.id,
+        created_at=notification.created_at,
+        read=notification.read_at is not None,
+        resolved=notification.resolved_at is not None,
+        content=kinds.parse(notification.payload),
+    )
 
 
 async def list_notifications(
-    session: AsyncSession, *, user: User, limit: int | None = None
-) -> list[Notification]:
-    """Unread first, then newest first."""
+    session: AsyncSession,
+    *,
+    user: User,
+    show: Show = "all",
+    kind: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[InboxItem]:
+    """Unread first, then newest first; one keyset page at a time."""
+    size = clamp_limit(limit)
+    is_read = Notification.read_at.is_not(None)
     query = (
         select(Notification)
         .where(Notification.user_id == user.id, Notification.agency_id == user.agency_id)
-        .order_by(Notification.read_at.is_not(None), Notification.id.desc())
-        .limit(clamp_limit(limit))
+        .order_by(is_read, Notification.id.desc())
+        .limit(size + 1)
     )
-    return list(await session.scalars(query))
+    if show == "unread":
+        query = query.where(Notification.read_at.is_(None))
+    elif show == "resolved":
+        query = query.where(Notification.resolved_at.is_not(None))
+    elif show == "open":
+        query = query.where(Notification.resolved_at.is_(None))
+    if kind is not None:
+        if kind not in _KIND_NAMES:
+            raise InvalidInput(f"unknown kind {kind!r}; use one of {', '.join(_KIND_NAMES)}")
+        query = query.where(Notification.kind == kind)
+    if cursor:
+        read_flag, last_id = decode_cursor(cursor, length=2)
+        if not isinstance(read_flag, bool) or not isinstance(last_id, int):
+            raise InvalidInput("the page cursor is malformed: start again from the first page")
+        if read_flag:
+            query = query.where(is_read, Notification.id < last_id)
+        else:
+            query = query.where(
+                or_(is_read, and_(Notification.read_at.is_(None), Notification.id < last_id))
+            )
+    rows = list(await session.scalars(query))
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = encode_cursor([rows[-1].read_at is not None, rows[-1].id]) if more else None
+    return Page(items=[item(n) for n in rows], next_cursor=next_cursor)
 
 
 async def unread_count(session: AsyncSession, *, user: User) -> int:
@@ -27,3 +89,56 @@ async def unread_count(session: AsyncSession, *, user: User) -> int:
         Notification.user_id == user.id, Notification.read_at.is_(None)
     )
     return int(await session.scalar(query) or 0)
+
+
+async def get_notification(
+    session: AsyncSession, *, user: User, notification_id: int
+) -> Notification:
+    """One of the user's own notifications, or ``NotFound``."""
+    found = await session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.user_id == user.id
+        )
+    )
+    if found is None:
+        raise NotFound("notification")
+    return found
+
+
+async def mark_read(
+    session: AsyncSession, *, user: User, notification_id: int, now: datetime
+) -> None:
+    notification = await get_notification(session, user=user, notification_id=notification_id)
+    if notification.read_at is None:
+        notification.read_at = now
+        queue_live_update(session, user_ids=[user.id])
+    await session.flush()
+
+
+async def mark_all_read(session: AsyncSession, *, user: User, now: datetime) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    queue_live_update(session, user_ids=[user.id])
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def take_action(
+    session: AsyncSession, *, user: User, notification_id: int, now: datetime
+) -> str:
+    """Taking a notification's action marks it read; returns where the action leads."""
+    notification = await get_notification(session, user=user, notification_id=notification_id)
+    await mark_read(session, user=user, notification_id=notification.id, now=now)
+    return kinds.parse(notification.payload).action.path
+
+
+_KIND_NAMES = (
+    kinds.RECONNECT_NEEDED,
+    kinds.UPLOAD_FAILED,
+    kinds.DATA_DELAYED,
+    kinds.EXPIRES_SOON,
+    kinds.OPERATIONS_ALERT,
+)

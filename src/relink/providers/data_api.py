@@ -126,9 +126,7 @@ async def _call(
     json: Any = None,
 ) -> Answer:
     try:
-        answer = await http.request(
-            method, auth.apply(url), headers=auth.headers, json=json
-        )
+        answer = await http.request(method, auth.apply(url), headers=auth.headers, json=json)
     except NoAnswer:
         raise no_answer(spec, operation) from None
     if not answer.ok:

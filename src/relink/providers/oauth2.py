@@ -96,9 +96,7 @@ async def revoke(
         raise failure(spec, answer, phase="token", operation="revoke")
 
 
-async def identity(
-    http: HttpClient, spec: ProviderSpec, *, tokens: TokenSet
-) -> ExternalIdentity:
+async def identity(http: HttpClient, spec: ProviderSpec, *, tokens: TokenSet) -> ExternalIdentity:
     """Who signed in: from the identity endpoint, or the OpenID Connect id_token's claims."""
     oauth = oauth_section(spec)
     if oauth.identity_url is None:

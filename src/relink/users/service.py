@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from relink.errors import InvalidInput
 from relink.models import Client, Role, User, UserClientAccess
+from relink.models.base import utcnow
+from relink.notifications.fanout import subscribe_user
 
 
 async def create_user(
@@ -52,6 +54,8 @@ async def create_user(
     await session.flush()
     if role is Role.STAFF and not all_clients:
         await set_client_access(session, user=user, client_ids=client_ids)
+    elif role is not Role.CLIENT:
+        await subscribe_user(session, user=user, now=utcnow())
     return user
 
 
@@ -68,6 +72,8 @@ async def set_client_access(
         UserClientAccess(user_id=user.id, client_id=cid, agency_id=user.agency_id) for cid in ids
     )
     await session.flush()
+    # Newly granted access: told at once of what is already broken for those clients.
+    await subscribe_user(session, user=user, now=utcnow())
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:

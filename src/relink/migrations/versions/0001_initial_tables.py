@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:01:38.235159
+Create Date: 2026-11-22 18:18:45.286891
 """
 
 from collections.abc import Sequence
@@ -202,6 +202,42 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "webhook_endpoint",
+        sa.Column(
+            "agency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column(
+            "events",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("payload_format", sa.String(length=16), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agency_id"],
+            ["agency.id"],
+            name=op.f("fk_webhook_endpoint_agency_id_agency"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoint")),
+    )
+    with op.batch_alter_table("webhook_endpoint", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_endpoint_agency_id"), ["agency_id"], unique=False
+        )
+
+    op.create_table(
         "data_source",
         sa.Column(
             "agency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -348,6 +384,57 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_user_client_id"), ["client_id"], unique=False)
 
     op.create_table(
+        "webhook_delivery",
+        sa.Column(
+            "agency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "endpoint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("event", sa.String(length=60), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_attempt_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["agency_id"],
+            ["agency.id"],
+            name=op.f("fk_webhook_delivery_agency_id_agency"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["endpoint_id"],
+            ["webhook_endpoint.id"],
+            name=op.f("fk_webhook_delivery_endpoint_id_webhook_endpoint"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
+    )
+    with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_delivery_agency_id"), ["agency_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_webhook_delivery_due", ["status", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index("ix_webhook_delivery_endpoint", ["endpoint_id", "id"], unique=False)
+
+    op.create_table(
         "daily_metric",
         sa.Column(
             "agency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -417,7 +504,10 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("provider", sa.String(length=64), nullable=False),
         sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("hint", sa.Text(), nullable=True),
         sa.Column("opened_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("failure_count", sa.Integer(), nullable=False),
@@ -459,6 +549,46 @@ def upgrade() -> None:
             postgresql_where=sa.text("resolved_at IS NULL"),
             sqlite_where=sa.text("resolved_at IS NULL"),
         )
+
+    op.create_table(
+        "outbox_email",
+        sa.Column(
+            "agency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("to_address", sa.String(length=320), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("text_body", sa.Text(), nullable=False),
+        sa.Column("html_body", sa.Text(), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("created_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["agency_id"],
+            ["agency.id"],
+            name=op.f("fk_outbox_email_agency_id_agency"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_outbox_email_user_id_user"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_email")),
+    )
+    with op.batch_alter_table("outbox_email", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_email_agency_id"), ["agency_id"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_email_unsent", ["sent_at", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_outbox_email_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "sync_run",
@@ -620,7 +750,10 @@ def upgrade() -> None:
         ),
         sa.Column("read_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("email_due_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("emailed_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("escalated_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -652,6 +785,9 @@ def upgrade() -> None:
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_notification_agency_id"), ["agency_id"], unique=False)
         batch_op.create_index(
+            "ix_notification_email_due", ["emailed_at", "email_due_at"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_notification_incident_id"), ["incident_id"], unique=False
         )
         batch_op.create_index(
@@ -666,6 +802,7 @@ def downgrade() -> None:
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_index("ix_notification_user_read_created")
         batch_op.drop_index(batch_op.f("ix_notification_incident_id"))
+        batch_op.drop_index("ix_notification_email_due")
         batch_op.drop_index(batch_op.f("ix_notification_agency_id"))
 
     op.drop_table("notification")
@@ -684,6 +821,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sync_run_agency_id"))
 
     op.drop_table("sync_run")
+    with op.batch_alter_table("outbox_email", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_email_user_id"))
+        batch_op.drop_index("ix_outbox_email_unsent")
+        batch_op.drop_index(batch_op.f("ix_outbox_email_agency_id"))
+
+    op.drop_table("outbox_email")
     with op.batch_alter_table("incident", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_incident_open_key",
@@ -699,6 +842,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_daily_metric_agency_id"))
 
     op.drop_table("daily_metric")
+    with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_delivery_endpoint")
+        batch_op.drop_index("ix_webhook_delivery_due")
+        batch_op.drop_index(batch_op.f("ix_webhook_delivery_agency_id"))
+
+    op.drop_table("webhook_delivery")
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_client_id"))
         batch_op.drop_index(batch_op.f("ix_user_agency_id"))
@@ -712,6 +861,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_data_source_agency_id"))
 
     op.drop_table("data_source")
+    with op.batch_alter_table("webhook_endpoint", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_endpoint_agency_id"))
+
+    op.drop_table("webhook_endpoint")
     with op.batch_alter_table("grant", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_grant_oauth_identity",

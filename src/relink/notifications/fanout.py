@@ -1,0 +1,217 @@
+"""Who is told what (DESIGN.md): one notification per incident per person, never duplicated.
+
+Admins hear of every incident; staff of incidents touching a client they may see, listing only
+those clients; client users never. A later failure of the same cause updates the same item
+(its client list grows) instead of adding one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.models import (
+    Client,
+    DataSource,
+    EmailPreference,
+    Grant,
+    Incident,
+    IncidentDataSource,
+    Notification,
+    Role,
+    User,
+    UserClientAccess,
+)
+from relink.notifications import kinds
+from relink.notifications.live import queue_live_update
+from relink.providers.catalog import Catalog, load_catalog
+from relink.providers.taxonomy import AuthKind
+
+# Several incidents for one person inside this window become one digest e-mail, not many.
+EMAIL_BURST_WINDOW = timedelta(minutes=2)
+# Daily digests go out at this hour (UTC).
+DAILY_DIGEST_AT = time(8, 0)
+
+
+@dataclass(frozen=True)
+class Linked:
+    data_source_id: int
+    client_id: int
+    client_name: str
+
+
+def email_due_at(preference: EmailPreference, *, now: datetime) -> datetime | None:
+    """When this person's e-mail for a new notification goes out (None: never)."""
+    if preference is EmailPreference.OFF:
+        return None
+    if preference is EmailPreference.DAILY_DIGEST:
+        today_at = datetime.combine(now.date(), DAILY_DIGEST_AT, tzinfo=now.tzinfo)
+        return today_at if today_at > now else today_at + timedelta(days=1)
+    return now + EMAIL_BURST_WINDOW
+
+
+async def notify_incident(
+    session: AsyncSession, *, incident: Incident, now: datetime, catalog: Catalog | None = None
+) -> None:
+    """Create or update every recipient's notification for ``incident``."""
+    await session.flush()
+    linked = await _linked(session, incident)
+    users = list(
+        await session.scalars(
+            select(User).where(
+                User.agency_id == incident.agency_id,
+                User.is_active.is_(True),
+                User.role.in_([Role.ADMIN, Role.STAFF]),
+            )
+        )
+    )
+    access = await _limited_access(session, users)
+    existing = {
+        n.user_id: n
+        for n in await session.scalars(
+            select(Notification).where(Notification.incident_id == incident.id)
+        )
+    }
+    base = await _payload_base(session, incident, linked, catalog or _catalog())
+    new_rows: list[dict[str, object]] = []
+    touched: list[int] = []
+    for user in users:
+        mine = _visible(linked, user, access)
+        if incident.kind == kinds.OPERATIONS_ALERT and user.role is not Role.ADMIN:
+            continue
+        if user.role is not Role.ADMIN and not mine:
+            continue
+        payload = {
+            **base,
+            "client_names": sorted({item.client_name for item in mine}),
+            "data_source_ids": sorted(item.data_source_id for item in mine),
+        }
+        current = existing.get(user.id)
+        if current is None:
+            new_rows.append(
+                {"agency_id": incident.agency_id, "user_id": user.id, "incident_id": incident.id,
+                 "kind": incident.kind, "payload": payload, "created_at": now, "updated_at": now,
+                 "email_due_at": email_due_at(user.email_preference, now=now)}
+            )  # fmt: skip
+            touched.append(user.id)
+        elif current.payload != payload:
+            current.payload = payload
+            current.updated_at = now
+            touched.append(user.id)
+    if new_rows:
+        await session.execute(insert(Notification), new_rows)
+    queue_live_update(session, user_ids=touched)
+
+
+async def resolve_for_incidents(
+    session: AsyncSession, *, incident_ids: list[int], now: datetime
+) -> None:
+    """The cause is repaired: resolved (and so no longer unread) for everyone; kept in history."""
+    if not incident_ids:
+        return
+    user_ids = list(
+        await session.scalars(
+            select(Notification.user_id).where(
+                Notification.incident_id.in_(incident_ids), Notification.resolved_at.is_(None)
+            )
+        )
+    )
+    await session.execute(
+        update(Notification)
+        .where(Notification.incident_id.in_(incident_ids), Notification.resolved_at.is_(None))
+        .values(resolved_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Notification)
+        .where(Notification.incident_id.in_(incident_ids), Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    queue_live_update(session, user_ids=user_ids)
+
+
+async def subscribe_user(session: AsyncSession, *, user: User, now: datetime) -> None:
+    """A new user, or new client access: they are told of what is already open."""
+    open_incidents = await session.scalars(
+        select(Incident).where(Incident.agency_id == user.agency_id, Incident.resolved_at.is_(None))
+    )
+    for incident in list(open_incidents):
+        await notify_incident(session, incident=incident, now=now)
+
+
+async def _linked(session: AsyncSession, incident: Incident) -> list[Linked]:
+    rows = await session.execute(
+        select(DataSource.id, Client.id, Client.name)
+        .join(IncidentDataSource, IncidentDataSource.data_source_id == DataSource.id)
+        .join(Client, Client.id == DataSource.client_id)
+        .where(IncidentDataSource.incident_id == incident.id)
+    )
+    return [Linked(ds_id, client_id, name) for ds_id, client_id, name in rows]
+
+
+async def _limited_access(session: AsyncSession, users: list[User]) -> dict[int, set[int]]:
+    limited = [u.id for u in users if u.role is Role.STAFF and not u.all_clients]
+    access: dict[int, set[int]] = defaultdict(set)
+    if limited:
+        rows = await session.execute(
+            select(UserClientAccess.user_id, UserClientAccess.client_id).where(
+                UserClientAccess.user_id.in_(limited)
+            )
+        )
+        for user_id, client_id in rows:
+            access[user_id].add(client_id)
+    return access
+
+
+def _visible(linked: list[Linked], user: User, access: dict[int, set[int]]) -> list[Linked]:
+    if user.role is Role.ADMIN or user.all_clients:
+        return linked
+    allowed = access.get(user.id, set())
+    return [item for item in linked if item.client_id in allowed]
+
+
+async def _payload_base(
+    session: AsyncSession, incident: Incident, linked: list[Linked], catalog: Catalog
+) -> dict[str, object]:
+    provider_name = (
+        catalog.get(incident.provider).display_name
+        if incident.provider in catalog
+        else incident.provider
+    )
+    auth_kind = AuthKind.OAUTH2
+    grant_id = incident.grant_id
+    if grant_id is None and linked:
+        grant_id = await session.scalar(
+            select(DataSource.grant_id).where(DataSource.id == linked[0].data_source_id)
+        )
+    if grant_id is not None:
+        auth_kind = await session.scalar(select(Grant.auth_kind).where(Grant.id == grant_id)) or (
+            AuthKind.OAUTH2
+        )
+    return {
+        "kind": incident.kind,
+        "incident_id": incident.id,
+        "provider": incident.provider,
+        "provider_name": provider_name,
+        "opened_at": incident.opened_at.isoformat(),
+        "grant_id": grant_id,
+        "error_class": incident.error_class.value,
+        "hint": incident.hint or "",
+        "detail": incident.detail or "",
+        "auth_kind": auth_kind.value,
+    }
+
+
+_catalog_cache: Catalog | None = None
+
+
+def _catalog() -> Catalog:
+    global _catalog_cache
+    if _catalog_cache is None:
+        _catalog_cache = load_catalog()
+    return _catalog_cache

@@ -1,0 +1,264 @@
+"""Webhook delivery jobs: claim what is due, POST it signed, retry with backoff, then give up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiohttp
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+
+from relink.errors import CredentialsUnreadable
+from relink.models import WebhookDelivery, WebhookEndpoint
+from relink.notifications.webhook_signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    signature_header,
+)
+from relink.notifications.webhooks import request_body, signing_secrets
+from relink.providers.http import Answer, HttpClient, NoAnswer
+from relink.worker.context import JobContext
+from relink.worker.registry import job
+
+log = structlog.get_logger(__name__)
+
+# Waits after the 1st..5th failed attempt, about x5 each: a blip is retried within minutes, an
+# outage gets some nine hours to heal before the delivery is given up as failed.
+RETRY_SCHEDULE = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+# Up to this fraction later than scheduled, so deliveries that failed together spread out.
+JITTER = 0.1
+# A claimed delivery is not due again for this long even if its worker dies (> HTTP timeout).
+CLAIM_TTL = timedelta(minutes=5)
+# Rows claimed per statement: one round trip per batch, never one per row.
+CLAIM_BATCH = 200
+# Parallel POSTs from one process; the HTTP client also caps sockets per host.
+CONCURRENCY = 20
+# Of a receiver's answer we only drain this much (to reuse the connection), and store none.
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class _Send:
+    delivery_id: int
+    endpoint_id: int
+    event: str
+    attempts: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    send: _Send
+    status_code: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def post_bytes(
+    http: HttpClient, url: str, body: bytes, headers: Mapping[str, str]
+) -> Answer:
+    """POST exactly ``body``, with ``HttpClient``'s session, timeouts and ``NoAnswer`` contract.
+
+    ``HttpClient.request`` takes form fields or an object it serialises itself, but the
+    signature must cover the bytes as sent, so this posts raw bytes on the same session.
+    Redirects are not followed: a receiver that moved must be updated, not guessed at.
+    """
+    try:
+        async with http._client().post(
+            url, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            await response.content.read(MAX_RESPONSE_BYTES)
+            return Answer(response.status, dict(response.headers), b"")
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        # Only the exception's type: its text may echo the URL, and a Slack URL is a secret.
+        raise NoAnswer(type(exc).__name__) from None
+
+
+async def _claim(session: AsyncSession, due: Select[tuple[int]], until: datetime) -> list[int]:
+    ids = list(await session.scalars(due.with_for_update(skip_locked=True)))
+    if ids:
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(ids))
+            .values(next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def _active_endpoints() -> Select[tuple[int]]:
+    return select(WebhookEndpoint.id).where(WebhookEndpoint.is_active.is_(True))
+
+
+async def claim_due_deliveries(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
+    """Pending deliveries due by ``now`` to active endpoints, pushed ``CLAIM_TTL`` ahead."""
+    due = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookDelivery.endpoint_id.in_(_active_endpoints()),
+        )
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+    )
+    return await _claim(session, due, now + CLAIM_TTL)
+
+
+async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
+    """Bodies and signed headers for the claimed deliveries, read in one query."""
+    async with ctx.database.transaction() as session:
+        rows = await session.execute(
+            select(WebhookDelivery, WebhookEndpoint)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(WebhookDelivery.id.in_(ids))
+        )
+        pairs = [(delivery, endpoint) for delivery, endpoint in rows]
+    now = ctx.now()
+    timestamp = int(now.timestamp())
+    sends = []
+    for delivery, endpoint in pairs:
+        body = request_body(endpoint.payload_format, delivery.payload)
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_HEADER: delivery.event,
+            DELIVERY_HEADER: delivery.event_id,
+        }
+        # Slack checks nothing of ours (its URL is the secret); everyone else gets a signature.
+        if endpoint.payload_format != "slack":
+            try:
+                secrets = signing_secrets(ctx.box, endpoint.secret, now=now)
+            except CredentialsUnreadable:
+                log.error("webhook.secret.unreadable", endpoint_id=endpoint.id)
+                secrets = []
+            if not secrets:
+                continue  # stays claimed; retried after CLAIM_TTL once the keys are fixed
+            headers[SIGNATURE_HEADER] = signature_header(secrets, timestamp, body)
+        sends.append(
+            _Send(delivery.id, endpoint.id, delivery.event, delivery.attempts, endpoint.url,
+                  body, headers)  # fmt: skip
+        )
+    return sends
+
+
+async def _attempt(ctx: JobContext, send: _Send) -> _Outcome:
+    try:
+        answer = await post_bytes(ctx.http, send.url, send.body, send.headers)
+    except NoAnswer as exc:
+        return _Outcome(send, None, f"no answer ({exc})")
+    if answer.ok:
+        return _Outcome(send, answer.status, None)
+    return _Outcome(send, answer.status, f"HTTP {answer.status}")
+
+
+def _record(
+    ctx: JobContext, outcome: _Outcome, now: datetime, report: DeliveryReport
+) -> dict[str, object]:
+    """The row update for one attempt, logged; never the body, the URL or the secret."""
+    send = outcome.send
+    attempts = send.attempts + 1
+    row: dict[str, object] = {
+        "id": send.delivery_id,
+        "attempts": attempts,
+        "last_attempt_at": now,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error,
+    }
+    fields = {
+        "delivery_id": send.delivery_id,
+        "endpoint_id": send.endpoint_id,
+        "webhook_event": send.event,
+        "attempt": attempts,
+        "status_code": outcome.status_code,
+    }
+    if outcome.ok:
+        report.delivered += 1
+        log.info("webhook.delivery.delivered", **fields)
+        return row | {"status": "delivered", "next_attempt_at": None}
+    if attempts >= MAX_ATTEMPTS:
+        report.failed += 1
+        log.warning("webhook.delivery.failed", error=outcome.error, **fields)
+        return row | {"status": "failed", "next_attempt_at": None}
+    wait = RETRY_SCHEDULE[attempts - 1] * (1 + ctx.rng.uniform(0, JITTER))
+    report.retrying += 1
+    log.warning("webhook.delivery.retrying", error=outcome.error, wait_s=int(wait.total_seconds()),
+                **fields)  # fmt: skip
+    return row | {"status": "pending", "next_attempt_at": now + wait}
+
+
+async def deliver_claimed(
+    ctx: JobContext, ids: list[int], limiter: asyncio.Semaphore | None = None
+) -> DeliveryReport:
+    """POST the claimed deliveries concurrently and record every outcome in one statement."""
+    limiter = limiter or asyncio.Semaphore(CONCURRENCY)
+    sends = await _prepare(ctx, ids)
+
+    async def bounded(send: _Send) -> _Outcome:
+        async with limiter:
+            return await _attempt(ctx, send)
+
+    outcomes = await asyncio.gather(*(bounded(send) for send in sends))
+    report = DeliveryReport()
+    now = ctx.now()
+    rows = [_record(ctx, outcome, now, report) for outcome in outcomes]
+    if rows:
+        async with ctx.database.transaction() as session:
+            # ORM bulk UPDATE by primary key: one executemany, not a round trip per row.
+            await session.execute(update(WebhookDelivery), rows)
+    return report
+
+
+@job("webhooks.deliver_due")
+async def deliver_due(ctx: JobContext) -> DeliveryReport:
+    """Deliver everything due now, batch by batch; failures are rescheduled, not re-tried here."""
+    total = DeliveryReport()
+    limiter = asyncio.Semaphore(CONCURRENCY)
+    while True:
+        async with ctx.database.transaction() as session:
+            ids = await claim_due_deliveries(session, now=ctx.now(), limit=CLAIM_BATCH)
+        if not ids:
+            return total
+        report = await deliver_claimed(ctx, ids, limiter)
+        total.delivered += report.delivered
+        total.retrying += report.retrying
+        total.failed += report.failed
+
+
+@job("webhooks.deliver")
+async def deliver_one(ctx: JobContext, *, delivery_id: int) -> DeliveryReport:
+    """Attempt one pending delivery now, due or not (a "send now" button); idempotent."""
+    due = select(WebhookDelivery.id).where(
+        WebhookDelivery.id == delivery_id,
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.endpoint_id.in_(_active_endpoints()),
+    )
+    async with ctx.database.transaction() as session:
+        ids = await _claim(session, due, ctx.now() + CLAIM_TTL)
+    if not ids:
+        return DeliveryReport()
+    return await deliver_claimed(ctx, ids)
