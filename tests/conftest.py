@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -8,7 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.config import get_settings
 from relink.db import Database, set_default_database
+from relink.grants import refresh
 from relink.kit.crypto import SecretBox, generate_key
+from relink.providers.catalog import load_catalog
+from relink.providers.http import HttpClient
+from relink.worker.context import JobContext
+from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo, seeded_demo
 from tests.fixtures.sandbox import SandboxServer, run_sandbox
 
@@ -71,3 +77,35 @@ def sandbox(_shared_sandbox: SandboxServer) -> Iterator[SandboxServer]:
     """One sandbox server for the session, reset to the seeded world before each test."""
     _shared_sandbox.reset()
     yield _shared_sandbox
+
+
+# Short enough that a "slow" sandbox answer is a timeout without making the suite slow.
+TEST_HTTP_TIMEOUT = 0.5
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def ctx(
+    database: Database,
+    box: SecretBox,
+    sandbox: SandboxServer,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[JobContext]:
+    monkeypatch.setattr(refresh, "LOST_ANSWER_PAUSE_SECONDS", 0.01)
+    monkeypatch.setattr(refresh, "LEASE_POLL_SECONDS", 0.02)
+    context = JobContext(
+        database=database,
+        box=box,
+        catalog=load_catalog(base_urls={"sandbox_url": sandbox.url}),
+        http=HttpClient(timeout=TEST_HTTP_TIMEOUT),
+        settings=get_settings(),
+        clock=clock,
+        rng=random.Random(7),
+    )
+    yield context
+    await context.close()

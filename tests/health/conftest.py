@@ -1,54 +1,11 @@
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.config import get_settings
-from relink.db import Database
-from relink.grants import refresh
-from relink.kit.crypto import SecretBox
 from relink.models import DataSource, Grant, Incident
-from relink.providers.catalog import load_catalog
-from relink.providers.http import HttpClient
 from relink.status import DataSourceStatus
-from relink.worker.context import JobContext
-from tests.fixtures.clock import Clock
-from tests.fixtures.sandbox import SandboxServer
-
-# Short enough that a "slow" sandbox answer is a timeout without making the suite slow.
-TEST_HTTP_TIMEOUT = 0.5
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def ctx(
-    database: Database,
-    box: SecretBox,
-    sandbox: SandboxServer,
-    clock: Clock,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[JobContext]:
-    monkeypatch.setattr(refresh, "LOST_ANSWER_PAUSE_SECONDS", 0.01)
-    monkeypatch.setattr(refresh, "LEASE_POLL_SECONDS", 0.02)
-    context = JobContext(
-        database=database,
-        box=box,
-        catalog=load_catalog(base_urls={"sandbox_url": sandbox.url}),
-        http=HttpClient(timeout=TEST_HTTP_TIMEOUT),
-        settings=get_settings(),
-        clock=clock,
-        rng=random.Random(7),
-    )
-    yield context
-    await context.close()
+from tests.conftest import TEST_HTTP_TIMEOUT  # noqa: F401  (re-exported for tests)
 
 
 async def statuses(session: AsyncSession) -> dict[int, DataSourceStatus]:

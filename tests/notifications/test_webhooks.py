@@ -55,6 +55,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def ctx(database: Database, box: SecretBox, clock: Clock) -> AsyncIterator[JobContext]:
+    """Overrides the shared ``ctx``: webhooks need no sandbox provider."""
     context = JobContext(
         database=database,
         box=box,
@@ -388,7 +389,7 @@ async def test_a_url_that_is_not_http_is_refused(
 async def test_an_unknown_event_is_refused_by_name(
     session: AsyncSession, box: SecretBox, demo: Demo
 ) -> None:
-    with pytest.raises(InvalidInput, match="unknown webhook event 'data_source.exploded'"):
+    with pytest.raises(InvalidInput, match=r"unknown webhook event 'data_source\.exploded'"):
         await webhooks.create_endpoint(
             session, box=box, agency_id=demo.agency.id, url="https://hooks.example/x",
             events=["import.failed", "data_source.exploded"],

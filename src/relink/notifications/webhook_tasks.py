@@ -79,9 +79,7 @@ class _Outcome:
         return self.error is None
 
 
-async def post_bytes(
-    http: HttpClient, url: str, body: bytes, headers: Mapping[str, str]
-) -> Answer:
+async def post_bytes(http: HttpClient, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
     """POST exactly ``body``, with ``HttpClient``'s session, timeouts and ``NoAnswer`` contract.
 
     ``HttpClient.request`` takes form fields or an object it serialises itself, but the
@@ -99,7 +97,7 @@ async def post_bytes(
         raise NoAnswer(type(exc).__name__) from None
 
 
-async def _claim(session: AsyncSession, due: Select[tuple[int]], until: datetime) -> list[int]:
+async def _claim(session: AsyncSession, due: Select[int], until: datetime) -> list[int]:
     ids = list(await session.scalars(due.with_for_update(skip_locked=True)))
     if ids:
         await session.execute(
@@ -111,7 +109,7 @@ async def _claim(session: AsyncSession, due: Select[tuple[int]], until: datetime
     return ids
 
 
-def _active_endpoints() -> Select[tuple[int]]:
+def _active_endpoints() -> Select[int]:
     return select(WebhookEndpoint.id).where(WebhookEndpoint.is_active.is_(True))
 
 
@@ -160,8 +158,15 @@ async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
                 continue  # stays claimed; retried after CLAIM_TTL once the keys are fixed
             headers[SIGNATURE_HEADER] = signature_header(secrets, timestamp, body)
         sends.append(
-            _Send(delivery.id, endpoint.id, delivery.event, delivery.attempts, endpoint.url,
-                  body, headers)  # fmt: skip
+            _Send(
+                delivery_id=delivery.id,
+                endpoint_id=endpoint.id,
+                event=delivery.event,
+                attempts=delivery.attempts,
+                url=endpoint.url,
+                body=body,
+                headers=headers,
+            )
         )
     return sends
 
@@ -206,8 +211,12 @@ def _record(
         return row | {"status": "failed", "next_attempt_at": None}
     wait = RETRY_SCHEDULE[attempts - 1] * (1 + ctx.rng.uniform(0, JITTER))
     report.retrying += 1
-    log.warning("webhook.delivery.retrying", error=outcome.error, wait_s=int(wait.total_seconds()),
-                **fields)  # fmt: skip
+    log.warning(
+        "webhook.delivery.retrying",
+        error=outcome.error,
+        wait_s=int(wait.total_seconds()),
+        **fields,
+    )
     return row | {"status": "pending", "next_attempt_at": now + wait}
 
 

@@ -26,7 +26,7 @@ EVENTS = (
     "grant.expires_soon",
 )
 PAYLOAD_FORMATS = ("json", "slack")
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks secrets, not a secret)
 # 24 random bytes are 32 url-safe characters: 192 bits, beyond any guessing.
 SECRET_BYTES = 24
 # After a rotation the previous secret still signs for this long, so receivers can switch over.
@@ -55,9 +55,7 @@ def _validate_url(url: str) -> str:
 def _validate_events(events: Sequence[str]) -> list[str]:
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
-        raise InvalidInput(
-            f"unknown webhook event {unknown[0]!r}: choose from {', '.join(EVENTS)}"
-        )
+        raise InvalidInput(f"unknown webhook event {unknown[0]!r}: choose from {', '.join(EVENTS)}")
     return list(dict.fromkeys(events))
 
 
@@ -241,9 +239,7 @@ def slack_message(payload: Mapping[str, Any]) -> dict[str, Any]:
         line += f" — {_slack_escape(str(data['reason']))}"
     action_url = data.get("action_url")
     text = f"{line}. <{action_url}|{label}>" if action_url else f"{line}."
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-    ]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if action_url:
         blocks.append(
             {
