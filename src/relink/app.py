@@ -8,15 +8,36 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
+from starlette.middleware.sessions import SessionMiddleware
 
+from relink.auth import endpoints as auth_endpoints
 from relink.config import Settings, get_settings
 from relink.db import Database, default_database
 from relink.errors import RelinkError
 from relink.models import Agency, DataSource
+from relink.notifications import endpoints as notification_endpoints
+from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
+from relink.worker import endpoints as worker_endpoints
 from relink.worker.context import build_context
 from relink.worker.embedded import EmbeddedDispatcher
 from relink.worker.enqueue import set_dispatcher
 from relink.worker.scheduler import EmbeddedScheduler
+
+# A signed-in session lasts two weeks of inactivity-free use before asking again.
+SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
+
+
+async def _live_broker(config: Settings) -> Broker:
+    """Redis pub/sub when configured (every process sees every event), else in-process."""
+    broker: Broker
+    if config.redis_url:
+        redis_broker = RedisBroker(config.redis_url)
+        await redis_broker.start()
+        broker = redis_broker
+    else:
+        broker = LocalBroker()
+    set_broker(broker)
+    return broker
 
 
 def create_app(*, database: Database | None = None, settings: Settings | None = None) -> FastAPI:
@@ -24,13 +45,13 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        config = settings or get_settings()
         db = database or default_database()
         ctx = build_context(settings=config, database=db)
         app.state.database = db
         app.state.jobs = ctx
         dispatcher = EmbeddedDispatcher(ctx)
         set_dispatcher(dispatcher)
+        broker = await _live_broker(config)
         scheduler = EmbeddedScheduler(ctx, interval=config.sweep_interval_seconds)
         if config.embedded_worker:
             scheduler.start()
@@ -41,9 +62,24 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
             await scheduler.stop()
             await dispatcher.drain()
             set_dispatcher(None)
+            set_broker(None)
+            if isinstance(broker, RedisBroker):
+                await broker.close()
             await ctx.close()
 
+    config = settings or get_settings()
     app = FastAPI(title="Relink", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=config.session_key(),
+        session_cookie="relink_session",
+        same_site="lax",
+        https_only=config.https,
+        max_age=SESSION_MAX_AGE_SECONDS,
+    )
+    app.include_router(auth_endpoints.router)
+    app.include_router(notification_endpoints.router)
+    app.include_router(worker_endpoints.router)
 
     @app.exception_handler(RelinkError)
     async def _relink_error(_request: Request, exc: RelinkError) -> JSONResponse:

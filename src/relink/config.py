@@ -88,6 +88,19 @@ class Settings(BaseSettings):
             )
         return [key_file.read_text().strip()]
 
+    def session_key(self) -> str:
+        """Signs session cookies: the configured secret, or one derived from the first key."""
+        configured = self.session_secret.get_secret_value()
+        if configured:
+            return configured
+        import hashlib
+
+        return hashlib.sha256(b"relink-session:" + self.key_list()[0].encode()).hexdigest()
+
+    @property
+    def https(self) -> bool:
+        return self.effective_base_url.startswith("https://")
+
     def oauth_client(self, provider: str) -> OAuthClient | None:
         """Our registration at ``provider``; the sandbox's is built in."""
         if provider in self.oauth_clients:

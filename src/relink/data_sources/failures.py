@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from relink.incidents import service as incidents
 from relink.models import DataSource, Event, Grant
+from relink.notifications.outgoing import emit_for_data_sources
 from relink.providers.classify import Classification
 from relink.providers.taxonomy import DATA_SOURCE_LEVEL, GRANT_LEVEL, ErrorClass
 from relink.status import DataSourceStatus, GrantStatus, check_grant_transition
@@ -140,6 +141,11 @@ async def apply_data_source_failure(
     if error_class is ErrorClass.DATA_ERROR:
         # The previous rows stay; "Try again" re-runs the import.
         source.next_sync_at = now + backoff(1, rng=rng)
+        await emit_for_data_sources(
+            session, agency_id=source.agency_id, event="import.failed",
+            data_source_ids=[source.id], error_class=error_class, hint=classification.hint,
+            now=now,
+        )  # fmt: skip
         opened = await incidents.open_or_extend(
             session,
             agency_id=source.agency_id,
@@ -259,6 +265,10 @@ async def _disconnect_where(
              "details": {"error_class": reason.value}}
             for row in rows
         ],
+    )  # fmt: skip
+    await emit_for_data_sources(
+        session, agency_id=agency_id, event="data_source.disconnected", data_source_ids=ids,
+        error_class=reason, hint=detail, now=now,
     )  # fmt: skip
     # Loaded objects must see the change without another UPDATE per row.
     changed = set(ids)

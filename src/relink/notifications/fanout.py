@@ -28,7 +28,7 @@ from relink.models import (
 )
 from relink.notifications import kinds
 from relink.notifications.live import queue_live_update
-from relink.providers.catalog import Catalog, load_catalog
+from relink.providers.catalog import Catalog, default_catalog
 from relink.providers.taxonomy import AuthKind
 
 # Several incidents for one person inside this window become one digest e-mail, not many.
@@ -207,11 +207,5 @@ async def _payload_base(
     }
 
 
-_catalog_cache: Catalog | None = None
-
-
 def _catalog() -> Catalog:
-    global _catalog_cache
-    if _catalog_cache is None:
-        _catalog_cache = load_catalog()
-    return _catalog_cache
+    return default_catalog()

@@ -112,3 +112,14 @@ def _describe(file_name: str, exc: ValidationError) -> str:
         message = error["msg"].removeprefix("Value error, ")
         lines.append(f"{file_name}: {where}: {message}" if where else f"{file_name}: {message}")
     return "\n".join(lines)
+
+
+_default: Catalog | None = None
+
+
+def default_catalog() -> Catalog:
+    """The shipped catalog, loaded once per process (display names and hints only need this)."""
+    global _default
+    if _default is None:
+        _default = load_catalog()
+    return _default

@@ -38,6 +38,8 @@ def load_jobs() -> None:
     """Import every module that registers jobs."""
     import relink.data_sources.tasks
     import relink.grants.tasks
+    import relink.notifications.email_tasks
+    import relink.notifications.webhook_tasks
     import relink.worker.sweep  # noqa: F401
 
 

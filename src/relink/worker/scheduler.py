@@ -8,7 +8,11 @@ import contextlib
 import structlog
 
 from relink.worker.context import JobContext
+from relink.worker.registry import run_job
 from relink.worker.sweep import sweep
+
+# Jobs every tick runs after the sweep; Celery beat runs the same list in the scaled mode.
+PERIODIC_JOBS = ("email.compose_due", "email.reminders", "webhooks.deliver_due")
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +52,11 @@ class EmbeddedScheduler:
                     )
             except Exception:
                 log.exception("worker.sweep.crashed")
+            for name in PERIODIC_JOBS:
+                try:
+                    await run_job(self.ctx, name, {})
+                except Exception:
+                    log.exception("worker.job.crashed", job=name)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)

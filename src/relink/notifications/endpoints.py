@@ -1,0 +1,102 @@
+"""The inbox over HTTP: list, count, read, act, and a live stream of the count."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from relink.db import Database
+from relink.models import User
+from relink.models.base import utcnow
+from relink.notifications import service as inbox
+from relink.notifications.live import get_broker
+from relink.notifications.schemas import (
+    ActionTaken,
+    NotificationOut,
+    NotificationPage,
+    UnreadCount,
+)
+from relink.web.deps import CurrentUser, DbSession
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+# Items the bell dropdown shows; the inbox page pages through the rest.
+BELL_ITEMS = 8
+# Keeps proxies from closing an idle stream.
+PING_SECONDS = 15
+
+
+@router.get("")
+async def list_notifications(
+    user: CurrentUser,
+    session: DbSession,
+    show: Annotated[inbox.Show, Query()] = "all",
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> NotificationPage:
+    """Unread first, then newest; filter by state or kind."""
+    page = await inbox.list_notifications(
+        session, user=user, show=show, kind=kind, limit=limit, cursor=cursor
+    )
+    return NotificationPage(
+        items=[NotificationOut.of(i) for i in page.items],
+        next_cursor=page.next_cursor,
+        unread=await inbox.unread_count(session, user=user),
+    )
+
+
+@router.get("/unread-count")
+async def unread_count(user: CurrentUser, session: DbSession) -> UnreadCount:
+    return UnreadCount(unread=await inbox.unread_count(session, user=user))
+
+
+@router.post("/{notification_id}/read", status_code=204)
+async def mark_read(notification_id: int, user: CurrentUser, session: DbSession) -> None:
+    await inbox.mark_read(session, user=user, notification_id=notification_id, now=utcnow())
+
+
+@router.post("/read-all")
+async def mark_all_read(user: CurrentUser, session: DbSession) -> UnreadCount:
+    await inbox.mark_all_read(session, user=user, now=utcnow())
+    return UnreadCount(unread=0)
+
+
+@router.post("/{notification_id}/act")
+async def take_action(notification_id: int, user: CurrentUser, session: DbSession) -> ActionTaken:
+    """Mark read and answer where the action leads."""
+    path = await inbox.take_action(
+        session, user=user, notification_id=notification_id, now=utcnow()
+    )
+    return ActionTaken(redirect=path)
+
+
+@router.get("/stream")
+async def stream(request: Request, user: CurrentUser) -> EventSourceResponse:
+    """Server-sent events: the unread count and newest items now and after every change."""
+    database: Database = request.app.state.database
+    return EventSourceResponse(_events(database, user), ping=PING_SECONDS)
+
+
+async def _events(database: Database, user: User) -> AsyncIterator[ServerSentEvent]:
+    broker = get_broker()
+    yield await _snapshot(database, user)
+    if broker is None:
+        return
+    async for _ in broker.subscribe(user.id):
+        yield await _snapshot(database, user)
+
+
+async def _snapshot(database: Database, user: User) -> ServerSentEvent:
+    async with database.sessions() as session:
+        count = await inbox.unread_count(session, user=user)
+        page = await inbox.list_notifications(session, user=user, limit=BELL_ITEMS)
+    data = {
+        "unread": count,
+        "items": [NotificationOut.of(i).model_dump(mode="json") for i in page.items],
+    }
+    return ServerSentEvent(data=json.dumps(data), event="notifications")

@@ -1,0 +1,75 @@
+"""Webhook events about data sources, built in one query however many sources are involved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.config import get_settings
+from relink.models import Client, DataSource, Grant
+from relink.notifications import webhooks
+from relink.notifications.kinds import REASONS
+from relink.providers.catalog import default_catalog
+from relink.providers.taxonomy import AuthKind, ErrorClass
+
+
+async def emit_for_data_sources(
+    session: AsyncSession,
+    *,
+    agency_id: int,
+    event: str,
+    data_source_ids: Sequence[int],
+    error_class: ErrorClass | None,
+    hint: str | None,
+    now: datetime,
+) -> int:
+    """One webhook item per data source, sent to every endpoint subscribed to ``event``."""
+    if not data_source_ids:
+        return 0
+    rows = await session.execute(
+        select(
+            DataSource.id,
+            DataSource.provider,
+            DataSource.external_account_id,
+            DataSource.external_account_name,
+            DataSource.grant_id,
+            Grant.auth_kind,
+            Client.id,
+            Client.name,
+        )
+        .join(Client, Client.id == DataSource.client_id)
+        .join(Grant, Grant.id == DataSource.grant_id)
+        .where(DataSource.id.in_(list(data_source_ids)))
+    )
+    base_url = get_settings().effective_base_url
+    catalog = default_catalog()
+    items: list[dict[str, Any]] = []
+    for ds_id, provider, account_id, account_name, grant_id, auth_kind, client_id, name in rows:
+        action = (
+            f"/grants/{grant_id}/reconnect"
+            if auth_kind is AuthKind.OAUTH2
+            else f"/data-sources/{ds_id}/credentials"
+        )
+        items.append(
+            {
+                "data_source_id": ds_id,
+                "client_id": client_id,
+                "client_name": name,
+                "provider": provider,
+                "provider_name": catalog.get(provider).display_name
+                if provider in catalog
+                else provider,
+                "external_account_id": account_id,
+                "external_account_name": account_name,
+                "grant_id": grant_id,
+                "error_class": error_class.value if error_class else None,
+                "reason": REASONS.get(error_class, "") if error_class else "",
+                "hint": hint or "",
+                "action_url": f"{base_url}{action}",
+            }
+        )
+    return await webhooks.emit(session, agency_id=agency_id, event=event, items=items, now=now)
