@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -17,6 +18,8 @@ from relink.errors import RelinkError
 from relink.models import Agency, DataSource
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
+from relink.web import pages
+from relink.web.templating import STATIC_DIR, templates
 from relink.worker import endpoints as worker_endpoints
 from relink.worker.context import build_context
 from relink.worker.embedded import EmbeddedDispatcher
@@ -77,13 +80,26 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         https_only=config.https,
         max_age=SESSION_MAX_AGE_SECONDS,
     )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(pages.router)
     app.include_router(auth_endpoints.router)
     app.include_router(notification_endpoints.router)
     app.include_router(worker_endpoints.router)
 
     @app.exception_handler(RelinkError)
-    async def _relink_error(_request: Request, exc: RelinkError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+    async def _relink_error(request: Request, exc: RelinkError) -> Response:
+        """JSON for the API, a friendly page for people."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        title = "Not found" if exc.status_code == 404 else "Something needs fixing"
+        context = {
+            "user": None,
+            "title": title,
+            "message": exc.message[:1].upper() + exc.message[1:],
+        }
+        return templates.TemplateResponse(
+            request, "error.html", context, status_code=exc.status_code
+        )
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, object]:

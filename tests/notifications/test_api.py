@@ -146,3 +146,54 @@ def test_a_stream_sees_the_count_change_within_a_second_of_the_incident(
 
     assert [count for _, count in reader.counts] == [0, 1]
     assert reader.counts[1][0] - swept < 1.0
+
+
+def test_an_email_link_leads_a_signed_out_person_to_sign_in_first(
+    app_url: str, sandbox: SandboxServer
+) -> None:
+    admin = _admin(app_url)
+    _revoke_and_sweep(admin, sandbox)
+    (item,) = admin.get("/api/notifications").json()["items"]
+
+    answer = httpx.get(f"{app_url}/notifications/{item['id']}")
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/login?next=/notifications/{item['id']}"
+
+
+def test_opening_the_link_spends_nothing_and_shows_the_button(
+    app_url: str, sandbox: SandboxServer
+) -> None:
+    admin = _admin(app_url)
+    _revoke_and_sweep(admin, sandbox)
+    (item,) = admin.get("/api/notifications").json()["items"]
+
+    page = admin.get(f"/notifications/{item['id']}")
+
+    assert page.status_code == 200
+    assert "Reconnect</button>" in page.text and "Acme Dental" in page.text
+    assert admin.get("/api/notifications/unread-count").json() == {"unread": 1}
+
+
+def test_signing_in_from_the_link_comes_back_to_it(app_url: str) -> None:
+    client = httpx.Client(base_url=app_url)
+
+    answer = client.post(
+        "/login",
+        data={"email": "admin@demo.relink.test", "password": DEMO_PASSWORD,
+              "next": "/notifications/1"},
+    )  # fmt: skip
+
+    assert answer.status_code == 303 and answer.headers["location"] == "/notifications/1"
+
+
+def test_a_next_target_off_site_is_ignored(app_url: str) -> None:
+    client = httpx.Client(base_url=app_url)
+
+    answer = client.post(
+        "/login",
+        data={"email": "admin@demo.relink.test", "password": DEMO_PASSWORD,
+              "next": "//evil.example/x"},
+    )  # fmt: skip
+
+    assert answer.headers["location"] == "/"

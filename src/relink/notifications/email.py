@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.models import EmailPreference, Notification, OutboxEmail, Role, User
 from relink.notifications import kinds
+from relink.notifications.fanout import EMAIL_BURST_WINDOW
 
 log = structlog.get_logger(__name__)
 
@@ -190,11 +191,13 @@ async def claim_for_users(
     values: Mapping[str, object],
     after_user_id: int,
     limit: int,
+    claim: Sequence[ColumnElement[bool]] | None = None,
 ) -> ClaimedBatch:
-    """Claim the ``due`` notifications of the next ``limit`` matching users (keyset on user id).
+    """Claim the notifications of the next ``limit`` users with one ``due`` (keyset on user id).
 
-    ``due`` must hold the guard (``<column> IS NULL``) that ``values`` sets: the UPDATE re-checks
-    it row by row, so what a concurrent claimer took first is skipped, not mailed twice.
+    Of those users, the rows matching ``claim`` (default: ``due``) are claimed. It must hold the
+    guard (``<column> IS NULL``) that ``values`` sets: the UPDATE re-checks it row by row, so
+    what a concurrent claimer took first is skipped, not mailed twice.
     """
     has_due = exists().where(Notification.user_id == User.id, *due)
     recipients = [
@@ -210,7 +213,7 @@ async def claim_for_users(
         return ClaimedBatch([], {})
     claimed = await session.execute(
         update(Notification)
-        .where(Notification.user_id.in_([r.id for r in recipients]), *due)
+        .where(Notification.user_id.in_([r.id for r in recipients]), *(claim or due))
         .values(**values)
         .returning(
             Notification.id, Notification.user_id, Notification.payload, Notification.resolved_at
@@ -243,6 +246,11 @@ async def compose_batch(
     batch = await claim_for_users(
         session,
         due=[Notification.emailed_at.is_(None), Notification.email_due_at <= now],
+        # The rest of the burst comes along: everything that would be due within the window.
+        claim=[
+            Notification.emailed_at.is_(None),
+            Notification.email_due_at <= now + EMAIL_BURST_WINDOW,
+        ],
         users=[
             User.is_active.is_(True),
             User.role.in_([Role.ADMIN, Role.STAFF]),

@@ -86,9 +86,12 @@ async def claim_due_outbox(session: AsyncSession, *, now: datetime, limit: int) 
 async def _keep(ctx: JobContext, report: OutboxReport) -> OutboxReport:
     global _kept_logged
     async with ctx.database.transaction() as session:
-        report.kept = await session.scalar(
-            select(func.count()).select_from(OutboxEmail).where(OutboxEmail.sent_at.is_(None))
-        ) or 0
+        report.kept = (
+            await session.scalar(
+                select(func.count()).select_from(OutboxEmail).where(OutboxEmail.sent_at.is_(None))
+            )
+            or 0
+        )
     if report.kept and not _kept_logged:
         # Once per process: the sweep runs this every few seconds.
         _kept_logged = True
@@ -113,9 +116,7 @@ def _outcome(
         return row | {"next_attempt_at": None}
     wait = RETRY_SCHEDULE[attempts - 1] * (1 + ctx.rng.uniform(0, JITTER))
     report.retrying += 1
-    log.warning(
-        "email.outbox.retrying", error=error, wait_s=int(wait.total_seconds()), **fields
-    )
+    log.warning("email.outbox.retrying", error=error, wait_s=int(wait.total_seconds()), **fields)
     return row | {"next_attempt_at": now + wait}
 
 

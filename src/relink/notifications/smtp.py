@@ -107,13 +107,13 @@ def _deliver(server: SmtpServer, email: EmailMessage, timeout: float) -> None:
 
 
 async def send(
-    message: OutboxEmail, *, smtp_url: str, mail_from: str, timeout: float = SMTP_TIMEOUT
+    message: OutboxEmail, *, smtp_url: str, mail_from: str, smtp_timeout: float = SMTP_TIMEOUT
 ) -> None:
     """Send ``message`` now; raises ``SendFailed`` (or ``SmtpUrlInvalid``) when it did not go."""
     server = parse_smtp_url(smtp_url)
     email = build_message(message, mail_from=mail_from)
     try:
-        await asyncio.to_thread(_deliver, server, email, timeout)
+        await asyncio.to_thread(_deliver, server, email, smtp_timeout)
     except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
         # No chaining: a server's reply text may echo what we sent.
         raise SendFailed(describe(exc)) from None

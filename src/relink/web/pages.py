@@ -1,0 +1,97 @@
+"""Sign-in pages and the notification page that e-mail links lead to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from relink.models.base import utcnow
+from relink.notifications import kinds
+from relink.notifications import service as inbox
+from relink.users.service import authenticate
+from relink.web.deps import SESSION_USER_KEY, DbSession, OptionalUser
+from relink.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would let a link send people anywhere."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/") -> Response:
+    return templates.TemplateResponse(
+        request, "login.html", {"user": None, "next": _safe_next(next), "error": None}
+    )
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    session: DbSession,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    user = await authenticate(session, email=email, password=password)
+    if user is None:
+        context = {
+            "user": None,
+            "next": _safe_next(next),
+            "email": email,
+            "error": "That e-mail and password do not match an account.",
+        }
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    user.last_login_at = utcnow()
+    request.session.clear()
+    request.session[SESSION_USER_KEY] = user.id
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> RedirectResponse:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/notifications/{notification_id}", response_class=HTMLResponse)
+async def notification_page(
+    notification_id: int, request: Request, session: DbSession, user: OptionalUser
+) -> Response:
+    """Where an e-mail's link leads: a signed-in page with the button (opening spends nothing)."""
+    if user is None:
+        return login_redirect(request)
+    notification = await inbox.get_notification(session, user=user, notification_id=notification_id)
+    context = {
+        "user": user,
+        "note": kinds.parse(notification.payload),
+        "notification_id": notification.id,
+        "created_at": notification.created_at,
+        "resolved": notification.resolved_at is not None,
+    }
+    return templates.TemplateResponse(request, "notification.html", context)
+
+
+@router.post("/notifications/{notification_id}/act")
+async def act(
+    notification_id: int, request: Request, session: DbSession, user: OptionalUser
+) -> Response:
+    """The button: mark read, then go to the fix."""
+    if user is None:
+        return login_redirect(request)
+    path = await inbox.take_action(
+        session, user=user, notification_id=notification_id, now=utcnow()
+    )
+    return RedirectResponse(path, status_code=303)
