@@ -9,6 +9,7 @@ from relink.models.event import Event
 from relink.models.grant import Grant
 from relink.models.incident import Incident, IncidentDataSource
 from relink.models.notification import Notification
+from relink.models.oauth_state import OAuthState, ReconnectLink
 from relink.models.outbox import OutboxEmail
 from relink.models.sync_run import SyncOutcome, SyncRun
 from relink.models.user import EmailPreference, Role, User, UserClientAccess
@@ -26,7 +27,9 @@ __all__ = [
     "Incident",
     "IncidentDataSource",
     "Notification",
+    "OAuthState",
     "OutboxEmail",
+    "ReconnectLink",
     "Role",
     "SyncOutcome",
     "SyncRun",

@@ -42,3 +42,5 @@ class DataSource(HasId, HasTimestamps, Base):
     next_sync_at: Mapped[datetime | None]
     paused_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]
+    # The first missing day when a reconnect started a backfill (progress counts from here).
+    backfill_from: Mapped[date | None]

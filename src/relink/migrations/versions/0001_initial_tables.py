@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:18:45.286891
+Create Date: 2026-11-22 18:26:21.896180
 """
 
 from collections.abc import Sequence
@@ -290,6 +290,7 @@ def upgrade() -> None:
         sa.Column("next_sync_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("paused_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("removed_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("backfill_from", sa.Date(), nullable=True),
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -591,6 +592,54 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_outbox_email_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "reconnect_link",
+        sa.Column(
+            "agency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("grant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("pinned_identity", sa.String(length=320), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.Column("created_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["agency_id"],
+            ["agency.id"],
+            name=op.f("fk_reconnect_link_agency_id_agency"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["user.id"],
+            name=op.f("fk_reconnect_link_created_by_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["grant.id"],
+            name=op.f("fk_reconnect_link_grant_id_grant"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reconnect_link")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_reconnect_link_token_hash")),
+    )
+    with op.batch_alter_table("reconnect_link", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_reconnect_link_agency_id"), ["agency_id"], unique=False
+        )
+
+    op.create_table(
         "sync_run",
         sa.Column(
             "agency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -794,11 +843,67 @@ def upgrade() -> None:
             "ix_notification_user_read_created", ["user_id", "read_at", "created_at"], unique=False
         )
 
+    op.create_table(
+        "oauth_state",
+        sa.Column(
+            "agency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("state_hash", sa.String(length=64), nullable=False),
+        sa.Column("session_binding_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("grant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "reconnect_link_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("provider", sa.String(length=64), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("code_verifier", sa.Text(), nullable=False),
+        sa.Column("created_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", relink.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", relink.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pending", sa.Text(), nullable=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["agency_id"],
+            ["agency.id"],
+            name=op.f("fk_oauth_state_agency_id_agency"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["grant.id"],
+            name=op.f("fk_oauth_state_grant_id_grant"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reconnect_link_id"],
+            ["reconnect_link.id"],
+            name=op.f("fk_oauth_state_reconnect_link_id_reconnect_link"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_oauth_state_user_id_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oauth_state")),
+        sa.UniqueConstraint("state_hash", name=op.f("uq_oauth_state_state_hash")),
+    )
+    with op.batch_alter_table("oauth_state", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_oauth_state_agency_id"), ["agency_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("oauth_state", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oauth_state_agency_id"))
+
+    op.drop_table("oauth_state")
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_index("ix_notification_user_read_created")
         batch_op.drop_index(batch_op.f("ix_notification_incident_id"))
@@ -821,6 +926,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sync_run_agency_id"))
 
     op.drop_table("sync_run")
+    with op.batch_alter_table("reconnect_link", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reconnect_link_agency_id"))
+
+    op.drop_table("reconnect_link")
     with op.batch_alter_table("outbox_email", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_email_user_id"))
         batch_op.drop_index("ix_outbox_email_unsent")
