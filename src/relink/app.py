@@ -15,10 +15,11 @@ from relink.auth import endpoints as auth_endpoints
 from relink.config import Settings, get_settings
 from relink.db import Database, default_database
 from relink.errors import RelinkError
+from relink.grants import endpoints as grant_endpoints
 from relink.models import Agency, DataSource
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
-from relink.web import pages
+from relink.web import pages, reconnect_pages
 from relink.web.templating import STATIC_DIR, templates
 from relink.worker import endpoints as worker_endpoints
 from relink.worker.context import build_context
@@ -82,6 +83,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
+    app.include_router(reconnect_pages.router)
+    app.include_router(grant_endpoints.router)
     app.include_router(auth_endpoints.router)
     app.include_router(notification_endpoints.router)
     app.include_router(worker_endpoints.router)

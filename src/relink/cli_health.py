@@ -9,8 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from relink.data_sources.backfill import Progress as BackfillProgress
+from relink.data_sources.backfill import backfills
 from relink.data_sources.health import HealthRow, health_by_client, health_by_provider
 from relink.db import default_database
+from relink.models.base import utcnow
 from relink.status import DataSourceStatus
 from relink.worker.context import build_context
 from relink.worker.sweep import SweepReport, count_due_data_sources, sweep
@@ -85,6 +88,38 @@ def _table(title: str, first: str, rows: list[HealthRow]) -> Table:
     return table
 
 
+backfill_app = typer.Typer(help="Re-imports of the days an outage left missing.")
+
+
+@backfill_app.command("status")
+def backfill_status() -> None:
+    """Print every running backfill: days done of days missing."""
+    rows = asyncio.run(_backfills())
+    table = Table(title="Backfills")
+    for column in ("client", "provider", "missing since", "progress"):
+        table.add_column(column)
+    for item in rows:
+        table.add_row(
+            item.client_name,
+            item.provider,
+            f"{item.gap_start:%d %b %Y}",
+            f"{item.days_done} / {item.days_total} days",
+        )
+    if not rows:
+        table.add_row("(none running)", "", "", "")
+    console.print(table)
+
+
+async def _backfills() -> list[BackfillProgress]:
+    database = default_database()
+    try:
+        async with database.transaction() as session:
+            return await backfills(session, today=utcnow().date())
+    finally:
+        await database.dispose()
+
+
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
     app.command("status")(status)
+    app.add_typer(backfill_app, name="backfill")

@@ -90,9 +90,7 @@ async def open_incident(
     return opened.incident.id
 
 
-async def set_preference(
-    session: AsyncSession, user: User, preference: EmailPreference
-) -> None:
+async def set_preference(session: AsyncSession, user: User, preference: EmailPreference) -> None:
     await session.execute(
         update(User).where(User.id == user.id).values(email_preference=preference)
     )
@@ -121,8 +119,8 @@ def linked_ids(message: EmailMessage) -> set[int]:
 
 
 async def outbox(session: AsyncSession) -> list[OutboxEmail]:
-    session.expire_all()
-    return list(await session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
+    query = select(OutboxEmail).order_by(OutboxEmail.id)
+    return list(await session.scalars(query.execution_options(populate_existing=True)))
 
 
 async def test_one_incident_mails_each_recipient_once_with_a_link_to_their_notification(
@@ -139,9 +137,7 @@ async def test_one_incident_mails_each_recipient_once_with_a_link_to_their_notif
     for user in (demo.admin, demo.staff, demo.limited):
         [message] = smtp.to(user.email)
         assert linked_ids(message) == await notification_ids(session, user)
-        assert message["Subject"].startswith("Sandbox Ads disconnected — ") or "—" in str(
-            message["Subject"]
-        )
+        assert " disconnected — " in str(message["Subject"])
 
 
 async def test_a_limited_staff_email_names_only_the_clients_they_may_see(
@@ -345,6 +341,8 @@ async def test_a_down_smtp_server_is_retried_later_and_nothing_is_lost(
     assert all(r.sent_at is not None and r.attempts == 2 for r in await outbox(session))
 
 
+# Loopback in a test: the fixture allows AUTH without TLS on purpose.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 async def test_smtp_credentials_come_from_the_url_and_never_reach_logs_or_rows(
     session: AsyncSession, demo: Demo, clock: Clock, database: Database, box: SecretBox
 ) -> None:

@@ -195,6 +195,13 @@ async def _succeed(ctx: JobContext, plan: Plan, rows: dict[date, dict[str, float
             source.complete_through is None or settled_end > source.complete_through
         ):
             source.complete_through = settled_end
+        if (
+            source.backfill_from is not None
+            and source.complete_through is not None
+            and (source.complete_through >= yesterday)
+        ):
+            # The gap is closed; progress is no longer shown.
+            source.backfill_from = None
         source.last_ok_at = now
         source.consecutive_failures = 0
         source.next_sync_at = now + IMPORT_INTERVAL + IMPORT_JITTER * ctx.rng.random()

@@ -187,7 +187,7 @@ async def compose_due(ctx: JobContext) -> OutboxReport:
 
 
 @job("email.reminders")
-async def reminders(ctx: JobContext) -> OutboxReport:
+async def remind_and_escalate(ctx: JobContext) -> OutboxReport:
     """Remind about incidents still open, escalate old ones to admins, then deliver."""
     report = OutboxReport()
     async with ctx.database.transaction() as session:

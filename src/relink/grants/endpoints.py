@@ -1,0 +1,61 @@
+"""Grants over HTTP: read one, start a reconnect, create a client reconnect link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+
+from relink.auth.access import is_staff_or_admin
+from relink.errors import Forbidden
+from relink.grants import links, oauth_flow
+from relink.grants.schemas import AuthorizeOut, GrantOut, LinkIn, LinkOut
+from relink.grants.service import get_grant
+from relink.grants.views import grant_view
+from relink.models.base import utcnow
+from relink.web.deps import CurrentUser, DbSession, Jobs
+
+router = APIRouter(prefix="/api/grants", tags=["grants"])
+
+
+def session_nonce(request: Request) -> str:
+    """This browser session's nonce; the state of every sign-in it starts is bound to it."""
+    nonce = request.session.get(oauth_flow.SESSION_NONCE_KEY)
+    if not isinstance(nonce, str):
+        nonce = oauth_flow.new_session_nonce()
+        request.session[oauth_flow.SESSION_NONCE_KEY] = nonce
+    return nonce
+
+
+@router.get("/{grant_id}")
+async def read_grant(grant_id: int, user: CurrentUser, session: DbSession) -> GrantOut:
+    return await grant_view(session, user=user, grant_id=grant_id, today=utcnow().date())
+
+
+@router.post("/{grant_id}/reconnect")
+async def start_reconnect(
+    grant_id: int, request: Request, user: CurrentUser, session: DbSession, jobs: Jobs
+) -> AuthorizeOut:
+    """Begin re-authorizing a grant; the answer is the provider's consent URL."""
+    if not is_staff_or_admin(user):
+        raise Forbidden("client logins cannot reconnect data sources; your agency will")
+    grant = await get_grant(session, user=user, grant_id=grant_id)
+    started = await oauth_flow.start(
+        session, ctx=jobs, agency_id=user.agency_id, provider=grant.provider,
+        purpose="reconnect", session_nonce=session_nonce(request), now=utcnow(),
+        user_id=user.id, grant=grant,
+    )  # fmt: skip
+    return AuthorizeOut(authorize_url=started.authorize_url)
+
+
+@router.post("/{grant_id}/reconnect-links", status_code=201)
+async def create_link(
+    grant_id: int, body: LinkIn, request: Request, user: CurrentUser, session: DbSession
+) -> LinkOut:
+    """A link for the client's own person, pinned to this grant's login (admins)."""
+    link, token = await links.create_link(
+        session, user=user, grant_id=grant_id, now=utcnow(), ttl=timedelta(days=body.days),
+        note=body.note,
+    )  # fmt: skip
+    base = str(request.base_url).rstrip("/")
+    return LinkOut(url=f"{base}/r/{token}", expires_at=link.expires_at)

@@ -1,0 +1,174 @@
+"""One re-authorization repairs every client of the grant (DESIGN.md, Reconnect).
+
+In ONE transaction: the new tokens are stored, every data source of the grant that was down
+for an auth reason and is still reachable is reconnected, the incidents and notifications are
+resolved, the events written, and the backfill of each gap queued (sent after the commit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.grants.refresh import next_refresh_at
+from relink.grants.service import store_credentials
+from relink.incidents import service as incidents
+from relink.models import DataSource, Event, Grant
+from relink.notifications.outgoing import emit_for_data_sources
+from relink.providers.results import ExternalIdentity, TokenSet
+from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
+from relink.status import DataSourceStatus, GrantStatus, check_grant_transition
+from relink.worker.context import JobContext
+from relink.worker.enqueue import enqueue
+
+# Down for one of these, a data source comes back when its grant is re-authorized.
+RECONNECTABLE_REASONS = frozenset(
+    {*GRANT_LEVEL, ErrorClass.PERMISSION_DENIED, ErrorClass.ACCOUNT_NOT_FOUND}
+)
+UNREACHABLE_HINT = "The reconnected login no longer reaches this account; ask its owner for access."
+
+
+@dataclass(frozen=True)
+class Repaired:
+    grant_id: int
+    reconnected_ids: tuple[int, ...]
+    unreachable_ids: tuple[int, ...]
+
+
+def store_tokens(
+    ctx: JobContext, *, grant: Grant, tokens: TokenSet, identity: ExternalIdentity, now: datetime
+) -> None:
+    """New tokens on the grant, which is live again (the caller flushes with the rest)."""
+    store_credentials(box=ctx.box, grant=grant, credentials=tokens.as_credentials())
+    grant.access_expires_at = tokens.expires_at
+    grant.last_refreshed_at = now
+    grant.refresh_failures = 0
+    grant.next_refresh_at = next_refresh_at(now=now, access_expires_at=tokens.expires_at, ctx=ctx)
+    if tokens.scopes:
+        grant.scopes = list(tokens.scopes)
+    grant.identity_name = identity.email or identity.name or grant.identity_name
+    if grant.status is not GrantStatus.ACTIVE:
+        check_grant_transition(grant.status, GrantStatus.ACTIVE)
+        grant.status = GrantStatus.ACTIVE
+    grant.status_reason = None
+    grant.status_detail = None
+
+
+async def repair_grant(
+    session: AsyncSession,
+    *,
+    ctx: JobContext,
+    grant: Grant,
+    tokens: TokenSet,
+    identity: ExternalIdentity,
+    reachable_account_ids: set[str],
+    now: datetime,
+    actor: str,
+    only_data_source_ids: set[int] | None = None,
+) -> Repaired:
+    """Store the tokens and bring back every reachable data source that was down for auth."""
+    before = grant.status
+    store_tokens(ctx, grant=grant, tokens=tokens, identity=identity, now=now)
+    if before is not GrantStatus.ACTIVE:
+        session.add(
+            Event(agency_id=grant.agency_id, actor=actor, subject_type="grant",
+                  subject_id=grant.id, action="reconnected", from_status=before,
+                  to_status=GrantStatus.ACTIVE, reason="re-authorized by the same login",
+                  at=now, details={"identity": identity.id})
+        )  # fmt: skip
+    down = list(
+        await session.execute(
+            select(DataSource.id, DataSource.external_account_id, DataSource.complete_through)
+            .where(
+                DataSource.grant_id == grant.id,
+                DataSource.status == DataSourceStatus.DISCONNECTED,
+                DataSource.status_reason.in_(RECONNECTABLE_REASONS),
+            )
+            .with_for_update()
+        )
+    )
+    if only_data_source_ids is not None:
+        down = [row for row in down if row.id in only_data_source_ids]
+    back = [row for row in down if row.external_account_id in reachable_account_ids]
+    lost = [row for row in down if row.external_account_id not in reachable_account_ids]
+    today = now.date()
+    if back:
+        await session.execute(
+            update(DataSource),
+            [
+                {"id": row.id, "status": DataSourceStatus.CONNECTED, "status_reason": None,
+                 "status_detail": None, "consecutive_failures": 0, "next_sync_at": now,
+                 "backfill_from": _gap_start(row.complete_through, today), "updated_at": now}
+                for row in back
+            ],
+        )  # fmt: skip
+        await session.execute(
+            insert(Event),
+            [
+                {"agency_id": grant.agency_id, "actor": actor, "subject_type": "data_source",
+                 "subject_id": row.id, "action": "status_changed", "from_status": "disconnected",
+                 "to_status": "connected", "reason": "the grant was re-authorized", "at": now,
+                 "details": {"grant_id": grant.id}}
+                for row in back
+            ],
+        )  # fmt: skip
+    if lost:
+        await session.execute(
+            update(DataSource),
+            [
+                {"id": row.id, "status_reason": ErrorClass.ACCOUNT_NOT_FOUND,
+                 "status_detail": UNREACHABLE_HINT, "updated_at": now}
+                for row in lost
+            ],
+        )  # fmt: skip
+    await _settle_incidents(session, grant=grant, back=back, lost=lost, now=now, actor=actor)
+    back_ids = [row.id for row in back]
+    await emit_for_data_sources(
+        session, agency_id=grant.agency_id, event="data_source.reconnected",
+        data_source_ids=back_ids, error_class=None, hint=None, now=now,
+    )  # fmt: skip
+    for ds_id in back_ids:
+        enqueue(session, "data_sources.import", data_source_id=ds_id, trigger="backfill")
+    return Repaired(grant.id, tuple(back_ids), tuple(row.id for row in lost))
+
+
+async def _settle_incidents(
+    session: AsyncSession,
+    *,
+    grant: Grant,
+    back: list[Any],
+    lost: list[Any],
+    now: datetime,
+    actor: str,
+) -> None:
+    keys = [incidents.grant_key(grant.id, ErrorClass.AUTH_REVOKED)]
+    for row in back:
+        keys += [
+            incidents.data_source_key(row.id, ErrorClass.PERMISSION_DENIED),
+            incidents.data_source_key(row.id, ErrorClass.ACCOUNT_NOT_FOUND),
+        ]
+    await incidents.resolve(session, agency_id=grant.agency_id, keys=keys, now=now, by=actor)
+    for row in lost:
+        # Still needs a person, for a different reason now: its own incident says why.
+        await incidents.open_or_extend(
+            session,
+            agency_id=grant.agency_id,
+            key=incidents.data_source_key(row.id, ErrorClass.ACCOUNT_NOT_FOUND),
+            error_class=ErrorClass.ACCOUNT_NOT_FOUND,
+            provider=grant.provider,
+            now=now,
+            grant_id=grant.id,
+            data_source_id=row.id,
+            hint=UNREACHABLE_HINT,
+        )
+
+
+def _gap_start(complete_through: Any, today: Any) -> Any:
+    if complete_through is None:
+        return None
+    start = complete_through + timedelta(days=1)
+    return start if start < today else None
