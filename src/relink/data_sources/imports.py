@@ -1,7 +1,8 @@
 """Importing a data source's days: fetch outside any transaction, then write in one.
 
 A run covers the days from the one after ``complete_through`` (or yesterday, which is still
-settling) to today, oldest first in batches; each batch commits on its own, so a crash loses
+settling) to today, oldest first in batches; ``complete_through`` reaches today once today's
+data so far is in; each batch commits on its own, so a crash loses
 at most the batch in flight and the next run carries on from the last complete day.
 """
 
@@ -74,11 +75,11 @@ def first_missing_day(source: DataSource, *, today: date) -> date:
 
 
 def missing_since(source: DataSource, *, today: date) -> date | None:
-    """The first day whose data may be missing (None when nothing is, beyond today's)."""
+    """The first day whose data may be missing (None when nothing is)."""
     if source.complete_through is None:
         return None
     gap_start = source.complete_through + timedelta(days=1)
-    return gap_start if gap_start < today else None
+    return gap_start if gap_start <= today else None
 
 
 async def import_data_source(
@@ -183,22 +184,20 @@ def _transient(plan: Plan, detail: str) -> ProviderFailure:
 
 async def _succeed(ctx: JobContext, plan: Plan, rows: dict[date, dict[str, float]]) -> int:
     now = ctx.now()
-    yesterday = plan.today - timedelta(days=1)
     async with ctx.database.transaction() as session:
         source = await session.get(DataSource, plan.data_source_id, with_for_update=True)
         assert source is not None
         written = await upsert_days(
             session, agency_id=plan.agency_id, data_source_id=source.id, days=rows
         )
-        settled_end = min(plan.end, yesterday)
-        if settled_end >= plan.start and (
-            source.complete_through is None or settled_end > source.complete_through
-        ):
-            source.complete_through = settled_end
+        # Every day up to the batch's end is now imported (today as of this hour); the next
+        # run re-imports yesterday and today until they settle.
+        if source.complete_through is None or plan.end > source.complete_through:
+            source.complete_through = plan.end
         if (
             source.backfill_from is not None
             and source.complete_through is not None
-            and (source.complete_through >= yesterday)
+            and source.complete_through >= plan.today
         ):
             # The gap is closed; progress is no longer shown.
             source.backfill_from = None

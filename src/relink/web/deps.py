@@ -37,7 +37,9 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-DbSession = Annotated[AsyncSession, Depends(get_db_session)]
+# scope="function": the commit happens when the endpoint returns, BEFORE the response is sent,
+# so a client never sees success for a write that then fails to commit.
+DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 
 
 async def optional_user(request: Request, session: DbSession) -> User | None:
