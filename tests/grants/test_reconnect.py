@@ -92,8 +92,11 @@ async def test_one_reauthorization_repairs_all_eight_and_fills_the_gap(
     )
     assert {s.complete_through for s in sources} == {date.today()}
     for source in sources:
-        days = set(await session.scalars(select(DailyMetric.day).where(
-            DailyMetric.data_source_id == source.id, DailyMetric.day >= date.today() - timedelta(days=GAP_DAYS))))  # fmt: skip
+        since = date.today() - timedelta(days=GAP_DAYS)
+        query = select(DailyMetric.day).where(
+            DailyMetric.data_source_id == source.id, DailyMetric.day >= since
+        )
+        days = set(await session.scalars(query))
         assert len(days) == GAP_DAYS + 1
 
 
