@@ -248,6 +248,7 @@ async def compose_batch(
         due=[Notification.emailed_at.is_(None), Notification.email_due_at <= now],
         # The rest of the burst comes along: everything that would be due within the window.
         claim=[
+            Notification.emailed_at.is_(None),
             Notification.email_due_at <= now + EMAIL_BURST_WINDOW,
         ],
         users=[
