@@ -68,13 +68,14 @@ async def test_disconnect_needs_the_clients_name(
     session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock
 ) -> None:
     source = await _acme(session, demo)
+    source_id = source.id
 
     with pytest.raises(InvalidInput) as refused:
         await _remove(session, ctx, demo, clock, source, confirm="yes")
 
     assert "Acme Dental" in refused.value.message
     await session.rollback()
-    still = await reload(session, source.id)
+    still = await reload(session, source_id)
     assert still is not None and still.status is DataSourceStatus.CONNECTED
 
 
