@@ -49,9 +49,7 @@ def _id_of(client: httpx.Client, client_name: str, **params: str) -> int:
 
 
 def _manager_revoked(sandbox: SandboxServer) -> bool:
-    return any(
-        f.revoked for f in sandbox.state.families.values() if f.subject == MANAGER_SUBJECT
-    )
+    return any(f.revoked for f in sandbox.state.families.values() if f.subject == MANAGER_SUBJECT)
 
 
 def test_the_list_shows_disconnected_first(app_url: str, sandbox: SandboxServer) -> None:
@@ -97,8 +95,10 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(app_url: str) -> None:
     cursor: str | None = None
 
     while True:
-        page = admin.get("/api/data-sources", params={"sort": "client", "limit": 4,
-                                                      **({"cursor": cursor} if cursor else {})})  # fmt: skip
+        params: dict[str, Any] = {"sort": "client", "limit": 4}
+        if cursor:
+            params["cursor"] = cursor
+        page = admin.get("/api/data-sources", params=params)
         seen += [r["id"] for r in page.json()["items"]]
         cursor = page.json()["next_cursor"]
         if cursor is None:
