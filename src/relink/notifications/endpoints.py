@@ -84,11 +84,16 @@ async def stream(request: Request, user: CurrentUser) -> EventSourceResponse:
 
 async def _events(database: Database, user: User) -> AsyncIterator[ServerSentEvent]:
     broker = get_broker()
-    yield await _snapshot(database, user)
     if broker is None:
-        return
-    async for _ in broker.subscribe(user.id):
         yield await _snapshot(database, user)
+        return
+    subscription = broker.subscribe(user.id)
+    try:
+        yield await _snapshot(database, user)
+        async for _ in subscription:
+            yield await _snapshot(database, user)
+    finally:
+        subscription.close()
 
 
 async def _snapshot(database: Database, user: User) -> ServerSentEvent:

@@ -27,10 +27,29 @@ CHANNEL = "relink:live"
 QUEUE_SIZE = 16
 
 
+class Subscription:
+    """One stream's pokes; registered when created, so nothing between a snapshot and the
+    first wait is missed."""
+
+    def __init__(self, queues: set[asyncio.Queue[None]]) -> None:
+        self._queues = queues
+        self._queue: asyncio.Queue[None] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        queues.add(self._queue)
+
+    def __aiter__(self) -> AsyncIterator[None]:
+        return self
+
+    async def __anext__(self) -> None:
+        await self._queue.get()
+
+    def close(self) -> None:
+        self._queues.discard(self._queue)
+
+
 class Broker(Protocol):
     def publish(self, user_ids: list[int]) -> None: ...
 
-    def subscribe(self, user_id: int) -> AsyncIterator[None]: ...
+    def subscribe(self, user_id: int) -> Subscription: ...
 
 
 class LocalBroker:
@@ -45,15 +64,8 @@ class LocalBroker:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(None)
 
-    async def subscribe(self, user_id: int) -> AsyncIterator[None]:
-        queue: asyncio.Queue[None] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self._queues[user_id].add(queue)
-        try:
-            while True:
-                await queue.get()
-                yield None
-        finally:
-            self._queues[user_id].discard(queue)
+    def subscribe(self, user_id: int) -> Subscription:
+        return Subscription(self._queues[user_id])
 
 
 class RedisBroker:
@@ -93,7 +105,7 @@ class RedisBroker:
                 continue
             self._local.publish(user_ids)
 
-    def subscribe(self, user_id: int) -> AsyncIterator[None]:
+    def subscribe(self, user_id: int) -> Subscription:
         return self._local.subscribe(user_id)
 
     async def close(self) -> None:

@@ -1,0 +1,59 @@
+"""Live updates reach every process: in-process broker by default, Redis pub/sub when set."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from relink.notifications.live import LocalBroker, RedisBroker
+from tests.fixtures.database import IN_CI
+
+REDIS_URL = os.environ.get("RELINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def _redis_or_skip() -> None:
+    import redis.asyncio as redis
+
+    client = redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (OSError, redis.ConnectionError) as exc:
+        if IN_CI:
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}; CI must test it")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}; this runs in CI (CI=true)")
+    finally:
+        await client.aclose()
+
+
+async def _next(stream: object, wait: float = 2.0) -> None:
+    await asyncio.wait_for(stream.__anext__(), wait)  # type: ignore[attr-defined]
+
+
+async def test_the_local_broker_pokes_only_the_named_users_streams() -> None:
+    broker = LocalBroker()
+    mine, theirs = broker.subscribe(1), broker.subscribe(2)
+
+    broker.publish([1])
+
+    await _next(mine)
+    with pytest.raises(TimeoutError):
+        await _next(theirs, wait=0.3)
+
+
+async def test_a_poke_published_in_one_process_reaches_a_stream_in_another() -> None:
+    await _redis_or_skip()
+    publisher, listener = RedisBroker(REDIS_URL), RedisBroker(REDIS_URL)
+    await listener.start()
+    try:
+        stream = listener.subscribe(7)
+        await asyncio.sleep(0.3)  # the listener subscribes to the Redis channel
+
+        publisher.publish([7])
+
+        await _next(stream)
+    finally:
+        await listener.close()
+        await asyncio.sleep(0.05)
+        await publisher.close()
