@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.auth.passwords import hash_password
 from relink.clients.service import create_client
 from relink.data_sources.service import create_data_source
 from relink.grants.service import create_grant
@@ -123,23 +125,33 @@ async def seed_demo(session: AsyncSession, *, box: SecretBox, today: date | None
     return agency
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    # argon2 is slow on purpose; the four demo logins share one password, so hash it once.
+    return hash_password(DEMO_PASSWORD)
+
+
 async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Client]) -> None:
     admin, staff, limited, client_login = DEMO_LOGINS
+    shared = _demo_password_hash()
     await create_user(
         session, agency_id=agency_id, email=admin.email, name="Ada Admin",
-        password=DEMO_PASSWORD, role=Role.ADMIN,
+        password=DEMO_PASSWORD, password_hash=shared, role=Role.ADMIN,
     )  # fmt: skip
     await create_user(
         session, agency_id=agency_id, email=staff.email, name="Sam Staff",
-        password=DEMO_PASSWORD, role=Role.STAFF, all_clients=True,
+        password=DEMO_PASSWORD, password_hash=shared, role=Role.STAFF,
+        all_clients=True,
     )  # fmt: skip
     await create_user(
         session, agency_id=agency_id, email=limited.email, name="Lee Limited",
-        password=DEMO_PASSWORD, role=Role.STAFF, client_ids=[clients[0].id, clients[9].id],
+        password=DEMO_PASSWORD, password_hash=shared, role=Role.STAFF,
+        client_ids=[clients[0].id, clients[9].id],
     )  # fmt: skip
     await create_user(
         session, agency_id=agency_id, email=client_login.email, name="Casey Client",
-        password=DEMO_PASSWORD, role=Role.CLIENT, client_id=clients[0].id,
+        password=DEMO_PASSWORD, password_hash=shared, role=Role.CLIENT,
+        client_id=clients[0].id,
     )  # fmt: skip
 
 

@@ -210,3 +210,12 @@ async def test_removing_one_of_eight_keeps_the_grant_and_the_last_one_revokes_it
             break
         await asyncio.sleep(0.05)
     assert (await reload_grant(session, demo.shared_grant_id)).status is GrantStatus.REVOKED
+
+
+def test_a_cursor_from_another_sort_is_refused_not_a_server_error(app_url: str) -> None:
+    admin = _login(app_url, "admin")
+    cursor = admin.get("/api/data-sources", params={"limit": 2}).json()["next_cursor"]
+
+    answer = admin.get("/api/data-sources", params={"sort": "client", "cursor": cursor})
+
+    assert answer.status_code == 422 and "cursor" in answer.json()["detail"]

@@ -10,6 +10,7 @@ from relink.kit.crypto import SecretBox
 from relink.notifications import webhooks
 from relink.notifications.webhook_signing import verify
 from relink.notifications.webhook_tasks import deliver_due
+from relink.providers.http import HttpClient
 from relink.sandbox import seed
 from relink.worker.context import JobContext
 from relink.worker.sweep import sweep
@@ -21,6 +22,7 @@ from tests.fixtures.webhook_receiver import running_receiver
 async def test_a_revoked_grant_posts_one_signed_disconnect_event_per_data_source(
     session: AsyncSession, demo: Demo, ctx: JobContext, box: SecretBox, sandbox: SandboxServer
 ) -> None:
+    ctx.http = HttpClient()  # the receiver may be slow on a busy machine; no timeout games here
     async with running_receiver() as receiver:
         _, secret = await webhooks.create_endpoint(
             session, box=box, agency_id=demo.agency.id, url=receiver.endpoint(),
@@ -45,6 +47,7 @@ async def test_a_revoked_grant_posts_one_signed_disconnect_event_per_data_source
 async def test_malformed_data_posts_import_failed(
     session: AsyncSession, demo: Demo, ctx: JobContext, box: SecretBox, sandbox: SandboxServer
 ) -> None:
+    ctx.http = HttpClient()
     async with running_receiver() as receiver:
         await webhooks.create_endpoint(
             session, box=box, agency_id=demo.agency.id, url=receiver.endpoint(), events=[]

@@ -118,7 +118,8 @@ async def list_rows(
     query = query.order_by(first_key, DataSource.id).limit(size + 1)
     if cursor:
         after_key, after_id = decode_cursor(cursor, length=2)
-        if not isinstance(after_id, int) or not isinstance(after_key, int | str):
+        key_type = int if sort is Sort.STATUS else str
+        if not isinstance(after_id, int) or not isinstance(after_key, key_type):
             raise InvalidInput("the page cursor is malformed: start again from the first page")
         query = query.where(
             or_(first_key > after_key, and_(first_key == after_key, DataSource.id > after_id))

@@ -25,8 +25,12 @@ async def create_user(
     all_clients: bool = False,
     client_ids: Iterable[int] = (),
     client_id: int | None = None,
+    password_hash: str | None = None,
 ) -> User:
-    """A new user; staff get all clients or the listed ones, a client user gets one client."""
+    """A new user; staff get all clients or the listed ones, a client user gets one client.
+
+    ``password_hash`` lets a seeder hash one shared password once instead of per user.
+    """
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidInput(f"{email!r} is not an e-mail address")
@@ -45,7 +49,7 @@ async def create_user(
         agency_id=agency_id,
         email=email,
         name=name.strip() or email,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         role=role,
         all_clients=role is Role.STAFF and all_clients,
         client_id=client_id,
