@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
 from starlette.middleware.sessions import SessionMiddleware
 
 from relink.auth import endpoints as auth_endpoints
+from relink.auth.csrf import csrf_protect
+from relink.auth.throttle import LoginThrottle
 from relink.config import Settings, get_settings
 from relink.db import Database, default_database
 from relink.errors import RelinkError
+from relink.data_sources import endpoints as data_source_endpoints
 from relink.grants import endpoints as grant_endpoints
 from relink.models import Agency, DataSource
 from relink.notifications import endpoints as notification_endpoints
@@ -81,13 +84,19 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         https_only=config.https,
         max_age=SESSION_MAX_AGE_SECONDS,
     )
+    app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(pages.router)
-    app.include_router(reconnect_pages.router)
-    app.include_router(grant_endpoints.router)
-    app.include_router(auth_endpoints.router)
-    app.include_router(notification_endpoints.router)
-    app.include_router(worker_endpoints.router)
+    protected = [Depends(csrf_protect)]
+    for router in (
+        pages.router,
+        reconnect_pages.router,
+        grant_endpoints.router,
+        data_source_endpoints.router,
+        auth_endpoints.router,
+        notification_endpoints.router,
+        worker_endpoints.router,
+    ):
+        app.include_router(router, dependencies=protected)
 
     @app.exception_handler(RelinkError)
     async def _relink_error(request: Request, exc: RelinkError) -> Response:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.demo import DEMO_PASSWORD
 from relink.sandbox.seed import API_KEY_ACCOUNTS, MANAGER_SUB_ACCOUNTS
 from relink.status import GrantStatus
-from tests.fixtures.app_server import signed_in
-from tests.fixtures.data_sources import reload_grant, run_app_with_data_sources, wait_until
+from tests.fixtures.app_server import run_app, signed_in
+from tests.fixtures.data_sources import reload_grant, wait_until
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 
@@ -27,7 +27,7 @@ def app_url(
     demo: Demo, database_url: str, secret_key: str, sandbox: SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:  # fmt: skip
-    with run_app_with_data_sources(monkeypatch, database_url=database_url, secret_key=secret_key,
+    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
                                    sandbox_url=sandbox.url) as running:  # fmt: skip
         yield running.url
 

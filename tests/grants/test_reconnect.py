@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.demo import DEMO_PASSWORD
 from relink.models import DailyMetric, DataSource, Grant, OAuthState
 from relink.status import DataSourceStatus, GrantStatus
-from tests.fixtures.app_server import run_app, signed_in
+from tests.fixtures.app_server import run_app, signed_in, with_csrf
 from tests.fixtures.demo import Demo
 from tests.fixtures.oauth_dance import consent, reconnect
 from tests.fixtures.sandbox import Pkce, SandboxServer
@@ -272,7 +272,7 @@ async def test_a_client_reconnect_link_works_once_for_the_pinned_login(
         f"/api/grants/{demo.shared_grant_id}/reconnect-links", json={"days": 7}
     ).json()
     path = urlsplit(link["url"]).path
-    person = httpx.Client(base_url=app_url)
+    person = with_csrf(httpx.Client(base_url=app_url))
     assert "Sign in and reconnect" in person.get(path).text
 
     started = person.post(path)
@@ -289,7 +289,7 @@ async def test_a_client_link_refuses_another_login(
 ) -> None:
     await _outage(session, demo, admin, sandbox)
     link = admin.post(f"/api/grants/{demo.shared_grant_id}/reconnect-links", json={}).json()
-    person = httpx.Client(base_url=app_url)
+    person = with_csrf(httpx.Client(base_url=app_url))
     started = person.post(urlsplit(link["url"]).path)
     query = consent(sandbox, started.headers["location"], email=OTHER)
 

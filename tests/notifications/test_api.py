@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from relink.demo import DEMO_PASSWORD
-from tests.fixtures.app_server import run_app, signed_in
+from tests.fixtures.app_server import run_app, signed_in, with_csrf
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 
@@ -176,7 +176,7 @@ def test_opening_the_link_spends_nothing_and_shows_the_button(
 
 
 def test_signing_in_from_the_link_comes_back_to_it(app_url: str) -> None:
-    client = httpx.Client(base_url=app_url)
+    client = with_csrf(httpx.Client(base_url=app_url))
 
     answer = client.post(
         "/login",
@@ -188,7 +188,7 @@ def test_signing_in_from_the_link_comes_back_to_it(app_url: str) -> None:
 
 
 def test_a_next_target_off_site_is_ignored(app_url: str) -> None:
-    client = httpx.Client(base_url=app_url)
+    client = with_csrf(httpx.Client(base_url=app_url))
 
     answer = client.post(
         "/login",
@@ -197,3 +197,30 @@ def test_a_next_target_off_site_is_ignored(app_url: str) -> None:
     )  # fmt: skip
 
     assert answer.headers["location"] == "/"
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(app_url: str) -> None:
+    client = httpx.Client(base_url=app_url)
+    client.get("/login")
+
+    answer = client.post(
+        "/login", data={"email": "admin@demo.relink.test", "password": DEMO_PASSWORD}
+    )
+
+    assert answer.status_code == 403 and "reload the page" in answer.text
+
+
+def test_a_signed_in_post_without_the_token_is_refused(app_url: str) -> None:
+    admin = _admin(app_url)
+    del admin.headers["X-CSRF-Token"]
+
+    assert admin.post("/api/notifications/read-all").status_code == 403
+
+
+def test_repeated_wrong_passwords_are_slowed_down(app_url: str) -> None:
+    wrong = {"email": "staff@demo.relink.test", "password": "wrong-password-x"}
+    answers = [httpx.post(f"{app_url}/api/session", json=wrong).status_code for _ in range(11)]
+
+    assert answers[:10] == [401] * 10 and answers[10] == 429
+    right = {"email": "staff@demo.relink.test", "password": DEMO_PASSWORD}
+    assert httpx.post(f"{app_url}/api/session", json=right).status_code == 429

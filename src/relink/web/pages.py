@@ -8,11 +8,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from relink.auth.endpoints import sign_in_user
 from relink.models.base import utcnow
 from relink.notifications import kinds
 from relink.notifications import service as inbox
-from relink.users.service import authenticate
-from relink.web.deps import SESSION_USER_KEY, DbSession, OptionalUser
+from relink.web.deps import DbSession, OptionalUser
 from relink.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +45,7 @@ async def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    user = await authenticate(session, email=email, password=password)
+    user = await sign_in_user(request, session, email=email, password=password)
     if user is None:
         context = {
             "user": None,
@@ -54,9 +54,6 @@ async def login(
             "error": "That e-mail and password do not match an account.",
         }
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
-    user.last_login_at = utcnow()
-    request.session.clear()
-    request.session[SESSION_USER_KEY] = user.id
     return RedirectResponse(_safe_next(next), status_code=303)
 
 

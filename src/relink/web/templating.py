@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from relink.auth.csrf import FORM_FIELD, csrf_token
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def _csrf_input(request: Request) -> Markup:
+    """The hidden field every form carries."""
+    token = escape(csrf_token(request))
+    return Markup(f'<input type="hidden" name="{FORM_FIELD}" value="{token}">')
+
+
+templates.env.globals["csrf_input"] = _csrf_input
+templates.env.globals["csrf_token"] = csrf_token

@@ -36,6 +36,7 @@ def job(name: str) -> Callable[[F], F]:
 
 def load_jobs() -> None:
     """Import every module that registers jobs."""
+    import relink.data_sources.removal_tasks
     import relink.data_sources.tasks
     import relink.grants.tasks
     import relink.notifications.email_tasks

@@ -12,7 +12,12 @@ from relink.worker.registry import run_job
 from relink.worker.sweep import sweep
 
 # Jobs every tick runs after the sweep; Celery beat runs the same list in the scaled mode.
-PERIODIC_JOBS = ("email.compose_due", "email.reminders", "webhooks.deliver_due")
+PERIODIC_JOBS = (
+    "email.compose_due",
+    "email.reminders",
+    "webhooks.deliver_due",
+    "data_sources.purge_trash",
+)
 
 log = structlog.get_logger(__name__)
 
