@@ -30,6 +30,11 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
+@router.get("/")
+async def home(user: OptionalUser) -> RedirectResponse:
+    return RedirectResponse("/data-sources" if user else "/login", status_code=303)
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str = "/") -> Response:
     return templates.TemplateResponse(
