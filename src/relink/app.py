@@ -15,9 +15,9 @@ from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
 from relink.auth.throttle import LoginThrottle
 from relink.config import Settings, get_settings
+from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import Database, default_database
 from relink.errors import RelinkError
-from relink.data_sources import endpoints as data_source_endpoints
 from relink.grants import endpoints as grant_endpoints
 from relink.models import Agency, DataSource
 from relink.notifications import endpoints as notification_endpoints

@@ -19,7 +19,8 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 def _csrf_input(request: Request) -> Markup:
     """The hidden field every form carries."""
     token = escape(csrf_token(request))
-    return Markup(f'<input type="hidden" name="{FORM_FIELD}" value="{token}">')
+    # The token is escaped above; the rest is a constant.
+    return Markup(f'<input type="hidden" name="{FORM_FIELD}" value="{token}">')  # noqa: S704
 
 
 templates.env.globals["csrf_input"] = _csrf_input
