@@ -22,7 +22,15 @@ from relink.grants import endpoints as grant_endpoints
 from relink.models import Agency, DataSource
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
-from relink.web import pages, reconnect_pages
+from relink.web import (
+    clients_pages,
+    connect_pages,
+    data_sources_pages,
+    inbox_pages,
+    pages,
+    reconnect_pages,
+    settings_pages,
+)
 from relink.web.templating import STATIC_DIR, templates
 from relink.worker import endpoints as worker_endpoints
 from relink.worker.context import build_context
@@ -90,6 +98,11 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     for router in (
         pages.router,
         reconnect_pages.router,
+        data_sources_pages.router,
+        clients_pages.router,
+        inbox_pages.router,
+        connect_pages.router,
+        settings_pages.router,
         grant_endpoints.router,
         data_source_endpoints.router,
         auth_endpoints.router,
