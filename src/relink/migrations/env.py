@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -57,4 +58,12 @@ else:
     if connection is not None:
         _run(connection)
     else:
-        asyncio.run(_run_async())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(_run_async())
+        else:
+            # Called from inside a running loop (a test harness, a browser driver): use a
+            # thread of its own so the migration gets a loop of its own.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(asyncio.run, _run_async()).result()

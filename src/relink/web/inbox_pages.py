@@ -1,7 +1,68 @@
-"""The inbox pages."""
+"""The notifications inbox page: everything the bell holds, with filters and history."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from relink.auth.access import is_staff_or_admin
+from relink.models.base import utcnow
+from relink.notifications import kinds
+from relink.notifications import service as inbox
+from relink.web.deps import DbSession, OptionalUser
+from relink.web.pages import login_redirect
+from relink.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 25
+KIND_LABELS = {
+    kinds.RECONNECT_NEEDED: "Reconnect needed",
+    kinds.UPLOAD_FAILED: "Data upload failed",
+    kinds.DATA_DELAYED: "Data delayed",
+    kinds.EXPIRES_SOON: "Expires soon",
+    kinds.OPERATIONS_ALERT: "Operations alert",
+}
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox_page(
+    request: Request,
+    session: DbSession,
+    user: OptionalUser,
+    show: Annotated[inbox.Show, Query()] = "all",
+    kind: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    if user is None:
+        return login_redirect(request)
+    if not is_staff_or_admin(user):
+        return RedirectResponse("/data-sources", status_code=303)
+    chosen_kind = kind if kind in KIND_LABELS else None
+    page = await inbox.list_notifications(
+        session, user=user, show=show, kind=chosen_kind, limit=PAGE_SIZE, cursor=cursor
+    )
+    filters = {"show": show, **({"kind": chosen_kind} if chosen_kind else {})}
+    context = {
+        "user": user,
+        "items": page.items,
+        "unread": await inbox.unread_count(session, user=user),
+        "show": show,
+        "kind": chosen_kind,
+        "kinds": KIND_LABELS,
+        "next_url": f"/inbox?{urlencode({**filters, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else None,
+    }
+    return templates.TemplateResponse(request, "inbox.html", context)
+
+
+@router.post("/inbox/read-all")
+async def read_all(request: Request, session: DbSession, user: OptionalUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    await inbox.mark_all_read(session, user=user, now=utcnow())
+    return RedirectResponse("/inbox", status_code=303)

@@ -38,7 +38,8 @@
     meta.textContent = `${when} · ${item.provider_name}` + (item.client_names.length ? ` · ${item.client_names.join(", ")}` : "");
     const reason = document.createElement("p");
     reason.className = "bell-reason";
-    reason.textContent = item.resolved ? "Resolved." : `${capital(item.reason)}.${item.hint ? " " + item.hint : ""}`;
+    // The provider's hint already says why in plain words; the generic reason is the fallback.
+    reason.textContent = item.resolved ? "Resolved." : (item.hint || `${capital(item.reason)}.`);
     li.append(title, meta, reason);
     if (!item.resolved) {
       const form = document.createElement("form");
