@@ -30,8 +30,12 @@ browser:
 test: install lint browser
 	$(BIN)/pytest
 
+# Figures on SQLite always, and on the local PostgreSQL when it answers (a fresh database).
 bench: install
-	$(BIN)/python -m bench
+	@if psql -h 127.0.0.1 -d test -c 'select 1' >/dev/null 2>&1; then \
+	  psql -q -h 127.0.0.1 -d test -c 'DROP DATABASE IF EXISTS relink_bench WITH (FORCE)' -c 'CREATE DATABASE relink_bench'; \
+	  RELINK_BENCH_PG_URL=postgresql+psycopg://root@127.0.0.1:5432/relink_bench $(BIN)/python -m bench; \
+	else $(BIN)/python -m bench; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

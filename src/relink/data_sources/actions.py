@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, and_, case, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import is_staff_or_admin, visible_client_ids
@@ -28,7 +28,8 @@ IMPORT_JOB = "data_sources.import"
 _DS = DataSourceStatus
 # "Click the status column": what needs a person comes first, the trash last.
 STATUS_RANK = {_DS.DISCONNECTED: 0, _DS.FAILING: 1, _DS.PAUSED: 2, _DS.CONNECTED: 3, _DS.REMOVED: 4}
-_rank = case({s.value: r for s, r in STATUS_RANK.items()}, value=DataSource.status)
+# The same order as the database's computed `attention` column (see models/data_source.py).
+_rank = DataSource.attention
 
 
 _RowSelect = Select[DataSource, str, str | None, AuthKind]

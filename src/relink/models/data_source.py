@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Computed, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relink.models.base import Base, HasId, HasTimestamps, Id, agency_fk, str_enum
@@ -17,6 +17,8 @@ class DataSource(HasId, HasTimestamps, Base):
     __table_args__ = (
         # Keyset pagination of the Data Sources page, by status and by id.
         Index("ix_data_source_agency_status_id", "agency_id", "status", "id"),
+        # "Disconnected first" pages read this index in order instead of sorting every row.
+        Index("ix_data_source_agency_attention_id", "agency_id", "attention", "id"),
         Index("ix_data_source_grant_status", "grant_id", "status"),
         Index("ix_data_source_status_next_sync", "status", "next_sync_at"),
     )
@@ -31,6 +33,16 @@ class DataSource(HasId, HasTimestamps, Base):
     external_account_name: Mapped[str] = mapped_column(String(300))
     status: Mapped[DataSourceStatus] = mapped_column(
         str_enum(DataSourceStatus), default=DataSourceStatus.CONNECTED
+    )
+    # What needs a person first (0 disconnected, 1 failing, 2 paused, 3 connected, 4 removed),
+    # kept by the database itself so no code path that changes a status can forget it.
+    attention: Mapped[int] = mapped_column(
+        SmallInteger,
+        Computed(
+            "CASE status WHEN 'disconnected' THEN 0 WHEN 'failing' THEN 1 WHEN 'paused' THEN 2 "
+            "WHEN 'connected' THEN 3 ELSE 4 END",
+            persisted=True,
+        ),
     )
     status_reason: Mapped[ErrorClass | None] = mapped_column(str_enum(ErrorClass))
     status_detail: Mapped[str | None] = mapped_column(Text)

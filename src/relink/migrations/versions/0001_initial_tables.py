@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:26:21.896180
+Create Date: 2026-11-22 19:04:42.662238
 """
 
 from collections.abc import Sequence
@@ -264,6 +264,15 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
+            "attention",
+            sa.SmallInteger(),
+            sa.Computed(
+                "CASE status WHEN 'disconnected' THEN 0 WHEN 'failing' THEN 1 WHEN 'paused' THEN 2 WHEN 'connected' THEN 3 ELSE 4 END",
+                persisted=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
             "status_reason",
             sa.Enum(
                 "auth_revoked",
@@ -320,6 +329,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_data_source")),
     )
     with op.batch_alter_table("data_source", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_data_source_agency_attention_id", ["agency_id", "attention", "id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_data_source_agency_id"), ["agency_id"], unique=False)
         batch_op.create_index(
             "ix_data_source_agency_status_id", ["agency_id", "status", "id"], unique=False
@@ -968,6 +980,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_data_source_client_id"))
         batch_op.drop_index("ix_data_source_agency_status_id")
         batch_op.drop_index(batch_op.f("ix_data_source_agency_id"))
+        batch_op.drop_index("ix_data_source_agency_attention_id")
 
     op.drop_table("data_source")
     with op.batch_alter_table("webhook_endpoint", schema=None) as batch_op:
