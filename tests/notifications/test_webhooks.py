@@ -18,15 +18,11 @@ from relink.config import get_settings
 from relink.db import Database
 from relink.errors import InvalidInput, NotFound
 from relink.kit.crypto import SecretBox
+from relink.kit.retry import MAX_ATTEMPTS, RETRY_SCHEDULE
 from relink.models import WebhookDelivery, WebhookEndpoint
 from relink.notifications import webhooks
 from relink.notifications.webhook_signing import sign, verify
-from relink.notifications.webhook_tasks import (
-    MAX_ATTEMPTS,
-    RETRY_SCHEDULE,
-    deliver_due,
-    deliver_one,
-)
+from relink.notifications.webhook_tasks import deliver_due, deliver_one
 from relink.providers.catalog import load_catalog
 from relink.providers.http import HttpClient
 from relink.worker.context import JobContext

@@ -125,18 +125,8 @@ async def apply_data_source_failure(
             now=now,
             actor=actor,
         )
-        opened = await incidents.open_or_extend(
-            session,
-            agency_id=source.agency_id,
-            key=incidents.data_source_key(source.id, error_class),
-            error_class=error_class,
-            provider=grant.provider,
-            now=now,
-            grant_id=grant.id,
-            data_source_id=source.id,
-            detail=classification.detail,
-            hint=classification.hint,
-        )
+        opened = await _open_for_source(session, source=source, grant=grant,
+                                        classification=classification, now=now)  # fmt: skip
         return Applied(error_class, tuple(down), opened.incident.id, opened.created)
     if error_class is ErrorClass.DATA_ERROR:
         # The previous rows stay; "Try again" re-runs the import.
@@ -146,18 +136,8 @@ async def apply_data_source_failure(
             data_source_ids=[source.id], error_class=error_class, hint=classification.hint,
             now=now,
         )  # fmt: skip
-        opened = await incidents.open_or_extend(
-            session,
-            agency_id=source.agency_id,
-            key=incidents.data_source_key(source.id, error_class),
-            error_class=error_class,
-            provider=grant.provider,
-            now=now,
-            grant_id=grant.id,
-            data_source_id=source.id,
-            detail=classification.detail,
-            hint=classification.hint,
-        )
+        opened = await _open_for_source(session, source=source, grant=grant,
+                                        classification=classification, now=now)  # fmt: skip
         return Applied(error_class, (), opened.incident.id, opened.created)
     if error_class is ErrorClass.RATE_LIMITED:
         wait = (
@@ -184,6 +164,29 @@ async def apply_data_source_failure(
         session, source=source, grant=grant, classification=classification, now=now,
         actor=actor, rng=rng,
     )  # fmt: skip
+
+
+async def _open_for_source(
+    session: AsyncSession,
+    *,
+    source: DataSource,
+    grant: Grant,
+    classification: Classification,
+    now: datetime,
+) -> incidents.Opened:
+    """This data source's own incident for this cause, opened or extended."""
+    return await incidents.open_or_extend(
+        session,
+        agency_id=source.agency_id,
+        key=incidents.data_source_key(source.id, classification.error_class),
+        error_class=classification.error_class,
+        provider=grant.provider,
+        now=now,
+        grant_id=grant.id,
+        data_source_id=source.id,
+        detail=classification.detail,
+        hint=classification.hint,
+    )
 
 
 async def _transient(

@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.kit.retry import MAX_ATTEMPTS, retry_wait
 from relink.models import OutboxEmail
 from relink.notifications.email import compose_batch
 from relink.notifications.reminders import send_reminders
@@ -23,18 +24,6 @@ from relink.worker.registry import job
 
 log = structlog.get_logger(__name__)
 
-# Waits after the 1st..5th failed attempt: a restarting mail server is retried within minutes,
-# an outage gets about nine hours before the e-mail is given up (it stays in the outbox).
-RETRY_SCHEDULE = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=6),
-)
-MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
-# Up to this fraction later than scheduled, so e-mails that failed together spread out.
-JITTER = 0.1
 # A claimed e-mail is not due again for this long even if its worker dies (> a slow SMTP send).
 CLAIM_TTL = timedelta(minutes=5)
 # Rows claimed per statement.
@@ -110,11 +99,11 @@ def _outcome(
         report.sent += 1
         log.info("email.outbox.sent", **fields)
         return row | {"sent_at": now, "next_attempt_at": None}
-    if attempts >= MAX_ATTEMPTS:
+    wait = retry_wait(attempts, rng=ctx.rng)
+    if wait is None:
         report.failed += 1
         log.warning("email.outbox.failed", error=error, **fields)
         return row | {"next_attempt_at": None}
-    wait = RETRY_SCHEDULE[attempts - 1] * (1 + ctx.rng.uniform(0, JITTER))
     report.retrying += 1
     log.warning("email.outbox.retrying", error=error, wait_s=int(wait.total_seconds()), **fields)
     return row | {"next_attempt_at": now + wait}

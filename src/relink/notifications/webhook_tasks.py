@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from relink.errors import CredentialsUnreadable
+from relink.kit.retry import retry_wait
 from relink.models import WebhookDelivery, WebhookEndpoint
 from relink.notifications.webhook_signing import (
     DELIVERY_HEADER,
@@ -28,18 +29,6 @@ from relink.worker.registry import job
 
 log = structlog.get_logger(__name__)
 
-# Waits after the 1st..5th failed attempt, about x5 each: a blip is retried within minutes, an
-# outage gets some nine hours to heal before the delivery is given up as failed.
-RETRY_SCHEDULE = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=6),
-)
-MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
-# Up to this fraction later than scheduled, so deliveries that failed together spread out.
-JITTER = 0.1
 # A claimed delivery is not due again for this long even if its worker dies (> HTTP timeout).
 CLAIM_TTL = timedelta(minutes=5)
 # Rows claimed per statement: one round trip per batch, never one per row.
@@ -205,11 +194,11 @@ def _record(
         report.delivered += 1
         log.info("webhook.delivery.delivered", **fields)
         return row | {"status": "delivered", "next_attempt_at": None}
-    if attempts >= MAX_ATTEMPTS:
+    wait = retry_wait(attempts, rng=ctx.rng)
+    if wait is None:
         report.failed += 1
         log.warning("webhook.delivery.failed", error=outcome.error, **fields)
         return row | {"status": "failed", "next_attempt_at": None}
-    wait = RETRY_SCHEDULE[attempts - 1] * (1 + ctx.rng.uniform(0, JITTER))
     report.retrying += 1
     log.warning(
         "webhook.delivery.retrying",
