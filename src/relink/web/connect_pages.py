@@ -1,7 +1,156 @@
-"""The connect pages."""
+"""Connect a new data source: pick a provider, sign in or give a key, link accounts to clients."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from relink.auth.access import is_staff_or_admin
+from relink.data_sources.credentials import KeyNotVerified, KeyRefused
+from relink.data_sources.imports import INITIAL_HISTORY_DAYS
+from relink.errors import InvalidInput, NotFound
+from relink.grants import connect
+from relink.grants.endpoints import session_nonce
+from relink.models import User
+from relink.models.base import utcnow
+from relink.users.preferences import visible_clients
+from relink.web.deps import DbSession, Jobs, OptionalUser
+from relink.web.pages import login_redirect
+from relink.web.templating import templates
+
+router = APIRouter(prefix="/connect", include_in_schema=False)
+
+# A form field per account: "link:<external account id>" = the client id, or "" for don't link.
+LINK_FIELD = "link:"
+
+
+def _render(
+    request: Request, name: str, user: User, status_code: int = 200, **context: Any
+) -> Response:
+    return templates.TemplateResponse(
+        request, f"connect/{name}", {"user": user, **context}, status_code=status_code
+    )
+
+
+def _done() -> RedirectResponse:
+    # The Data Sources page shows its fixed banner for "connected" (no text from the URL).
+    return RedirectResponse("/data-sources?done=connected", status_code=303)
+
+
+@router.get("", response_class=HTMLResponse)
+async def choose_provider(request: Request, user: OptionalUser, jobs: Jobs) -> Response:
+    if user is None:
+        return login_redirect(request)
+    if not is_staff_or_admin(user):
+        return RedirectResponse("/data-sources", status_code=303)
+    choices = connect.provider_choices(jobs)
+    sandbox = [c for c in choices if c.key in connect.SANDBOX_PROVIDERS]
+    others = [c for c in choices if c.key not in connect.SANDBOX_PROVIDERS]
+    return _render(request, "choose_provider.html", user, sandbox=sandbox, others=others)
+
+
+@router.post("/{provider}/oauth")
+async def start_oauth(
+    provider: str, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+) -> Response:
+    if user is None:
+        return login_redirect(request)
+    url = await connect.start_oauth(
+        session, ctx=jobs, user=user, provider=provider, nonce=session_nonce(request), now=utcnow()
+    )
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/grants/{grant_id}/accounts", response_class=HTMLResponse)
+async def choose_accounts(
+    grant_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+) -> Response:
+    """After the consent: every account the login reaches, each with a client picker."""
+    if user is None:
+        return login_redirect(request)
+    grant = await connect.connectable_grant(session, user=user, grant_id=grant_id)
+    accounts = await connect.reachable_accounts(jobs, grant_id=grant.id)
+    return await _accounts_page(request, session, user, jobs, grant=grant, accounts=accounts)
+
+
+async def _accounts_page(
+    request: Request, session: DbSession, user: User, jobs: Jobs, *, status_code: int = 200,
+    error: str | None = None, chosen: dict[str, int] | None = None, **context: Any,
+) -> Response:  # fmt: skip
+    grant = context["grant"]
+    choices = await connect.account_choices(
+        session, user=user, provider=grant.provider, accounts=context["accounts"]
+    )
+    return _render(
+        request, "choose_accounts.html", user, status_code, grant=grant, choices=choices,
+        provider_name=jobs.catalog.get(grant.provider).display_name, error=error,
+        chosen=chosen or {}, clients=await visible_clients(session, user=user),
+        field=LINK_FIELD, history_days=INITIAL_HISTORY_DAYS,
+    )  # fmt: skip
+
+
+@router.post("/grants/{grant_id}/accounts", response_class=HTMLResponse)
+async def link_accounts(
+    grant_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+) -> Response:
+    if user is None:
+        return login_redirect(request)
+    grant = await connect.connectable_grant(session, user=user, grant_id=grant_id)
+    form = await request.form()
+    chosen: dict[str, int] = {}
+    for key, value in form.multi_items():
+        if key.startswith(LINK_FIELD) and isinstance(value, str) and value.strip().isdigit():
+            chosen[key.removeprefix(LINK_FIELD)] = int(value)
+    accounts = await connect.reachable_accounts(jobs, grant_id=grant.id)
+    try:
+        created = await connect.link_accounts(
+            session, user=user, grant=grant, accounts=accounts, assignments=chosen, now=utcnow()
+        )
+    except (InvalidInput, NotFound) as error:
+        return await _accounts_page(
+            request, session, user, jobs, status_code=422, grant=grant, accounts=accounts,
+            error=error.message, chosen=chosen,
+        )  # fmt: skip
+    log.info("connect.linked", grant_id=grant.id, count=len(created))
+    return _done()
+
+
+@router.get("/{provider}/key", response_class=HTMLResponse)
+async def key_form(provider: str, request: Request, session: DbSession, user: OptionalUser,
+                   jobs: Jobs) -> Response:  # fmt: skip
+    if user is None:
+        return login_redirect(request)
+    if not is_staff_or_admin(user):
+        return RedirectResponse("/data-sources", status_code=303)
+    spec = connect.api_key_spec(jobs, provider)
+    clients = await visible_clients(session, user=user)
+    return _render(request, "api_key.html", user, spec=spec, clients=clients, error=None,
+                   client_id=None)  # fmt: skip
+
+
+@router.post("/{provider}/key", response_class=HTMLResponse)
+async def connect_key(
+    provider: str, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
+    api_key: Annotated[str, Form()] = "",
+    client_id: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    if user is None:
+        return login_redirect(request)
+    spec = connect.api_key_spec(jobs, provider)
+    try:
+        if not client_id.isdigit():
+            raise InvalidInput("choose the client this account's data is for")
+        # Every check (format, live test, client) runs before anything is written.
+        await connect.connect_api_key(
+            session, ctx=jobs, user=user, provider=spec.key, client_id=int(client_id),
+            raw_key=api_key, now=utcnow(),
+        )  # fmt: skip
+    except (KeyRefused, KeyNotVerified, InvalidInput, NotFound) as error:
+        clients = await visible_clients(session, user=user)
+        reason = getattr(error, "reason", None)
+        return _render(request, "api_key.html", user, error.status_code, spec=spec,
+                       clients=clients, error=error.message, reason=reason,
+                       client_id=int(client_id) if client_id.isdigit() else None)  # fmt: skip
+    return _done()
