@@ -15,6 +15,7 @@ from relink.data_sources.service import create_data_source
 from relink.grants.service import create_grant
 from relink.kit.crypto import SecretBox
 from relink.models import Agency, Client, DailyMetric, Grant, Role
+from relink.models.base import utcnow
 from relink.providers.taxonomy import AuthKind
 from relink.sandbox import seed
 from relink.sandbox.metrics_data import day_metrics
@@ -109,6 +110,8 @@ async def seed_demo(session: AsyncSession, *, box: SecretBox, today: date | None
             external_account_name=account.name,
             complete_through=complete_through,
         )
+        # The demo's history was imported up to yesterday, as if Relink had run all along.
+        source.last_ok_at = utcnow() - timedelta(hours=1)
         await session.execute(
             insert(DailyMetric),
             [
