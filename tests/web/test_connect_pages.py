@@ -105,7 +105,8 @@ async def test_connecting_through_oauth_links_the_chosen_account_and_imports_it(
     answer = admin.post(choice, data={f"link:{FREE_ACCOUNT}": str(client_id),
                                       "link:cust-100-000-0110": ""})  # fmt: skip
 
-    assert answer.status_code == 303 and answer.headers["location"] == "/data-sources?done=connected"
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/data-sources?done=connected"
     # The login was connected already: its grant is reused, no new one made.
     assert await session.scalar(select(Grant.id).order_by(Grant.id.desc())) == grants_before
     deadline = time.monotonic() + 30
@@ -187,7 +188,8 @@ async def test_a_good_api_key_connects_its_account_to_the_client(
     form = {"api_key": f"  {key_account.demo_api_key} ", "client_id": client_id}
     answer = admin.post("/connect/sandbox_api/key", data=form)
 
-    assert answer.status_code == 303 and answer.headers["location"] == "/data-sources?done=connected"
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/data-sources?done=connected"
     source = await session.scalar(
         select(DataSource).where(DataSource.client_id == client_id,
                                  DataSource.provider == "sandbox_api")

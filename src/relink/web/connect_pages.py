@@ -105,7 +105,7 @@ async def link_accounts(
             chosen[key.removeprefix(LINK_FIELD)] = int(value)
     accounts = await connect.reachable_accounts(jobs, grant_id=grant.id)
     try:
-        created = await connect.link_accounts(
+        await connect.link_accounts(
             session, user=user, grant=grant, accounts=accounts, assignments=chosen, now=utcnow()
         )
     except (InvalidInput, NotFound) as error:
@@ -113,7 +113,6 @@ async def link_accounts(
             request, session, user, jobs, status_code=422, grant=grant, accounts=accounts,
             error=error.message, chosen=chosen,
         )  # fmt: skip
-    log.info("connect.linked", grant_id=grant.id, count=len(created))
     return _done()
 
 
