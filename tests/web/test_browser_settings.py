@@ -120,13 +120,6 @@ def test_an_admin_sees_the_users_and_their_client_access(
     _shot(phone, "settings-users-phone")
 
 
-def _to_the_choice_page(page: Page) -> None:
-    # Until /oauth/callback sends a new connection to the choice page, go there from the result.
-    found = re.search(r"/grants/(\d+)/reconnected$", page.url)
-    if found:
-        page.goto(f"/connect/grants/{found.group(1)}/accounts")
-
-
 def test_connecting_a_sandbox_account_through_the_consent_page(
     browser: Browser,  # noqa: F811
     app_url: str,
@@ -141,7 +134,6 @@ def test_connecting_a_sandbox_account_through_the_consent_page(
     page.get_by_label("Password").fill("sandbox")
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(lambda url: "/oauth/callback" not in url and app_url in url)
-    _to_the_choice_page(page)
 
     expect(page.get_by_role("heading", name="Choose accounts to link")).to_be_visible()
     expect(page.get_by_text("Not linked")).to_have_count(3)
@@ -158,7 +150,6 @@ def test_connecting_a_sandbox_account_through_the_consent_page(
     page.get_by_label("Password").fill("sandbox")
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(lambda url: "/oauth/callback" not in url and app_url in url)
-    _to_the_choice_page(page)
     expect(page.get_by_role("row", name=re.compile("Northwind Ads 09"))).to_contain_text(client)
 
 

@@ -50,14 +50,10 @@ def _sign_in_at_the_provider(client: httpx.Client, sandbox: SandboxServer) -> ht
 
 
 def _choice_page(callback: httpx.Response) -> str:
-    """Where the callback sends a connect (see test_the_callback_leads_to_the_account_choice)."""
-    location = callback.headers["location"]
-    if CHOICE_PAGE.match(location):
-        return location
-    # Until /oauth/callback sends "connected" outcomes to the choice page, go there ourselves.
-    found = re.match(r"^/grants/(\d+)/reconnected$", location)
-    assert found, location
-    return f"/connect/grants/{found.group(1)}/accounts"
+    """Where the callback sends a new connection: the account choice."""
+    location: str = callback.headers["location"]
+    assert CHOICE_PAGE.match(location), location
+    return location
 
 
 async def test_the_provider_list_puts_the_sandbox_first(admin: httpx.Client) -> None:
@@ -78,8 +74,6 @@ async def test_the_callback_leads_to_the_account_choice(
     callback = _sign_in_at_the_provider(admin, sandbox)
 
     assert callback.status_code == 303
-    if not CHOICE_PAGE.match(callback.headers["location"]):
-        pytest.xfail("waits for /oauth/callback to send purpose 'connect' to the choice page")
     assert callback.headers["location"] == f"/connect/grants/{demo.shared_grant_id}/accounts"
 
 

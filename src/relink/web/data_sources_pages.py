@@ -44,6 +44,7 @@ DONE = {
     "disconnected": "Disconnected. Its data waits in the trash; Restore brings it back.",
     "key": "The new API key works: the data source is connected and missing days are "
     "being imported.",
+    "connected": "Connected. Its history is being imported now; progress shows in the list.",
 }
 AUTH_KIND_LABELS = {AuthKind.OAUTH2: "OAuth sign-in", AuthKind.API_KEY: "API key",
                     AuthKind.BASIC: "User name and password"}  # fmt: skip

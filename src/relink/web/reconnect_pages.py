@@ -75,6 +75,9 @@ async def oauth_callback(
         return RedirectResponse(f"/oauth/choose/{result.state_id}", status_code=303)
     if user is None:
         return _client_link_done(request, ok=True)
+    if result.outcome == "connected":
+        # A new connection: next, choose which of the login's accounts go to which client.
+        return RedirectResponse(f"/connect/grants/{result.grant_id}/accounts", status_code=303)
     return RedirectResponse(f"/grants/{result.grant_id}/reconnected", status_code=303)
 
 
