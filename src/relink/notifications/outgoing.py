@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.config import get_settings
-from relink.models import Client, DataSource, Grant
+from relink.models import Client, DataSource, Grant, WebhookEndpoint
 from relink.notifications import webhooks
 from relink.notifications.kinds import REASONS
 from relink.providers.catalog import default_catalog
@@ -29,6 +29,16 @@ async def emit_for_data_sources(
 ) -> int:
     """One webhook item per data source, sent to every endpoint subscribed to ``event``."""
     if not data_source_ids:
+        return 0
+    # Most agencies have no webhook: skip building thousands of items for nobody.
+    has_endpoint = await session.scalar(
+        select(
+            exists().where(
+                WebhookEndpoint.agency_id == agency_id, WebhookEndpoint.is_active.is_(True)
+            )
+        )
+    )
+    if not has_endpoint:
         return 0
     rows = await session.execute(
         select(

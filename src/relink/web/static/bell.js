@@ -35,7 +35,7 @@
     title.textContent = item.title;
     const meta = document.createElement("p");
     meta.className = "bell-meta";
-    meta.textContent = `${when} · ${item.provider_name}` + (item.client_names.length ? ` · ${item.client_names.join(", ")}` : "");
+    meta.textContent = `${when} · ${item.provider_name}` + (item.client_names.length ? ` · ${clients(item.client_names)}` : "");
     const reason = document.createElement("p");
     reason.className = "bell-reason";
     // The provider's hint already says why in plain words; the generic reason is the fallback.
@@ -57,6 +57,12 @@
       li.append(form);
     }
     return li;
+  }
+
+  // A grant shared by hundreds of clients must not fill the dropdown with names.
+  function clients(names) {
+    const shown = names.slice(0, 8).join(", ");
+    return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
   }
 
   function capital(text) { return text ? text[0].toUpperCase() + text.slice(1) : ""; }
