@@ -70,7 +70,11 @@ async def test_a_worker_killed_mid_import_leaves_no_duplicates_and_the_next_run_
                      sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
 
     worker = start("check", env=env)
-    await asyncio.sleep(4)
+    # Kill it once it has committed at least one batch and is fetching the next one.
+    deadline = asyncio.get_running_loop().time() + PROCESS_TIMEOUT
+    while not await _imported_a_batch(session, source_id):
+        assert asyncio.get_running_loop().time() < deadline, "the import never started"
+        await asyncio.sleep(0.1)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=PROCESS_TIMEOUT)
     sandbox.state.faults.clear()
@@ -103,3 +107,18 @@ async def test_a_worker_killed_mid_import_leaves_no_duplicates_and_the_next_run_
         )
     )
     assert still_running == 0
+
+
+async def _imported_a_batch(session: AsyncSession, source_id: int) -> bool:
+    await session.commit()  # a fresh snapshot: see what the other process committed
+    done = await session.scalar(
+        select(func.count()).where(
+            SyncRun.data_source_id == source_id, SyncRun.outcome == SyncOutcome.OK
+        )
+    )
+    running = await session.scalar(
+        select(func.count()).where(
+            SyncRun.data_source_id == source_id, SyncRun.outcome == SyncOutcome.RUNNING
+        )
+    )
+    return bool(done) and bool(running)
