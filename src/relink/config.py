@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     trash_retention_days: int = Field(default=30, ge=1)
     # JSON: {"google_ads": {"client_id": "...", "client_secret": "..."}, ...}
     oauth_clients: dict[str, OAuthClient] = Field(default_factory=dict)
+    # Providers where OUR app registration is still in a testing mode (their short clocks apply).
+    oauth_apps_in_testing: list[str] = Field(default_factory=list)
     # The in-process scheduler and worker of the embedded default.
     embedded_worker: bool = True
     sweep_interval_seconds: float = Field(default=30.0, gt=0)

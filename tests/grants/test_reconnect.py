@@ -297,3 +297,24 @@ async def test_a_client_link_refuses_another_login(
 
     assert answer.status_code == 409 and "different login" in answer.text
     await _nothing_changed(session, demo)
+
+
+async def test_reconnecting_ahead_of_expiry_clears_the_expires_soon_notice(
+    session: AsyncSession, demo: Demo, admin: httpx.Client, sandbox: SandboxServer
+) -> None:
+    from relink.incidents import service as incidents
+    from relink.models.base import utcnow
+    from relink.providers.taxonomy import ErrorClass
+
+    await incidents.open_or_extend(
+        session, agency_id=demo.agency.id, key=f"grant:{demo.shared_grant_id}:expires_soon",
+        error_class=ErrorClass.AUTH_EXPIRED, provider="sandbox", now=utcnow(),
+        kind="expires_soon", grant_id=demo.shared_grant_id, hint="Renew the sign-in soon.",
+    )  # fmt: skip
+    await session.commit()
+    assert admin.get("/api/notifications/unread-count").json() == {"unread": 1}
+
+    answer = reconnect(admin, sandbox, grant_id=demo.shared_grant_id, email=MANAGER)
+
+    assert answer.status_code == 303
+    assert admin.get("/api/notifications/unread-count").json() == {"unread": 0}

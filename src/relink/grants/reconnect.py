@@ -51,6 +51,8 @@ def store_tokens(
     if tokens.scopes:
         grant.scopes = list(tokens.scopes)
     grant.identity_name = identity.email or identity.name or grant.identity_name
+    # A new consent restarts the provider's lifetime clocks (see grants/expiry.py).
+    grant.extra = {**(grant.extra or {}), "authorized_at": now.isoformat()}
     if grant.status is not GrantStatus.ACTIVE:
         check_grant_transition(grant.status, GrantStatus.ACTIVE)
         grant.status = GrantStatus.ACTIVE
@@ -145,7 +147,10 @@ async def _settle_incidents(
     now: datetime,
     actor: str,
 ) -> None:
-    keys = [incidents.grant_key(grant.id, ErrorClass.AUTH_REVOKED)]
+    keys = [
+        incidents.grant_key(grant.id, ErrorClass.AUTH_REVOKED),
+        f"grant:{grant.id}:expires_soon",
+    ]
     for row in back:
         keys += [
             incidents.data_source_key(row.id, ErrorClass.PERMISSION_DENIED),

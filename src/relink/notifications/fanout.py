@@ -204,6 +204,8 @@ async def _payload_base(
         "hint": incident.hint or "",
         "detail": incident.detail or "",
         "auth_kind": auth_kind.value,
+        # An "expires soon" incident keeps the documented death date in its detail.
+        **({"expires_on": incident.detail} if incident.kind == kinds.EXPIRES_SOON else {}),
     }
 
 

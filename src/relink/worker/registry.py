@@ -38,6 +38,7 @@ def load_jobs() -> None:
     """Import every module that registers jobs."""
     import relink.data_sources.removal_tasks
     import relink.data_sources.tasks
+    import relink.grants.expiry_tasks
     import relink.grants.tasks
     import relink.notifications.email_tasks
     import relink.notifications.webhook_tasks

@@ -17,6 +17,7 @@ PERIODIC_JOBS = (
     "email.reminders",
     "webhooks.deliver_due",
     "data_sources.purge_trash",
+    "grants.expiry_watch",
 )
 
 log = structlog.get_logger(__name__)
