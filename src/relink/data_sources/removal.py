@@ -103,11 +103,7 @@ async def removal_preview(
         data_source_id=source.id,
         client_name=client_name or "",
         provider=source.provider,
-        provider_name=(
-            catalog.get(source.provider).display_name
-            if source.provider in catalog
-            else source.provider
-        ),
+        provider_name=catalog.display_name(source.provider),
         external_account_id=source.external_account_id,
         external_account_name=source.external_account_name,
         days_of_data=int(held[0] or 0),

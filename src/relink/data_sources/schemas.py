@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field, SecretStr
@@ -44,11 +45,7 @@ class DataSourceOut(BaseModel):
             client_id=source.client_id,
             client_name=row.client_name,
             provider=source.provider,
-            provider_name=(
-                catalog.get(source.provider).display_name
-                if source.provider in catalog
-                else source.provider
-            ),
+            provider_name=catalog.display_name(source.provider),
             auth_kind=row.auth_kind,
             external_account_id=source.external_account_id,
             external_account_name=source.external_account_name,
@@ -109,22 +106,8 @@ class RemovalPreviewOut(BaseModel):
 
     @classmethod
     def of(cls, preview: RemovalPreview) -> RemovalPreviewOut:
-        return cls(
-            data_source_id=preview.data_source_id,
-            client_name=preview.client_name,
-            provider=preview.provider,
-            provider_name=preview.provider_name,
-            external_account_id=preview.external_account_id,
-            external_account_name=preview.external_account_name,
-            days_of_data=preview.days_of_data,
-            first_day=preview.first_day,
-            last_day=preview.last_day,
-            retention_days=preview.retention_days,
-            purge_on=preview.purge_on,
-            revokes_grant=preview.revokes_grant,
-            other_data_sources_on_grant=preview.other_data_sources_on_grant,
-            confirm_with=preview.client_name,
-        )
+        # The same fields, field for field, plus what the person is asked to type.
+        return cls(**asdict(preview), confirm_with=preview.client_name)
 
 
 class SyncQueued(BaseModel):

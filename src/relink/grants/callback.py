@@ -17,7 +17,7 @@ from relink.grants.errors import ExchangeFailed, ProviderDeclined, StateUnknown
 from relink.grants.oauth_flow import consume
 from relink.grants.reconnect import Repaired, repair_grant
 from relink.grants.service import create_grant
-from relink.models import DataSource, Grant, OAuthState, ReconnectLink
+from relink.models import Grant, OAuthState, ReconnectLink
 from relink.providers import oauth2
 from relink.providers.api_auth import api_auth
 from relink.providers.data_api import list_accounts
@@ -174,19 +174,3 @@ async def _spend_link(session: Any, *, link_id: int, now: datetime) -> None:
     link: ReconnectLink | None = await session.get(ReconnectLink, link_id)
     if link is not None and link.used_at is None:
         link.used_at = now
-
-
-async def reachable_split(
-    session: Any, *, grant_id: int, account_ids: set[str]
-) -> tuple[list[DataSource], list[DataSource]]:
-    """The grant's live data sources the new login reaches, and those it does not."""
-    sources = list(
-        await session.scalars(
-            select(DataSource).where(DataSource.grant_id == grant_id).order_by(DataSource.id)
-        )
-    )
-    sources = [s for s in sources if s.status.value != "removed"]
-    return (
-        [s for s in sources if s.external_account_id in account_ids],
-        [s for s in sources if s.external_account_id not in account_ids],
-    )

@@ -45,9 +45,7 @@ async def grant_view(session: AsyncSession, *, user: User, grant_id: int, today:
     return GrantOut(
         id=grant.id,
         provider=grant.provider,
-        provider_name=catalog.get(grant.provider).display_name
-        if grant.provider in catalog
-        else grant.provider,
+        provider_name=catalog.display_name(grant.provider),
         identity=grant.identity_name or grant.external_identity,
         status=grant.status.value,
         reason=grant.status_detail,

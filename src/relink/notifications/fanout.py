@@ -76,7 +76,7 @@ async def notify_incident(
             select(Notification).where(Notification.incident_id == incident.id)
         )
     }
-    base = await _payload_base(session, incident, linked, catalog or _catalog())
+    base = await _payload_base(session, incident, linked, catalog or default_catalog())
     new_rows: list[dict[str, object]] = []
     touched: list[int] = []
     for user in users:
@@ -178,11 +178,7 @@ def _visible(linked: list[Linked], user: User, access: dict[int, set[int]]) -> l
 async def _payload_base(
     session: AsyncSession, incident: Incident, linked: list[Linked], catalog: Catalog
 ) -> dict[str, object]:
-    provider_name = (
-        catalog.get(incident.provider).display_name
-        if incident.provider in catalog
-        else incident.provider
-    )
+    provider_name = catalog.display_name(incident.provider)
     auth_kind = AuthKind.OAUTH2
     grant_id = incident.grant_id
     if grant_id is None and linked:
@@ -207,7 +203,3 @@ async def _payload_base(
         # An "expires soon" incident keeps the documented death date in its detail.
         **({"expires_on": incident.detail} if incident.kind == kinds.EXPIRES_SOON else {}),
     }
-
-
-def _catalog() -> Catalog:
-    return default_catalog()

@@ -70,9 +70,7 @@ async def emit_for_data_sources(
                 "client_id": client_id,
                 "client_name": name,
                 "provider": provider,
-                "provider_name": catalog.get(provider).display_name
-                if provider in catalog
-                else provider,
+                "provider_name": catalog.display_name(provider),
                 "external_account_id": account_id,
                 "external_account_name": account_name,
                 "grant_id": grant_id,

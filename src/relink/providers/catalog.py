@@ -48,6 +48,10 @@ class Catalog:
         except KeyError:
             raise UnknownProvider(key, sorted(self.specs)) from None
 
+    def display_name(self, key: str) -> str:
+        """The provider's name for people; the bare key for one no longer in the catalog."""
+        return self.specs[key].display_name if key in self.specs else key
+
     def keys(self) -> list[str]:
         return sorted(self.specs)
 

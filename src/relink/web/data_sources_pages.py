@@ -63,8 +63,7 @@ class ProviderLabel:
 
 
 def provider_label(key: str) -> ProviderLabel:
-    catalog = default_catalog()
-    name = catalog.get(key).display_name if key in catalog else key
+    name = default_catalog().display_name(key)
     return ProviderLabel(key, name, name[:1].upper(), zlib.crc32(key.encode()) % BADGE_HUES)
 
 
