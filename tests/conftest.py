@@ -18,7 +18,11 @@ from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo, seeded_demo
 from tests.fixtures.sandbox import SandboxServer, run_sandbox
 
-pytest_plugins = ["tests.fixtures.database"]
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.app_server",
+    "tests.fixtures.live_app",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,23 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.demo import DEMO_PASSWORD
 from relink.sandbox.seed import API_KEY_ACCOUNTS, MANAGER_SUB_ACCOUNTS
 from relink.status import GrantStatus
-from tests.fixtures.app_server import run_app, signed_in
+from tests.fixtures.app_server import signed_in
 from tests.fixtures.data_sources import reload_grant, wait_until
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 
 MANAGER_SUBJECT = "sbx-user-1001"
 HARBOR = "harbor@sandbox.test"
-
-
-@pytest.fixture
-def app_url(
-    demo: Demo, database_url: str, secret_key: str, sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:  # fmt: skip
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                                   sandbox_url=sandbox.url) as running:  # fmt: skip
-        yield running.url
 
 
 def _login(url: str, who: str) -> httpx.Client:

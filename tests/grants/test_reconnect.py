@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.demo import DEMO_PASSWORD
 from relink.models import DailyMetric, DataSource, Grant, OAuthState
 from relink.status import DataSourceStatus, GrantStatus
-from tests.fixtures.app_server import run_app, signed_in, with_csrf
+from tests.fixtures.app_server import signed_in, with_csrf
 from tests.fixtures.demo import Demo
 from tests.fixtures.oauth_dance import consent, reconnect
 from tests.fixtures.sandbox import Pkce, SandboxServer
@@ -23,21 +21,6 @@ from tests.fixtures.sandbox import Pkce, SandboxServer
 MANAGER = "manager@sandbox.test"
 OTHER = "other@sandbox.test"
 GAP_DAYS = 6
-
-
-@pytest.fixture
-def app_url(
-    demo: Demo, database_url: str, secret_key: str, sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:  # fmt: skip
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                 sandbox_url=sandbox.url) as running:  # fmt: skip
-        yield running.url
-
-
-@pytest.fixture
-def admin(app_url: str) -> httpx.Client:
-    return signed_in(app_url, "admin@demo.relink.test", DEMO_PASSWORD)
 
 
 async def _outage(

@@ -5,31 +5,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
-import pytest
 
 from relink.demo import DEMO_PASSWORD
-from tests.fixtures.app_server import run_app, signed_in, with_csrf
+from tests.fixtures.app_server import signed_in, with_csrf
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 
 MANAGER = "manager@sandbox.test"
-
-
-@pytest.fixture
-def app_url(
-    demo: Demo,
-    database_url: str,
-    secret_key: str,
-    sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                 sandbox_url=sandbox.url) as running:  # fmt: skip
-        yield running.url
 
 
 def _admin(url: str) -> httpx.Client:

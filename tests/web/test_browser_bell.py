@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -11,8 +10,6 @@ from playwright.sync_api import Browser, Page, expect
 from relink.demo import DEMO_PASSWORD
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.browser import browser, screenshot, sign_in  # noqa: F401
-from tests.fixtures.demo import Demo
-from tests.fixtures.live_app import live_app, seed_demo_sync
 from tests.fixtures.sandbox import SandboxServer
 
 pytestmark = pytest.mark.browser
@@ -20,27 +17,9 @@ pytestmark = pytest.mark.browser
 MANAGER = "manager@sandbox.test"
 
 
-@pytest.fixture
-def demo_seeded(database_url: str, secret_key: str) -> Demo:
-    return seed_demo_sync(database_url, secret_key)
-
-
-@pytest.fixture
-def app_url(
-    demo_seeded: Demo,
-    database_url: str,
-    secret_key: str,
-    sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:
-    with live_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                  sandbox=sandbox) as url:  # fmt: skip
-        yield url
-
-
-def _break_the_shared_grant(app_url: str, sandbox: SandboxServer) -> None:
+def _break_the_shared_grant(live_url: str, sandbox: SandboxServer) -> None:
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin = signed_in(app_url, "admin@demo.relink.test", DEMO_PASSWORD)
+    admin = signed_in(live_url, "admin@demo.relink.test", DEMO_PASSWORD)
     admin.post("/api/health/sweep").raise_for_status()
 
 
@@ -48,8 +27,8 @@ def _bell(page: Page) -> None:
     page.get_by_role("button", name=re.compile("Notifications")).click()
 
 
-def test_signing_in_lands_on_data_sources(browser: Browser, app_url: str) -> None:  # noqa: F811
-    page = sign_in(browser, app_url, "admin@demo.relink.test")
+def test_signing_in_lands_on_data_sources(browser: Browser, live_url: str) -> None:  # noqa: F811
+    page = sign_in(browser, live_url, "admin@demo.relink.test")
 
     expect(page).to_have_url(re.compile("/data-sources"))
     page.goto("/inbox")
@@ -58,14 +37,14 @@ def test_signing_in_lands_on_data_sources(browser: Browser, app_url: str) -> Non
 
 def test_the_red_dot_and_count_appear_within_seconds_of_the_revocation(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
     sandbox: SandboxServer,
 ) -> None:
-    page = sign_in(browser, app_url, "staff@demo.relink.test")
+    page = sign_in(browser, live_url, "staff@demo.relink.test")
     page.goto("/inbox")
     expect(page.locator("#bell .bell-dot")).to_be_hidden()
 
-    _break_the_shared_grant(app_url, sandbox)
+    _break_the_shared_grant(live_url, sandbox)
 
     expect(page.locator("#bell.has-unread .bell-dot")).to_be_visible(timeout=5_000)
     expect(page.locator("#bell .bell-count")).to_have_text("1")
@@ -79,11 +58,11 @@ def test_the_red_dot_and_count_appear_within_seconds_of_the_revocation(
 
 def test_reconnect_from_the_bell_repairs_all_eight_and_clears_the_dot(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
     sandbox: SandboxServer,
 ) -> None:
-    _break_the_shared_grant(app_url, sandbox)
-    page = sign_in(browser, app_url, "admin@demo.relink.test")
+    _break_the_shared_grant(live_url, sandbox)
+    page = sign_in(browser, live_url, "admin@demo.relink.test")
     page.goto("/inbox")
     expect(page.locator("#bell.has-unread")).to_be_visible()
 
@@ -105,11 +84,11 @@ def test_reconnect_from_the_bell_repairs_all_eight_and_clears_the_dot(
 
 def test_the_limited_staff_user_is_told_only_about_their_client(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
     sandbox: SandboxServer,
 ) -> None:
-    _break_the_shared_grant(app_url, sandbox)
-    page = sign_in(browser, app_url, "limited@demo.relink.test")
+    _break_the_shared_grant(live_url, sandbox)
+    page = sign_in(browser, live_url, "limited@demo.relink.test")
     page.goto("/inbox")
 
     _bell(page)
@@ -122,11 +101,11 @@ def test_the_limited_staff_user_is_told_only_about_their_client(
 
 def test_the_inbox_lists_history_and_filters(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
     sandbox: SandboxServer,
 ) -> None:
-    _break_the_shared_grant(app_url, sandbox)
-    page = sign_in(browser, app_url, "admin@demo.relink.test")
+    _break_the_shared_grant(live_url, sandbox)
+    page = sign_in(browser, live_url, "admin@demo.relink.test")
 
     page.goto("/inbox")
     expect(page.locator(".inbox-item")).to_have_count(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,7 +21,6 @@ from relink.providers.taxonomy import ErrorClass
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.browser import browser, screenshot, sign_in  # noqa: F401
 from tests.fixtures.demo import Demo
-from tests.fixtures.live_app import live_app, seed_demo_sync
 from tests.fixtures.sandbox import SandboxServer
 
 pytestmark = pytest.mark.browser
@@ -30,21 +29,6 @@ MANAGER = "manager@sandbox.test"
 SECOND = "harbor@sandbox.test"
 WRONG_KEY = "sbx_live_" + "abcdefghijklmnopqrstuvwxyzABCDEF"
 ADMIN = "admin@demo.relink.test"
-
-
-@pytest.fixture
-def demo_seeded(database_url: str, secret_key: str) -> Demo:
-    return seed_demo_sync(database_url, secret_key)
-
-
-@pytest.fixture
-def app_url(
-    demo_seeded: Demo, database_url: str, secret_key: str, sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:  # fmt: skip
-    with live_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                  sandbox=sandbox) as url:  # fmt: skip
-        yield url
 
 
 def _in_database(database_url: str, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
@@ -63,9 +47,9 @@ def _in_database(database_url: str, work: Callable[[AsyncSession], Awaitable[Non
         pool.submit(asyncio.run, run()).result()
 
 
-def _revoke(app_url: str, sandbox: SandboxServer, identity: str) -> None:
+def _revoke(live_url: str, sandbox: SandboxServer, identity: str) -> None:
     sandbox.add_fault("revoke_grant", grant=identity)
-    signed_in(app_url, ADMIN, DEMO_PASSWORD).post("/api/health/sweep").raise_for_status()
+    signed_in(live_url, ADMIN, DEMO_PASSWORD).post("/api/health/sweep").raise_for_status()
 
 
 def _statuses(page: Page) -> list[str]:
@@ -77,11 +61,11 @@ def _statuses(page: Page) -> list[str]:
 
 def test_status_header_puts_disconnected_first_and_filters_stay_in_the_url(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
     sandbox: SandboxServer,
 ) -> None:
-    _revoke(app_url, sandbox, SECOND)
-    page = sign_in(browser, app_url, ADMIN)
+    _revoke(live_url, sandbox, SECOND)
+    page = sign_in(browser, live_url, ADMIN)
     page.goto("/data-sources")
     expect(page.locator("tr.ds-row").first).to_contain_text("Acme Dental")
 
@@ -123,16 +107,16 @@ def test_status_header_puts_disconnected_first_and_filters_stay_in_the_url(
 
 def test_the_page_at_laptop_and_phone_width(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
     sandbox: SandboxServer,
 ) -> None:
-    _revoke(app_url, sandbox, MANAGER)
-    page = sign_in(browser, app_url, "staff@demo.relink.test")
+    _revoke(live_url, sandbox, MANAGER)
+    page = sign_in(browser, live_url, "staff@demo.relink.test")
     page.goto("/data-sources?sort=status")
     expect(page.get_by_role("link", name="Reconnect all 8")).to_be_visible()
     screenshot(page, "data-sources")
 
-    phone = sign_in(browser, app_url, "staff@demo.relink.test", width=390)
+    phone = sign_in(browser, live_url, "staff@demo.relink.test", width=390)
     phone.goto("/data-sources?sort=status")
     expect(phone.get_by_role("link", name="Reconnect all 8")).to_be_visible()
     # Nothing may stick out sideways on a phone.
@@ -142,9 +126,9 @@ def test_the_page_at_laptop_and_phone_width(
 
 def test_the_row_menu_works_from_the_keyboard(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
 ) -> None:
-    page = sign_in(browser, app_url, ADMIN)
+    page = sign_in(browser, live_url, ADMIN)
     page.goto("/data-sources")
     menu = page.locator("details.row-menu").first
     summary = menu.locator("summary")
@@ -188,9 +172,9 @@ def test_the_row_menu_works_from_the_keyboard(
 
 def test_disconnect_asks_first_and_restore_brings_it_back(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
 ) -> None:
-    page = sign_in(browser, app_url, ADMIN)
+    page = sign_in(browser, live_url, ADMIN)
     page.goto("/data-sources?q=acme")
     page.locator('summary[aria-label^="Actions for Acme Dental"]').click()
     page.get_by_role("menuitem", name="Disconnect…").click()
@@ -220,7 +204,7 @@ def test_disconnect_asks_first_and_restore_brings_it_back(
 
 def test_the_client_page_shows_the_gap_the_history_and_the_trash(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
     sandbox: SandboxServer,
     database_url: str,
     demo_seeded: Demo,
@@ -251,8 +235,8 @@ def test_the_client_page_shows_the_gap_the_history_and_the_trash(
         session.add(link)
 
     _in_database(database_url, old_gap)
-    _revoke(app_url, sandbox, MANAGER)
-    page = sign_in(browser, app_url, ADMIN)
+    _revoke(live_url, sandbox, MANAGER)
+    page = sign_in(browser, live_url, ADMIN)
     page.goto(f"/clients/{acme}")
 
     banner = page.locator(".gap-banner")
@@ -270,9 +254,9 @@ def test_the_client_page_shows_the_gap_the_history_and_the_trash(
 
 def test_a_refused_api_key_is_explained_in_the_providers_words(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
 ) -> None:
-    page = sign_in(browser, app_url, ADMIN)
+    page = sign_in(browser, live_url, ADMIN)
     page.goto("/data-sources?q=lumen")
     page.locator('summary[aria-label^="Actions for Lumen Optics"]').click()
     page.get_by_role("menuitem", name="Reconnect").click()

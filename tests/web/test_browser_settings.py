@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.fixtures.browser import browser, screenshot, sign_in  # noqa: F401
 from tests.fixtures.demo import Demo
-from tests.fixtures.live_app import live_app, seed_demo_sync
-from tests.fixtures.sandbox import SandboxServer
 
 pytestmark = pytest.mark.browser
 
@@ -34,29 +31,11 @@ def _phone_shot(page: Page, name: str) -> None:
         page.set_viewport_size(size)
 
 
-@pytest.fixture
-def demo_seeded(database_url: str, secret_key: str) -> Demo:
-    return seed_demo_sync(database_url, secret_key)
-
-
-@pytest.fixture
-def app_url(
-    demo_seeded: Demo,
-    database_url: str,
-    secret_key: str,
-    sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:
-    with live_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                  sandbox=sandbox) as url:  # fmt: skip
-        yield url
-
-
 def test_the_notification_preference_is_saved_with_a_banner(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
 ) -> None:
-    page = sign_in(browser, app_url, "staff@demo.relink.test")
+    page = sign_in(browser, live_url, "staff@demo.relink.test")
     page.goto("/settings/notifications")
     expect(page.get_by_role("radio", name=re.compile("Immediately"))).to_be_checked()
 
@@ -66,16 +45,16 @@ def test_the_notification_preference_is_saved_with_a_banner(
     expect(page.get_by_role("status")).to_contain_text("You will get one e-mail a day.")
     expect(page.get_by_role("radio", name=re.compile("Daily digest"))).to_be_checked()
     _shot(page, "settings-notifications")
-    phone = sign_in(browser, app_url, "staff@demo.relink.test", width=PHONE_WIDTH)
+    phone = sign_in(browser, live_url, "staff@demo.relink.test", width=PHONE_WIDTH)
     phone.goto("/settings/notifications")
     _shot(phone, "settings-notifications-phone")
 
 
 def test_an_admin_adds_a_webhook_and_sees_its_secret_once(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
 ) -> None:
-    page = sign_in(browser, app_url, "admin@demo.relink.test")
+    page = sign_in(browser, live_url, "admin@demo.relink.test")
     page.goto("/settings/webhooks")
 
     page.get_by_label("Endpoint URL").fill("https://hooks.example.com/relink")
@@ -97,9 +76,9 @@ def test_an_admin_adds_a_webhook_and_sees_its_secret_once(
 
 def test_an_admin_sees_the_users_and_their_client_access(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
 ) -> None:
-    page = sign_in(browser, app_url, "admin@demo.relink.test")
+    page = sign_in(browser, live_url, "admin@demo.relink.test")
     page.goto("/settings/users")
 
     page.get_by_role("radio", name=re.compile("Staff")).check()
@@ -115,17 +94,17 @@ def test_an_admin_sees_the_users_and_their_client_access(
     expect(page.get_by_role("status")).to_contain_text("robin@demo.relink.test can now sign in.")
     row = page.get_by_role("row", name=re.compile("Robin Reyes"))
     expect(row).to_contain_text("Acme Dental")
-    phone = sign_in(browser, app_url, "admin@demo.relink.test", width=PHONE_WIDTH)
+    phone = sign_in(browser, live_url, "admin@demo.relink.test", width=PHONE_WIDTH)
     phone.goto("/settings/users")
     _shot(phone, "settings-users-phone")
 
 
 def test_connecting_a_sandbox_account_through_the_consent_page(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
     demo_seeded: Demo,
 ) -> None:
-    page = sign_in(browser, app_url, "admin@demo.relink.test")
+    page = sign_in(browser, live_url, "admin@demo.relink.test")
     page.goto("/connect")
     _shot(page, "connect-providers")
 
@@ -133,7 +112,7 @@ def test_connecting_a_sandbox_account_through_the_consent_page(
     page.get_by_label("E-mail").fill(MANAGER)
     page.get_by_label("Password").fill("sandbox")
     page.get_by_role("button", name="Allow").click()
-    page.wait_for_url(lambda url: "/oauth/callback" not in url and app_url in url)
+    page.wait_for_url(lambda url: "/oauth/callback" not in url and live_url in url)
 
     expect(page.get_by_role("heading", name="Choose accounts to link")).to_be_visible()
     expect(page.get_by_text("Not linked")).to_have_count(3)
@@ -149,15 +128,15 @@ def test_connecting_a_sandbox_account_through_the_consent_page(
     page.get_by_label("E-mail").fill(MANAGER)
     page.get_by_label("Password").fill("sandbox")
     page.get_by_role("button", name="Allow").click()
-    page.wait_for_url(lambda url: "/oauth/callback" not in url and app_url in url)
+    page.wait_for_url(lambda url: "/oauth/callback" not in url and live_url in url)
     expect(page.get_by_role("row", name=re.compile("Northwind Ads 09"))).to_contain_text(client)
 
 
 def test_an_api_key_with_a_space_is_refused_with_the_reason(
     browser: Browser,  # noqa: F811
-    app_url: str,
+    live_url: str,
 ) -> None:
-    page = sign_in(browser, app_url, "admin@demo.relink.test")
+    page = sign_in(browser, live_url, "admin@demo.relink.test")
     page.goto("/connect")
     page.get_by_role("link", name=re.compile("Enter API key.*Sandbox Call Tracking")).click()
 

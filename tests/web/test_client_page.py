@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import httpx
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.demo import DEMO_PASSWORD
 from relink.models import DataSource
-from tests.fixtures.app_server import run_app, signed_in
+from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 
@@ -21,23 +20,8 @@ MANAGER = "manager@sandbox.test"
 GAP_DAYS = 5
 
 
-@pytest.fixture
-def app_url(
-    demo: Demo, database_url: str, secret_key: str, sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:  # fmt: skip
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                 sandbox_url=sandbox.url) as running:  # fmt: skip
-        yield running.url
-
-
 def _login(app_url: str, who: str) -> httpx.Client:
     return signed_in(app_url, f"{who}@demo.relink.test", DEMO_PASSWORD)
-
-
-@pytest.fixture
-def admin(app_url: str) -> httpx.Client:
-    return _login(app_url, "admin")
 
 
 @pytest.fixture

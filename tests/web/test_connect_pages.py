@@ -35,11 +35,6 @@ def app_url(
         yield running.url
 
 
-@pytest.fixture
-def admin(app_url: str) -> httpx.Client:
-    return signed_in(app_url, "admin@demo.relink.test", DEMO_PASSWORD)
-
-
 def _sign_in_at_the_provider(client: httpx.Client, sandbox: SandboxServer) -> httpx.Response:
     """Choose Sandbox Ads, allow at its consent page, come back: the callback's answer."""
     started = client.post("/connect/sandbox/oauth")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html import unescape
 
 import httpx
@@ -16,7 +15,7 @@ from relink.grants.service import open_credentials
 from relink.kit.crypto import SecretBox
 from relink.models import DataSource, Grant
 from relink.status import DataSourceStatus
-from tests.fixtures.app_server import run_app, signed_in
+from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 
@@ -26,23 +25,8 @@ OTHER_CLIENTS = ("Bluebird Bakery", "Cedar Law Group", "Harbor Hotel", "Kestrel 
 WRONG_KEY = "sbx_live_" + "abcdefghijklmnopqrstuvwxyzABCDEF"
 
 
-@pytest.fixture
-def app_url(
-    demo: Demo, database_url: str, secret_key: str, sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:  # fmt: skip
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                 sandbox_url=sandbox.url) as running:  # fmt: skip
-        yield running.url
-
-
 def _login(app_url: str, who: str) -> httpx.Client:
     return signed_in(app_url, f"{who}@demo.relink.test", DEMO_PASSWORD)
-
-
-@pytest.fixture
-def admin(app_url: str) -> httpx.Client:
-    return _login(app_url, "admin")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.clients.service import list_clients
 from relink.demo import DEMO_PASSWORD
 from relink.models import EmailPreference, OutboxEmail, User
-from tests.fixtures.app_server import run_app, signed_in
+from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 
@@ -23,21 +22,6 @@ MANAGER = "manager@sandbox.test"
 # Nothing listens on the discard port: every delivery attempt fails without waiting.
 UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
 SECRET = re.compile(r"whsec_[A-Za-z0-9_-]{20,}")
-
-
-@pytest.fixture
-def app_url(
-    demo: Demo, database_url: str, secret_key: str, sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:  # fmt: skip
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                 sandbox_url=sandbox.url) as running:  # fmt: skip
-        yield running.url
-
-
-@pytest.fixture
-def admin(app_url: str) -> httpx.Client:
-    return signed_in(app_url, "admin@demo.relink.test", DEMO_PASSWORD)
 
 
 @pytest.fixture
