@@ -85,6 +85,8 @@ def sandbox(_shared_sandbox: SandboxServer) -> Iterator[SandboxServer]:
 
 # Short enough that a "slow" sandbox answer is a timeout without making the suite slow.
 TEST_HTTP_TIMEOUT = 0.5
+# Token calls wait longer than data calls, as in production (HttpClient's token_timeout).
+TEST_TOKEN_TIMEOUT = 2.0
 
 
 @pytest.fixture
@@ -106,7 +108,7 @@ async def ctx(
         database=database,
         box=box,
         catalog=load_catalog(base_urls={"sandbox_url": sandbox.url}),
-        http=HttpClient(timeout=TEST_HTTP_TIMEOUT),
+        http=HttpClient(timeout=TEST_HTTP_TIMEOUT, token_timeout=TEST_TOKEN_TIMEOUT),
         settings=get_settings(),
         clock=clock,
         rng=random.Random(7),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.grants.refresh import (
     MAX_REFRESH_INTERVAL,
+    MIN_REFRESH_INTERVAL,
     REFRESH_MARGIN,
     Outcome,
     next_refresh_at,
@@ -18,6 +20,7 @@ from relink.kit.crypto import SecretBox
 from relink.sandbox import seed
 from relink.status import GrantStatus
 from relink.worker.context import JobContext
+from relink.worker.sweep import claim_due_grants
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
@@ -135,3 +138,63 @@ def test_a_thousand_grants_with_one_expiry_do_not_refresh_in_one_second(
     }
 
     assert len(seconds) > 300
+
+
+async def _sweep_refreshes(ctx: JobContext, *, rounds: int = 20) -> int:
+    """The sweep's refresh loop (claim what is due, refresh it, again until nothing is due);
+    answers how many rounds found work, stopping at ``rounds``."""
+    busy = 0
+    for _ in range(rounds):
+        async with ctx.database.transaction() as claiming:
+            due = await claim_due_grants(claiming, now=ctx.now(), limit=100)
+        if not due:
+            break
+        busy += 1
+        for grant_id in due:
+            await refresh_grant(ctx, grant_id=grant_id, force=True)
+    return busy
+
+
+@pytest.mark.parametrize("lifetime", [60, 240])
+async def test_short_lived_tokens_are_refreshed_once_per_sweep_and_not_due_again_at_once(
+    session: AsyncSession,
+    demo: Demo,
+    ctx: JobContext,
+    sandbox: SandboxServer,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    lifetime: int,
+) -> None:
+    monkeypatch.setattr(sandbox.state, "access_token_ttl", lifetime)
+    grants = [demo.shared_grant_id, demo.second_grant_id]
+
+    busy_rounds = await _sweep_refreshes(ctx)
+
+    assert busy_rounds == 1
+    assert sandbox.state.stats.token_requests["refresh_token"] == len(grants)
+    for grant_id in grants:
+        grant = await reload_grant(session, grant_id)
+        assert grant.next_refresh_at is not None and grant.access_expires_at is not None
+        # Due again after a good part of the token's life, and before it lapses.
+        assert clock() + timedelta(seconds=lifetime / 2) <= grant.next_refresh_at
+        assert grant.next_refresh_at < grant.access_expires_at
+
+    clock.advance(seconds=lifetime)
+    sandbox.state.advance_clock(lifetime)
+    assert await _sweep_refreshes(ctx) == 1
+    assert sandbox.state.stats.token_requests["refresh_token"] == 2 * len(grants)
+
+
+@pytest.mark.parametrize("seconds", [0, 1, 20, 60, 240, 299, 600, 900])
+def test_the_next_refresh_is_never_now_whatever_the_token_lifetime(
+    ctx: JobContext, clock: Clock, seconds: int
+) -> None:
+    now = clock()
+    expires = now + timedelta(seconds=seconds)
+
+    due = [next_refresh_at(now=now, access_expires_at=expires, ctx=ctx) for _ in range(200)]
+
+    assert min(due) >= now + MIN_REFRESH_INTERVAL
+    if seconds > 2 * MIN_REFRESH_INTERVAL.total_seconds():
+        # Refreshed while a quarter of its life is left at least.
+        assert max(due) <= expires - timedelta(seconds=seconds / 4)

@@ -148,3 +148,26 @@ async def test_a_lost_connection_is_transient_never_a_disconnect(http: HttpClien
 
     assert failed.value.error_class is ErrorClass.PROVIDER_UNAVAILABLE
     assert not failed.value.answered
+
+
+async def test_a_token_call_waits_for_an_answer_slower_than_a_data_call_may_take(
+    sandbox: SandboxServer,
+) -> None:
+    spec = _spec(sandbox)
+    # The provider takes 0.8 s for every call: too slow for a data call, fine for a token call.
+    sandbox.add_fault("slow", delay=0.8)
+    client = HttpClient(timeout=0.3, token_timeout=3.0)
+    try:
+        demo_token = seed.IDENTITIES[0].demo_refresh_token or ""
+        tokens = await oauth2.refresh(client, spec, app=APP, refresh_token=demo_token, now=NOW)
+        with pytest.raises(ProviderFailure) as lost:
+            await oauth2.identity(client, spec, tokens=tokens)
+    finally:
+        await client.close()
+
+    assert tokens.refresh_token and tokens.refresh_token != seed.IDENTITIES[0].demo_refresh_token
+    assert not lost.value.answered
+
+
+def test_a_token_timeout_is_never_shorter_than_the_data_timeout() -> None:
+    assert HttpClient(timeout=10, token_timeout=1).token_timeout_seconds == 10

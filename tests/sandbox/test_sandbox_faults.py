@@ -9,7 +9,14 @@ import time
 import httpx
 import pytest
 
-from relink.sandbox.seed import API_KEY_ACCOUNTS, API_KEY_PATTERN, IDENTITIES, MANAGER_SUB_ACCOUNTS
+from relink.sandbox.seed import (
+    API_KEY_ACCOUNTS,
+    API_KEY_PATTERN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    IDENTITIES,
+    MANAGER_SUB_ACCOUNTS,
+)
 from tests.fixtures.sandbox import SandboxServer
 
 MANAGER = "manager@sandbox.test"
@@ -318,3 +325,42 @@ def test_a_fault_limited_to_one_request_answers_once(sandbox: SandboxServer) -> 
     second = sandbox.api_get("/api/me", tokens["access_token"])
 
     assert (first.status_code, second.status_code) == (500, 200)
+
+
+def test_a_fault_on_the_oauth_surface_spares_the_data_api(sandbox: SandboxServer) -> None:
+    tokens = sandbox.connect(MANAGER)
+    sandbox.add_fault("server_error", surface="oauth")
+
+    assert sandbox.refresh(tokens["refresh_token"]).status_code == 500
+    assert sandbox.api_get("/api/me", tokens["access_token"]).status_code == 200
+
+
+def test_faults_switched_on_one_after_another_strike_in_that_order(
+    sandbox: SandboxServer,
+) -> None:
+    tokens = sandbox.connect(MANAGER)
+    sandbox.add_fault("drop_response", surface="oauth", times=1)
+    sandbox.add_fault("server_error", status=503, surface="oauth", times=1)
+    sandbox.add_fault("rate_limit", surface="oauth", times=1)
+
+    with pytest.raises(httpx.TransportError):
+        sandbox.refresh(tokens["refresh_token"])
+    statuses = [sandbox.refresh(tokens["refresh_token"]).status_code for _ in range(3)]
+
+    assert statuses == [503, 429, 200]
+
+
+def test_a_refresh_the_client_gave_up_on_is_still_carried_out(sandbox: SandboxServer) -> None:
+    # A hanging token endpoint: the client stops waiting, the provider rotates anyway.
+    tokens = sandbox.connect(MANAGER)
+    sandbox.add_fault("slow", delay=0.6, surface="oauth", times=1)
+
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    with (
+        httpx.Client(base_url=sandbox.url, timeout=0.2) as impatient,
+        pytest.raises(httpx.TimeoutException),
+    ):
+        impatient.post("/oauth/token", data=form, auth=(CLIENT_ID, CLIENT_SECRET))
+    time.sleep(0.8)
+
+    assert sandbox.state.tokens_by_refresh[tokens["refresh_token"]].refresh_status == "used"

@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy import select
 
 from relink.events import service as events
+from relink.grants.detached import wait_briefly
 from relink.grants.errors import ExchangeFailed, ProviderDeclined, StateUnknown
 from relink.grants.oauth_flow import consume
 from relink.grants.reconnect import Repaired, repair_grant
@@ -28,6 +29,11 @@ from relink.worker.context import JobContext
 log = structlog.get_logger(__name__)
 
 Outcome = Literal["reconnected", "identity_mismatch", "connected"]
+
+STILL_FINISHING = (
+    "The provider is slow to answer; Relink finishes this sign-in in the background. "
+    "Open Data sources in a minute to see it connected."
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,36 @@ async def complete(
         raise ProviderDeclined(error.replace("_", " "))
     if not code:
         raise ExchangeFailed("no code came back")
+    # Outside the request: the code is spent once the provider answers, so a slow answer is
+    # waited for in the background and its tokens are stored even if the page stopped waiting.
+    return await wait_briefly(
+        _exchange_and_store(
+            ctx,
+            row=row,
+            grant=grant,
+            pinned=pinned,
+            code=code,
+            verifier=verifier,
+            user_id=user_id,
+            now=now,
+        ),
+        name=f"oauth_callback:{row.id}",
+        message=STILL_FINISHING,
+    )
+
+
+async def _exchange_and_store(
+    ctx: JobContext,
+    *,
+    row: OAuthState,
+    grant: Grant | None,
+    pinned: str | None,
+    code: str,
+    verifier: str,
+    user_id: int | None,
+    now: datetime,
+) -> CallbackResult:
+    """Exchange the code once, read the identity, then bind, repair, or keep it pending."""
     spec = ctx.catalog.get(row.provider)
     try:
         tokens = await oauth2.exchange_code(

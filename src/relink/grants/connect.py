@@ -23,6 +23,7 @@ from relink.data_sources.service import create_data_source
 from relink.errors import Forbidden, InvalidInput, NotFound, RelinkError
 from relink.events import service as events
 from relink.grants import oauth_flow
+from relink.grants.detached import wait_briefly
 from relink.grants.refresh import Outcome, is_fresh, refresh_grant
 from relink.grants.service import create_grant, open_credentials
 from relink.models import Client, DataSource, Grant, User
@@ -122,7 +123,14 @@ async def reachable_accounts(ctx: JobContext, *, grant_id: int) -> list[External
         grant = await session.get(Grant, grant_id)
         fresh = grant is not None and is_fresh(grant, now=ctx.now())
     if not fresh:
-        refreshed = await refresh_grant(ctx, grant_id=grant_id)
+        # Outside the request: a slow token endpoint must not hold the page, and a refresh the
+        # page stops waiting for still saves the rotated token it brings back.
+        refreshed = await wait_briefly(
+            refresh_grant(ctx, grant_id=grant_id),
+            name=f"refresh:{grant_id}",
+            message="The provider is slow to renew the sign-in; Relink keeps waiting for it in "
+            "the background. Reload this page in a minute.",
+        )
         if refreshed.failure is not None:
             raise AccountsUnavailable(refreshed.failure.classification.hint)
         if refreshed.outcome is Outcome.BUSY:

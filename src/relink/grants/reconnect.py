@@ -47,6 +47,7 @@ def store_tokens(
     grant.access_expires_at = tokens.expires_at
     grant.last_refreshed_at = now
     grant.refresh_failures = 0
+    grant.refresh_answer_lost_at = None
     grant.next_refresh_at = next_refresh_at(now=now, access_expires_at=tokens.expires_at, ctx=ctx)
     if tokens.scopes:
         grant.scopes = list(tokens.scopes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,8 +25,9 @@ from relink.incidents import service as incidents
 from relink.kit.locks import LeaseLock
 from relink.models import Grant
 from relink.providers import oauth2
-from relink.providers.classify import Classification
+from relink.providers.classify import Classification, after_lost_answer
 from relink.providers.results import ProviderFailure, TokenSet
+from relink.providers.spec import ProviderSpec
 from relink.providers.taxonomy import GRANT_LEVEL, AuthKind, ErrorClass
 from relink.status import GrantStatus
 from relink.worker.context import JobContext
@@ -38,15 +40,29 @@ REFRESH_MARGIN = timedelta(minutes=5)
 REFRESH_JITTER = timedelta(minutes=10)
 # Every grant at least daily: refresh tokens left idle for months die at some providers.
 MAX_REFRESH_INTERVAL = timedelta(hours=24)
-# Longer than a token request may take (30 s timeout), short enough to recover from a crash.
-LEASE_TTL = timedelta(seconds=90)
+# A token shorter-lived than margin + jitter is refreshed between these shares of its lifetime:
+# late enough to be worth a call, early enough to keep a quarter of it as margin.
+SHORT_LIFETIME_REFRESH_SHARE = (0.5, 0.75)
+# ... and is fresh until this share of its lifetime is left (the margin of a short token).
+SHORT_LIFETIME_MARGIN_SHARE = 0.25
+# Never due again sooner than this after a refresh: a token endpoint handing out tokens of a few
+# seconds must not be called in a loop (one sweep once made 2,956 calls for 2 grants).
+MIN_REFRESH_INTERVAL = timedelta(seconds=30)
+# Added to the longest a refresh can take (every attempt waiting its full token timeout), so a
+# lease outlives the refresh holding it; short enough to recover from a crash.
+LEASE_SLACK = timedelta(seconds=30)
 # How long to wait for another process's refresh of the same grant before giving up this round.
 LEASE_WAIT_SECONDS = 40.0
 LEASE_POLL_SECONDS = 0.2
-# A lost answer is retried at once with the same refresh token, inside the provider's
-# reuse grace period (RFC 9700 4.14.2 lets servers accept a just-rotated token briefly).
-LOST_ANSWER_RETRIES = 3
-LOST_ANSWER_PAUSE_SECONDS = 0.5
+# A lost answer may carry the only copy of a rotated refresh token. It is retried at once with
+# the same refresh token (no pause: the provider's reuse grace runs from its rotation, RFC 9700
+# 4.14.2), at most this many times, and every retry is sent inside the grace.
+LOST_ANSWER_RETRIES = 4
+# Share of the provider's reuse grace retries may use; the rest absorbs latency and clock skew.
+REUSE_GRACE_SHARE = 0.75
+# After a lost answer, a 5xx or 429 is retried too (the old token may live only for the rest of
+# the grace), after this short pause so a struggling provider is not hammered.
+LOST_ANSWER_PAUSE_SECONDS = 1.0
 
 
 class Outcome(enum.StrEnum):
@@ -68,16 +84,36 @@ class RefreshResult:
 def next_refresh_at(
     *, now: datetime, access_expires_at: datetime | None, ctx: JobContext
 ) -> datetime:
-    """Before the access token lapses (margin + jitter), and never later than a day from now."""
+    """When to refresh next: before the access token lapses (margin + jitter), and at least daily.
+
+    A token living less than margin + jitter is refreshed at one half to three quarters of its
+    lifetime instead, and never sooner than ``MIN_REFRESH_INTERVAL``: never "now", so a grant
+    just refreshed is not due again in the same sweep.
+    """
     daily = now + MAX_REFRESH_INTERVAL - REFRESH_JITTER * ctx.rng.random()
     if access_expires_at is None:
         return daily
     ahead = access_expires_at - REFRESH_MARGIN - REFRESH_JITTER * ctx.rng.random()
-    return max(min(ahead, daily), now)
+    lifetime = max(access_expires_at - now, timedelta(0))
+    low, high = SHORT_LIFETIME_REFRESH_SHARE
+    share_of_lifetime = now + lifetime * ctx.rng.uniform(low, high)
+    earliest = now + MIN_REFRESH_INTERVAL
+    return min(max(ahead, share_of_lifetime, earliest), daily)
+
+
+def refresh_margin(grant: Grant) -> timedelta:
+    """How much of the access token's life must be left to use it: ``REFRESH_MARGIN``, or a
+    quarter of a shorter-lived token's lifetime."""
+    if grant.access_expires_at is None or grant.last_refreshed_at is None:
+        return REFRESH_MARGIN
+    lifetime = max(grant.access_expires_at - grant.last_refreshed_at, timedelta(0))
+    return min(REFRESH_MARGIN, lifetime * SHORT_LIFETIME_MARGIN_SHARE)
 
 
 def is_fresh(grant: Grant, *, now: datetime) -> bool:
-    return grant.access_expires_at is not None and grant.access_expires_at > now + REFRESH_MARGIN
+    return grant.access_expires_at is not None and grant.access_expires_at > now + refresh_margin(
+        grant
+    )
 
 
 def in_backoff(grant: Grant, *, now: datetime) -> bool:
@@ -121,7 +157,7 @@ async def refresh_grant(ctx: JobContext, *, grant_id: int, force: bool = False) 
         owner_column=Grant.refresh_lock_owner,
         expires_column=Grant.refresh_lock_expires_at,
         row_id=grant_id,
-        ttl=LEASE_TTL,
+        ttl=lease_ttl(ctx),
     )
     if not await _take(lease, ctx):
         return RefreshResult(Outcome.BUSY)
@@ -129,6 +165,12 @@ async def refresh_grant(ctx: JobContext, *, grant_id: int, force: bool = False) 
         return await _refresh_holding_lease(ctx, grant_id=grant_id, seen=seen)
     finally:
         await lease.release()
+
+
+def lease_ttl(ctx: JobContext) -> timedelta:
+    """Longer than the longest refresh: every attempt waiting its full token timeout."""
+    attempts = LOST_ANSWER_RETRIES + 1
+    return timedelta(seconds=ctx.http.token_timeout_seconds * attempts) + LEASE_SLACK
 
 
 async def _take(lease: LeaseLock, ctx: JobContext) -> bool:
@@ -163,31 +205,68 @@ async def _refresh_holding_lease(
     refresh_token = credentials.get("refresh_token")
     if not refresh_token:
         return RefreshResult(Outcome.SKIPPED)
+    attempts = _Attempts()
     try:
+        spec = ctx.catalog.get(grant.provider)
         tokens = await _call_token_endpoint(
-            ctx, spec_key=grant.provider, refresh_token=refresh_token
+            ctx, spec=spec, refresh_token=refresh_token, attempts=attempts
         )
     except ProviderFailure as failure:
-        applied = await _record_failure(ctx, grant_id=grant_id, failure=failure)
-        return RefreshResult(Outcome.FAILED, failure, applied)
+        recorded, applied = await _record_failure(
+            ctx, grant_id=grant_id, failure=failure, lost_answers=attempts.lost_answers
+        )
+        return RefreshResult(Outcome.FAILED, recorded, applied)
     await _save(ctx, grant_id=grant_id, tokens=tokens, previous=credentials)
     return RefreshResult(Outcome.REFRESHED)
 
 
-async def _call_token_endpoint(ctx: JobContext, *, spec_key: str, refresh_token: str) -> TokenSet:
-    spec = ctx.catalog.get(spec_key)
-    app = ctx.app_credentials(spec_key)
-    for attempt in range(LOST_ANSWER_RETRIES + 1):
+@dataclass
+class _Attempts:
+    """What one refresh run met at the token endpoint."""
+
+    lost_answers: int = 0
+    retries: int = 0
+
+
+async def _call_token_endpoint(
+    ctx: JobContext, *, spec: ProviderSpec, refresh_token: str, attempts: _Attempts
+) -> TokenSet:
+    """Present the refresh token; after a lost answer, present it again at once, inside the
+    provider's reuse grace, until an answer arrives (the rotated token) or the grace is spent."""
+    app = ctx.app_credentials(spec.key)
+    window = oauth2.oauth_section(spec).refresh_token_reuse_grace_seconds * REUSE_GRACE_SHARE
+    # Real seconds, not the job clock: the grace runs on the provider's wall clock.
+    first_lost: float | None = None
+    while True:
         try:
             return await oauth2.refresh(
                 ctx.http, spec, app=app, refresh_token=refresh_token, now=ctx.now()
             )
         except ProviderFailure as failure:
-            if failure.answered or attempt == LOST_ANSWER_RETRIES:
+            if not failure.answered:
+                attempts.lost_answers += 1
+                first_lost = time.monotonic() if first_lost is None else first_lost
+            definitive = (
+                failure.classification.disconnects
+                or failure.error_class is ErrorClass.APP_MISCONFIGURED
+            )
+            if first_lost is None or definitive:
+                # No answer was lost yet (the old token is surely still good), or a final "no".
                 raise
-            log.warning("grant.refresh.retrying", provider=spec_key, attempt=attempt + 1)
-            await asyncio.sleep(LOST_ANSWER_PAUSE_SECONDS * (2**attempt))
-    raise AssertionError("unreachable")
+            pause = LOST_ANSWER_PAUSE_SECONDS if failure.answered else 0.0
+            inside_grace = time.monotonic() + pause - first_lost < window
+            if attempts.retries >= LOST_ANSWER_RETRIES or not inside_grace:
+                raise
+            attempts.retries += 1
+            log.warning(
+                "grant.refresh.retrying",
+                provider=spec.key,
+                attempt=attempts.retries,
+                lost_answers=attempts.lost_answers,
+                error_class=failure.error_class.value,
+            )
+            if pause:
+                await asyncio.sleep(pause)
 
 
 async def _save(
@@ -201,6 +280,7 @@ async def _save(
         grant.access_expires_at = tokens.expires_at
         grant.last_refreshed_at = now
         grant.refresh_failures = 0
+        grant.refresh_answer_lost_at = None
         grant.next_refresh_at = next_refresh_at(
             now=now, access_expires_at=tokens.expires_at, ctx=ctx
         )
@@ -217,23 +297,34 @@ async def _save(
 
 
 async def _record_failure(
-    ctx: JobContext, *, grant_id: int, failure: ProviderFailure
-) -> Applied | None:
+    ctx: JobContext, *, grant_id: int, failure: ProviderFailure, lost_answers: int
+) -> tuple[ProviderFailure, Applied | None]:
+    """Apply a failed refresh; the failure as recorded (reworded when an answer was lost)."""
     now = ctx.now()
     log.warning(
         "grant.refresh.failed",
         grant_id=grant_id,
         error_class=failure.error_class.value,
         provider_code=failure.classification.provider_code,
+        lost_answers=lost_answers,
     )
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, grant_id, populate_existing=True)
         assert grant is not None
         if failure.error_class in GRANT_LEVEL:
-            return await apply_grant_failure(
+            if lost_answers or grant.refresh_answer_lost_at is not None:
+                # The provider most likely rotated the token in the answer that never came:
+                # say so, rather than that someone revoked access.
+                failure = ProviderFailure(
+                    after_lost_answer(failure.classification),
+                    provider=failure.provider,
+                    operation=failure.operation,
+                )
+            applied = await apply_grant_failure(
                 session, grant=grant, classification=failure.classification, now=now,
                 actor="system:refresh",
             )  # fmt: skip
+            return failure, applied
         if failure.error_class is ErrorClass.APP_MISCONFIGURED:
             await incidents.open_or_extend(
                 session, agency_id=grant.agency_id,
@@ -241,6 +332,9 @@ async def _record_failure(
                 error_class=ErrorClass.APP_MISCONFIGURED, provider=grant.provider, now=now,
                 detail=failure.classification.detail, hint=failure.classification.hint,
             )  # fmt: skip
+        if lost_answers and grant.refresh_answer_lost_at is None:
+            # Remembered until a refresh succeeds: a later invalid_grant is then explained.
+            grant.refresh_answer_lost_at = now
         # Anything else is transient: keep the old token and try again later.
         grant.refresh_failures += 1
         wait = (
@@ -249,4 +343,4 @@ async def _record_failure(
             else backoff(grant.refresh_failures, rng=ctx.rng)
         )
         grant.next_refresh_at = now + wait
-    return None
+    return failure, None

@@ -55,3 +55,6 @@ class Grant(HasId, HasTimestamps, Base):
     refresh_lock_expires_at: Mapped[datetime | None]
     # Consecutive refreshes that failed for a transient reason (the old token is kept).
     refresh_failures: Mapped[int] = mapped_column(default=0)
+    # When a refresh last lost its answer (the provider may have rotated the token in it);
+    # cleared by the next good refresh. A refusal after it is explained as a lost answer.
+    refresh_answer_lost_at: Mapped[datetime | None]

@@ -66,6 +66,12 @@ HINT_GRANT: Final = "The provider refused the saved sign-in; someone needs to re
 HINT_KEY: Final = "The provider rejected the key or password; please enter it again."
 HINT_DENIED: Final = "The credentials work but lack permission for this account."
 HINT_REFRESH: Final = "The access token lapsed; Relink will refresh it and retry."
+HINT_ANSWER_LOST: Final = (
+    "The provider's answer to a token refresh was lost on the way (it timed out or the connection "
+    "dropped), and the provider then refused the saved sign-in, most likely because that lost "
+    "answer had already replaced it. No one revoked access; reconnect to sign in again."
+)
+DETAIL_ANSWER_LOST: Final = "A refresh answer from the provider was lost before this refusal."
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,19 @@ def classify(
         body=redact(text, LOG_BODY_CHARS),
     )
     return Classification(ErrorClass.PROVIDER_UNAVAILABLE, HINT_UNKNOWN, retry_after, code, detail)
+
+
+def after_lost_answer(classification: Classification) -> Classification:
+    """A definitive refusal that followed a lost refresh answer: the grant may still be dead,
+    but the words say the answer was lost, not that someone revoked access."""
+    said = f"{DETAIL_ANSWER_LOST} The provider said: {classification.detail}"
+    return Classification(
+        classification.error_class,
+        HINT_ANSWER_LOST,
+        classification.retry_after,
+        classification.provider_code,
+        said if classification.detail else DETAIL_ANSWER_LOST,
+    )
 
 
 def retry_after_seconds(

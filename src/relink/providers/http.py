@@ -10,6 +10,10 @@ import aiohttp
 
 # A provider that has not answered in this long is treated as not answering (transient).
 REQUEST_TIMEOUT_SECONDS = 30.0
+# Token calls wait longer: a refresh answer may carry the only copy of a rotated refresh token,
+# so giving up on a slow one can cost the grant. Three times a data call's patience; a token
+# endpoint slower than this is down. Token calls never run while a web request waits.
+TOKEN_REQUEST_TIMEOUT_SECONDS = 90.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Enough parallel sockets for a sweep of thousands of data sources, few enough to be polite.
 CONNECTION_LIMIT = 200
@@ -32,11 +36,31 @@ class NoAnswer(Exception):
 
 
 class HttpClient:
-    """A shared aiohttp session; create once per process (or per test) and close at the end."""
+    """A shared aiohttp session; create once per process (or per test) and close at the end.
 
-    def __init__(self, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=CONNECT_TIMEOUT_SECONDS)
+    Data calls give up after ``timeout``; token calls (``token_call=True``) after the longer
+    ``token_timeout``, which is never shorter than ``timeout``.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = REQUEST_TIMEOUT_SECONDS,
+        token_timeout: float = TOKEN_REQUEST_TIMEOUT_SECONDS,
+    ) -> None:
+        connect = CONNECT_TIMEOUT_SECONDS
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect)
+        self._token_timeout = aiohttp.ClientTimeout(
+            total=max(token_timeout, timeout), connect=connect
+        )
         self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def token_timeout_seconds(self) -> float:
+        """How long a token call waits for its answer."""
+        total = self._token_timeout.total
+        assert total is not None
+        return total
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -58,11 +82,16 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         json: Any = None,
+        token_call: bool = False,
     ) -> Answer:
-        """Send one request; raise ``NoAnswer`` when no complete answer came back."""
+        """Send one request; raise ``NoAnswer`` when no complete answer came back.
+
+        ``token_call``: an OAuth token-endpoint call, which waits the longer token timeout.
+        """
+        timeout = self._token_timeout if token_call else self._timeout
         try:
             async with self._client().request(
-                method, url, headers=headers, data=data, json=json
+                method, url, headers=headers, data=data, json=json, timeout=timeout
             ) as response:
                 body = await response.read()
                 return Answer(response.status, dict(response.headers), body)

@@ -70,7 +70,7 @@ async def exchange_code(
 ) -> TokenSet:
     """Trade an authorization code for tokens, once."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": app.redirect_uri}
-    if code_verifier:
+    if oauth_section(spec).pkce and code_verifier:
         form["code_verifier"] = code_verifier
     return await _token_request(http, spec, app=app, form=form, now=now, operation="exchange")
 
@@ -91,7 +91,9 @@ async def revoke(
     if oauth.revoke_url is None:
         return
     form = {"token": token, "token_type_hint": hint}
-    answer = await _send(http, spec, oauth, app=app, url=oauth.revoke_url, form=form, op="revoke")
+    answer = await _send(
+        http, spec, oauth, app=app, url=oauth.revoke_url, form=form, op="revoke", token_call=False
+    )
     if not answer.ok:
         raise failure(spec, answer, phase="token", operation="revoke")
 
@@ -132,7 +134,10 @@ async def _token_request(
     operation: str,
 ) -> TokenSet:
     oauth = oauth_section(spec)
-    answer = await _send(http, spec, oauth, app=app, url=oauth.token_url, form=form, op=operation)
+    # The answer may hold the only copy of a rotated refresh token: wait the token timeout.
+    answer = await _send(
+        http, spec, oauth, app=app, url=oauth.token_url, form=form, op=operation, token_call=True
+    )
     if not answer.ok:
         raise failure(spec, answer, phase="token", operation=operation)
     document = json_body(spec, answer, operation)
@@ -166,6 +171,7 @@ async def _send(
     url: str,
     form: dict[str, str],
     op: str,
+    token_call: bool,
 ) -> Answer:
     body = dict(form)
     headers = {"Accept": "application/json"}
@@ -177,7 +183,7 @@ async def _send(
     else:
         body |= {"client_id": app.client_id, "client_secret": app.client_secret}
     try:
-        return await http.request("POST", url, data=body, headers=headers)
+        return await http.request("POST", url, data=body, headers=headers, token_call=token_call)
     except NoAnswer:
         raise no_answer(spec, op) from None
 

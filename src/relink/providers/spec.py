@@ -56,7 +56,17 @@ def _parse_status(value: Any) -> tuple[tuple[int, int], ...]:
     return tuple(ranges)
 
 
+def _check_citation(value: str) -> str:
+    if not value.startswith(("https://", "http://", "src/relink/")):
+        raise ValueError(
+            "a source is the documentation's URL (or, for the sandbox, its source file path)"
+        )
+    return value
+
+
 Url = Annotated[str, AfterValidator(_check_url)]
+# Where a documented fact comes from, so a reader can check it.
+Citation = Annotated[str, AfterValidator(_check_citation)]
 JsonPath = Annotated[str, AfterValidator(validate_path)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
 StatusSet = Annotated[tuple[tuple[int, int], ...], BeforeValidator(_parse_status)]
@@ -77,6 +87,11 @@ class IdentityFields(Strict):
     email: JsonPath | None = None
 
 
+# Seconds a rotating provider that documents no reuse grace is assumed to accept a just-spent
+# refresh token again: Okta's default (its range is 0-60 s); shorter than the sandbox's 60 s.
+DEFAULT_REFRESH_TOKEN_REUSE_GRACE_SECONDS = 30.0
+
+
 class OAuth2Spec(Strict):
     authorize_url: Url
     token_url: Url
@@ -88,11 +103,20 @@ class OAuth2Spec(Strict):
     scopes: tuple[str, ...] = Field(min_length=1)
     scope_separator: str = " "
     authorize_params: dict[str, str] = Field(default_factory=dict)
-    pkce: bool = False
+    # PKCE with S256 for every provider (RFC 9700 section 2.1.1). Off only where the
+    # provider's own documentation says it breaks the flow, cited in pkce_unsupported_source.
+    pkce: bool = True
+    pkce_unsupported_source: Citation | None = None
     login_hint: bool = False
     token_auth: Literal["client_secret_basic", "client_secret_post"]
     issues_refresh_tokens: bool = True
     rotates_refresh_tokens: bool = False
+    # How long the provider accepts a just-rotated refresh token again (RFC 9700 4.14.2): every
+    # retry after a lost refresh answer is sent inside it. A documented value cites its source.
+    refresh_token_reuse_grace_seconds: float = Field(
+        default=DEFAULT_REFRESH_TOKEN_REUSE_GRACE_SECONDS, gt=0
+    )
+    refresh_token_reuse_grace_source: Citation | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> OAuth2Spec:
@@ -100,6 +124,23 @@ class OAuth2Spec(Strict):
             raise ValueError("oauth.identity_url: required unless the 'openid' scope is asked")
         if self.rotates_refresh_tokens and not self.issues_refresh_tokens:
             raise ValueError("oauth.rotates_refresh_tokens: needs issues_refresh_tokens")
+        if not self.pkce and self.pkce_unsupported_source is None:
+            raise ValueError(
+                "oauth.pkce: false needs pkce_unsupported_source, the provider's documentation "
+                "saying PKCE breaks its flow"
+            )
+        if self.pkce and self.pkce_unsupported_source is not None:
+            raise ValueError("oauth.pkce_unsupported_source: only with pkce: false")
+        documented = "refresh_token_reuse_grace_seconds" in self.model_fields_set
+        if documented and self.refresh_token_reuse_grace_source is None:
+            raise ValueError(
+                "oauth.refresh_token_reuse_grace_seconds: needs refresh_token_reuse_grace_source"
+            )
+        if not documented and self.refresh_token_reuse_grace_source is not None:
+            raise ValueError(
+                "oauth.refresh_token_reuse_grace_source: only with "
+                "refresh_token_reuse_grace_seconds"
+            )
         return self
 
 

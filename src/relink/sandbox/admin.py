@@ -5,7 +5,7 @@ Unauthenticated on purpose: the sandbox is a local stand-in, bound to loopback b
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter
@@ -43,6 +43,8 @@ class FaultIn(BaseModel):
     delay: float = Field(default=DEFAULT_DELAY_SECONDS, ge=0)
     status: int = DEFAULT_SERVER_ERROR_STATUS
     mode: str = MALFORMED_MODES[0]
+    # Only the OAuth endpoints ("oauth": token, revoke) or only the data API ("api").
+    surface: Literal["oauth", "api"] | None = None
 
 
 @router.post("/faults", status_code=201)
@@ -64,6 +66,7 @@ async def add_fault(body: FaultIn, state: Sandbox) -> dict[str, Any]:
         delay=body.delay,
         status=body.status,
         mode=body.mode,
+        surface=body.surface,
     )
     state.faults.add(fault)
     state.save()

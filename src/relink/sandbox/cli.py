@@ -82,6 +82,9 @@ def fault_add(
     delay: Annotated[float | None, typer.Option(help="slow: seconds to wait.")] = None,
     status: Annotated[int | None, typer.Option(help="server_error: 500, 502 or 503.")] = None,
     mode: Annotated[str | None, typer.Option(help="malformed_data: 'types' or 'non_json'.")] = None,
+    surface: Annotated[
+        str | None, typer.Option(help="Only 'oauth' (token, revoke) or only 'api' calls.")
+    ] = None,
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Switch a fault on (rotate_api_key rotates at once and prints the new key)."""
@@ -95,6 +98,7 @@ def fault_add(
         "delay": delay,
         "status": status,
         "mode": mode,
+        "surface": surface,
     }
     body = {k: v for k, v in fields.items() if v is not None}
     _print(_admin(url, "POST", "/admin/faults", json=body))

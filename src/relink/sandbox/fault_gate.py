@@ -74,24 +74,38 @@ async def render_fault_answer(request: Request, exc: Exception) -> Response:
 async def pass_fault_gate(request: Request, state: SandboxState, call: CallContext) -> None:
     """Apply the transport-like faults that match this call; raises FaultAnswer to answer."""
     now = state.now()
-    target: dict[str, Any] = {"now": now, "subject": call.subject, "account": call.account}
+    target: dict[str, Any] = {
+        "now": now,
+        "subject": call.subject,
+        "account": call.account,
+        "surface": call.surface,
+    }
+    # A slow answer comes on top of whatever else this call meets.
     slow = state.faults.find(FaultKind.SLOW, **target)
     if slow is not None:
         state.stats.faults_triggered[FaultKind.SLOW] += 1
         await asyncio.sleep(slow.delay)
-    for kind in (FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR, FaultKind.INVALID_CLIENT):
-        if kind is FaultKind.INVALID_CLIENT and call.surface != "oauth":
-            continue
-        fault = state.faults.find(kind, **target)
-        if fault is None:
-            continue
-        state.stats.faults_triggered[kind] += 1
-        status = {FaultKind.RATE_LIMIT: 429, FaultKind.INVALID_CLIENT: 401}.get(kind, fault.status)
-        retry_after = fault.retry_after if kind is FaultKind.RATE_LIMIT else 0
-        raise FaultAnswer(call.surface, kind, status, retry_after)
-    if state.faults.find(FaultKind.DROP_RESPONSE, **target) is not None:
-        state.stats.faults_triggered[FaultKind.DROP_RESPONSE] += 1
+    # Of the faults that replace the answer, the one switched on first strikes first.
+    kinds: tuple[FaultKind, ...] = (
+        FaultKind.RATE_LIMIT,
+        FaultKind.SERVER_ERROR,
+        FaultKind.DROP_RESPONSE,
+    )
+    if call.surface == "oauth":
+        kinds += (FaultKind.INVALID_CLIENT,)
+    fault = state.faults.first_of(kinds, **target)
+    if fault is None:
+        return
+    state.stats.faults_triggered[fault.kind] += 1
+    if fault.kind is FaultKind.DROP_RESPONSE:
+        # The endpoint still runs (a refresh still rotates the token); its answer is lost.
         request.scope.setdefault("state", {})[DROP_FLAG] = True
+        return
+    status = {FaultKind.RATE_LIMIT: 429, FaultKind.INVALID_CLIENT: 401}.get(
+        fault.kind, fault.status
+    )
+    retry_after = fault.retry_after if fault.kind is FaultKind.RATE_LIMIT else 0
+    raise FaultAnswer(call.surface, fault.kind, status, retry_after)
 
 
 async def call_with_drops(

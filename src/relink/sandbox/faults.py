@@ -54,6 +54,8 @@ class Fault:
     delay: float = DEFAULT_DELAY_SECONDS
     status: int = DEFAULT_SERVER_ERROR_STATUS
     mode: str = MALFORMED_MODES[0]
+    # None: both surfaces; "oauth" makes e.g. a hang of the token endpoint only.
+    surface: str | None = None
 
     def is_active_at(self, now: float) -> bool:
         if self.remaining is not None and self.remaining <= 0:
@@ -66,9 +68,13 @@ class Fault:
             self.remaining -= 1
         return self
 
-    def matches(self, *, subject: str | None, account: str | None) -> bool:
+    def matches(
+        self, *, subject: str | None, account: str | None, surface: str | None = None
+    ) -> bool:
         """A target left open matches anything; a set target must equal the request's."""
         if self.subject is not None and self.subject != subject:
+            return False
+        if self.surface is not None and surface is not None and self.surface != surface:
             return False
         return self.account is None or self.account == account
 
@@ -114,9 +120,24 @@ class FaultBook:
         now: float,
         subject: str | None = None,
         account: str | None = None,
+        surface: str | None = None,
     ) -> Fault | None:
+        return self.first_of((kind,), now=now, subject=subject, account=account, surface=surface)
+
+    def first_of(
+        self,
+        kinds: tuple[FaultKind, ...],
+        *,
+        now: float,
+        subject: str | None = None,
+        account: str | None = None,
+        surface: str | None = None,
+    ) -> Fault | None:
+        """The oldest matching fault of any of ``kinds``, spent once: faults switched on one
+        after another strike in that order (a dropped answer, then two 5xx, then a good one)."""
         for fault in self.active(now):
-            if fault.kind == kind and fault.matches(subject=subject, account=account):
+            target = fault.matches(subject=subject, account=account, surface=surface)
+            if fault.kind in kinds and target:
                 return fault.spend()
         return None
 
