@@ -81,7 +81,7 @@ def _may_see() -> ColumnElement[bool]:
     )
 
 
-def visible_client_ids(user: User) -> Select[tuple[int]]:
+def visible_client_ids(user: User) -> Select[int]:
     """A subquery of the client ids ``user`` may see, always inside the user's agency."""
     return (
         select(Client.id)
@@ -99,7 +99,7 @@ def client_visible(scope: Scope, client_id: Any) -> ColumnElement[bool]:
     return and_(client_id.in_(visible_client_ids(scope.user)))
 
 
-def visible_clients(scope: Scope) -> Select[tuple[Client]]:
+def visible_clients(scope: Scope) -> Select[Client]:
     """The clients the scope may see, as a query to narrow, order and page."""
     query = select(Client)
     if isinstance(scope, UserScope):
@@ -109,7 +109,7 @@ def visible_clients(scope: Scope) -> Select[tuple[Client]]:
     return query
 
 
-def visible_data_sources(scope: Scope) -> Select[tuple[DataSource]]:
+def visible_data_sources(scope: Scope) -> Select[DataSource]:
     """The data sources (of every status) of the clients the scope may see."""
     query = select(DataSource)
     if isinstance(scope, UserScope):
@@ -124,7 +124,7 @@ async def visible_client_ids_by_user(
     session: AsyncSession,
     *,
     user_ids: Collection[int],
-    client_ids: Select[tuple[int]] | Collection[int],
+    client_ids: Select[int] | Collection[int],
 ) -> dict[int, set[int]]:
     """The batch form of ``visible_client_ids``, in one query: for each user, which of
     ``client_ids`` (ids, or a subquery of them) they may see. Users who see none are absent."""

@@ -156,7 +156,7 @@ async def _linked(session: AsyncSession, incident: Incident) -> list[Linked]:
     return [Linked(ds_id, client_id, name) for ds_id, client_id, name in rows]
 
 
-def _linked_client_ids(incident: Incident) -> Select[tuple[int]]:
+def _linked_client_ids(incident: Incident) -> Select[int]:
     return (
         select(DataSource.client_id)
         .join(IncidentDataSource, IncidentDataSource.data_source_id == DataSource.id)
