@@ -215,9 +215,16 @@ async def _recipients_world(session: AsyncSession, demo: Demo) -> list[User]:
     """Every kind of user the rule knows, besides the demo's own four."""
     agency = demo.agency.id
     made = [
-        await create_user(session, agency_id=agency, email=f"{name}@agency.test", name=name,
-                          password="long-enough-pw", role=role, all_clients=every,
-                          client_ids=ids)  # fmt: skip
+        await create_user(
+            session,
+            agency_id=agency,
+            email=f"{name}@agency.test",
+            name=name,
+            password="long-enough-pw",
+            role=role,
+            all_clients=every,
+            client_ids=ids,
+        )
         for name, role, every, ids in (
             ("second-admin", Role.ADMIN, False, ()),
             ("narrow", Role.STAFF, False, (demo.clients[1].id, demo.clients[10].id)),
@@ -264,5 +271,9 @@ async def test_fan_out_tells_each_user_exactly_the_clients_visible_client_ids_gi
             continue
         assert told[user.id]["client_names"] == sorted(names[c] for c in visible), user.email
     assert {u.name for u in users if u.id in told} == {
-        demo.admin.name, demo.staff.name, demo.limited.name, "second-admin", "narrow"
+        demo.admin.name,
+        demo.staff.name,
+        demo.limited.name,
+        "second-admin",
+        "narrow",
     }

@@ -78,11 +78,10 @@ def test_a_grant_is_not_found_for_a_client_login_whether_or_not_it_exists(
 ) -> None:
     missing = 10**9
 
-    for path in ("", "/reconnect", "/reconnect-links"):
-        method = client_login.get if not path else client_login.post
+    for method, path in (("GET", ""), ("POST", "/reconnect"), ("POST", "/reconnect-links")):
         body = {"days": 7} if path == "/reconnect-links" else None
-        real = method(f"/api/grants/{demo.shared_grant_id}{path}", **({"json": body} if body else {}))
-        fake = method(f"/api/grants/{missing}{path}", **({"json": body} if body else {}))
+        real = client_login.request(method, f"/api/grants/{demo.shared_grant_id}{path}", json=body)
+        fake = client_login.request(method, f"/api/grants/{missing}{path}", json=body)
 
         assert real.status_code == fake.status_code == 404, path
         assert real.json() == fake.json() == {"detail": "grant not found"}

@@ -122,7 +122,9 @@ async def own_sources(
     return sorted(own, key=lambda s: (s.client_name, _RANK[s.freshness], s.provider, s.key))
 
 
-async def own_clients(session: AsyncSession, *, user: User, q: str | None = None) -> list[OwnClient]:
+async def own_clients(
+    session: AsyncSession, *, user: User, q: str | None = None
+) -> list[OwnClient]:
     """The client login's client(s) with their data's freshness, for the clients list."""
     _client_only(user)
     listed: list[OwnClient] = []
