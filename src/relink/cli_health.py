@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from relink.auth.access import operator_scope
 from relink.data_sources.backfill import Progress as BackfillProgress
 from relink.data_sources.backfill import backfills
 from relink.data_sources.health import HealthRow, health_by_client, health_by_provider
@@ -71,7 +72,11 @@ async def _status() -> tuple[list[HealthRow], list[HealthRow]]:
     database = default_database()
     try:
         async with database.transaction() as session:
-            return await health_by_provider(session), await health_by_client(session)
+            everything = operator_scope("relink status: the operator's view of every agency")
+            return (
+                await health_by_provider(session, scope=everything),
+                await health_by_client(session, scope=everything),
+            )
     finally:
         await database.dispose()
 
@@ -114,7 +119,8 @@ async def _backfills() -> list[BackfillProgress]:
     database = default_database()
     try:
         async with database.transaction() as session:
-            return await backfills(session, today=utcnow().date())
+            everything = operator_scope("relink backfill status: every agency's backfills")
+            return await backfills(session, scope=everything, today=utcnow().date())
     finally:
         await database.dispose()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.auth.access import is_staff_or_admin, visible_client_ids
 from relink.incidents import service as incidents
-from relink.models import Notification, Role
+from relink.models import Notification, Role, User
 from relink.notifications import service as inbox
 from relink.notifications.kinds import ReconnectNeeded
 from relink.providers.taxonomy import ErrorClass
@@ -208,3 +209,71 @@ async def test_an_api_key_rejection_asks_to_re_enter_the_key(
     assert note.action.label == "Re-enter API key"
     assert "copied whole" in note.hint
     assert note.action.path.startswith("/data-sources/")
+
+
+async def _recipients_world(session: AsyncSession, demo: Demo) -> list[User]:
+    """Every kind of user the rule knows, besides the demo's own four."""
+    agency = demo.agency.id
+    made = [
+        await create_user(
+            session,
+            agency_id=agency,
+            email=f"{name}@agency.test",
+            name=name,
+            password="long-enough-pw",
+            role=role,
+            all_clients=every,
+            client_ids=ids,
+        )
+        for name, role, every, ids in (
+            ("second-admin", Role.ADMIN, False, ()),
+            ("narrow", Role.STAFF, False, (demo.clients[1].id, demo.clients[10].id)),
+            ("far", Role.STAFF, False, (demo.clients[11].id,)),
+            ("gone-staff", Role.STAFF, True, ()),
+            ("gone-admin", Role.ADMIN, False, ()),
+            ("gone-narrow", Role.STAFF, False, (demo.clients[0].id,)),
+        )
+    ]
+    for user in made:
+        user.is_active = not user.name.startswith("gone")
+    await session.flush()
+    return [demo.admin, demo.staff, demo.limited, demo.client_user, *made]
+
+
+async def test_fan_out_tells_each_user_exactly_the_clients_visible_client_ids_gives_them(
+    session: AsyncSession, demo: Demo, clock: Clock
+) -> None:
+    # given: users of every role, scope and state, and an incident on the shared grant
+    users = await _recipients_world(session, demo)
+    shared = await data_sources_of(session, demo.shared_grant_id)
+    linked_clients = {s.client_id for s in shared}
+
+    # when
+    opened = await incidents.open_or_extend(
+        session, agency_id=demo.agency.id, key=f"grant:{demo.shared_grant_id}:auth",
+        error_class=ErrorClass.AUTH_REVOKED, provider="sandbox", now=clock(),
+        grant_id=demo.shared_grant_id, data_source_ids=[s.id for s in shared],
+    )  # fmt: skip
+    await session.commit()
+
+    # then: the notification of each user names exactly what the access rule lets them see
+    names = {c.id: c.name for c in demo.clients}
+    told = {
+        n.user_id: n.payload
+        for n in await session.scalars(
+            select(Notification).where(Notification.incident_id == opened.incident.id)
+        )
+    }
+    for user in users:
+        visible = set(await session.scalars(visible_client_ids(user))) & linked_clients
+        if not is_staff_or_admin(user) or not visible:
+            assert user.id not in told, user.email
+            continue
+        assert told[user.id]["client_names"] == sorted(names[c] for c in visible), user.email
+    assert {u.name for u in users if u.id in told} == {
+        demo.admin.name,
+        demo.staff.name,
+        demo.limited.name,
+        "second-admin",
+        "narrow",
+    }

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import ensure_client_visible, visible_client_ids
+from relink.auth.access import ensure_client_visible, scope_of, visible_clients
 from relink.errors import InvalidInput
 from relink.kit.pagination import clamp_limit
 from relink.models import Client, User
@@ -25,12 +24,7 @@ async def list_clients(
     session: AsyncSession, *, user: User, limit: int | None = None, after_id: int | None = None
 ) -> list[Client]:
     """The clients ``user`` may see, by id."""
-    query = (
-        select(Client)
-        .where(Client.id.in_(visible_client_ids(user)))
-        .order_by(Client.id)
-        .limit(clamp_limit(limit))
-    )
+    query = visible_clients(scope_of(user)).order_by(Client.id).limit(clamp_limit(limit))
     if after_id is not None:
         query = query.where(Client.id > after_id)
     return list(await session.scalars(query))

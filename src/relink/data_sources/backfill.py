@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
-from relink.models import Client, DataSource, User
+from relink.auth.access import Scope, client_visible
+from relink.models import Client, DataSource
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,15 @@ def progress_of(source: DataSource, *, client_name: str, today: date) -> Progres
 
 
 async def backfills(
-    session: AsyncSession, *, today: date, user: User | None = None, grant_id: int | None = None
+    session: AsyncSession, *, scope: Scope, today: date, grant_id: int | None = None
 ) -> list[Progress]:
-    """Every running backfill (the operator's view without a user)."""
+    """Every running backfill of the data sources ``scope`` may see (of one grant if given)."""
     query = (
         select(DataSource, Client.name)
         .join(Client, Client.id == DataSource.client_id)
-        .where(DataSource.backfill_from.is_not(None))
+        .where(DataSource.backfill_from.is_not(None), client_visible(scope, DataSource.client_id))
         .order_by(DataSource.id)
     )
-    if user is not None:
-        query = query.where(DataSource.client_id.in_(visible_client_ids(user)))
     if grant_id is not None:
         query = query.where(DataSource.grant_id == grant_id)
     found = []

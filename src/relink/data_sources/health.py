@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
-from relink.models import Client, DataSource, User
+from relink.auth.access import Scope, client_visible
+from relink.models import Client, DataSource
 from relink.status import DataSourceStatus
 
 
@@ -23,25 +23,24 @@ class HealthRow:
         return sum(self.counts.values())
 
 
-async def health_by_provider(session: AsyncSession, *, user: User | None = None) -> list[HealthRow]:
-    """Status counts per provider (everything when no user is given: the operator's view)."""
-    query = select(DataSource.provider, DataSource.status, func.count()).group_by(
-        DataSource.provider, DataSource.status
+async def health_by_provider(session: AsyncSession, *, scope: Scope) -> list[HealthRow]:
+    """Status counts per provider, of the data sources ``scope`` may see."""
+    query = (
+        select(DataSource.provider, DataSource.status, func.count())
+        .where(client_visible(scope, DataSource.client_id))
+        .group_by(DataSource.provider, DataSource.status)
     )
-    if user is not None:
-        query = query.where(DataSource.client_id.in_(visible_client_ids(user)))
     return _rows((await session.execute(query)).all())
 
 
-async def health_by_client(session: AsyncSession, *, user: User | None = None) -> list[HealthRow]:
-    """Status counts per client."""
+async def health_by_client(session: AsyncSession, *, scope: Scope) -> list[HealthRow]:
+    """Status counts per client, of the clients ``scope`` may see."""
     query = (
         select(Client.name, DataSource.status, func.count())
         .join(Client, Client.id == DataSource.client_id)
+        .where(client_visible(scope, DataSource.client_id))
         .group_by(Client.name, DataSource.status)
     )
-    if user is not None:
-        query = query.where(DataSource.client_id.in_(visible_client_ids(user)))
     return _rows((await session.execute(query)).all())
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
-from relink.auth.access import is_staff_or_admin
-from relink.errors import Forbidden
+from relink.auth.access import ensure_staff_or_admin
 from relink.grants import links, oauth_flow
 from relink.grants.schemas import AuthorizeOut, GrantOut, LinkIn, LinkOut
 from relink.grants.service import get_grant
@@ -15,7 +14,13 @@ from relink.grants.views import grant_view
 from relink.models.base import utcnow
 from relink.web.deps import CurrentUser, DbSession, Jobs
 
-router = APIRouter(prefix="/api/grants", tags=["grants"])
+
+async def _agency_staff(user: CurrentUser) -> None:
+    """Grants are the agency's business: for a client login none exists (404, not 403)."""
+    ensure_staff_or_admin(user, what="grant")
+
+
+router = APIRouter(prefix="/api/grants", tags=["grants"], dependencies=[Depends(_agency_staff)])
 
 
 def session_nonce(request: Request) -> str:
@@ -37,8 +42,6 @@ async def start_reconnect(
     grant_id: int, request: Request, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> AuthorizeOut:
     """Begin re-authorizing a grant; the answer is the provider's consent URL."""
-    if not is_staff_or_admin(user):
-        raise Forbidden("client logins cannot reconnect data sources; your agency will")
     grant = await get_grant(session, user=user, grant_id=grant_id)
     started = await oauth_flow.start(
         session, ctx=jobs, agency_id=user.agency_id, provider=grant.provider,

@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
+from relink.auth.access import ensure_staff_or_admin, is_staff_or_admin, visible_client_ids
 from relink.errors import CredentialsUnreadable, NotFound
 from relink.events import service as events
 from relink.kit.crypto import SecretBox
@@ -99,7 +99,9 @@ async def rotate_keys(session: AsyncSession, *, box: SecretBox) -> RotationRepor
 
 
 async def list_grants(session: AsyncSession, *, user: User) -> list[Grant]:
-    """Admins see every grant; others the grants serving a client they may see."""
+    """Admins see every grant; staff the grants serving a client they may see; clients none."""
+    if not is_staff_or_admin(user):
+        return []
     query = select(Grant).where(Grant.agency_id == user.agency_id).order_by(Grant.id)
     if user.role is not Role.ADMIN:
         query = query.where(Grant.id.in_(_visible_grant_ids(user)))
@@ -107,6 +109,8 @@ async def list_grants(session: AsyncSession, *, user: User) -> list[Grant]:
 
 
 async def get_grant(session: AsyncSession, *, user: User, grant_id: int) -> Grant:
+    """One grant the user may see, or ``NotFound`` (always, for a client login)."""
+    ensure_staff_or_admin(user, what="grant")
     query = select(Grant).where(Grant.id == grant_id, Grant.agency_id == user.agency_id)
     if user.role is not Role.ADMIN:
         query = query.where(Grant.id.in_(_visible_grant_ids(user)))

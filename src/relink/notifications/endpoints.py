@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from relink.auth.access import is_staff_or_admin
 from relink.db import Database
 from relink.models import User
 from relink.models.base import utcnow
@@ -40,6 +41,9 @@ async def list_notifications(
     cursor: str | None = None,
 ) -> NotificationPage:
     """Unread first, then newest; filter by state or kind."""
+    if not is_staff_or_admin(user):
+        # Client logins are never told about incidents: their inbox is empty by rule.
+        return NotificationPage(items=[], next_cursor=None, unread=0)
     page = await inbox.list_notifications(
         session, user=user, show=show, kind=kind, limit=limit, cursor=cursor
     )
@@ -52,6 +56,8 @@ async def list_notifications(
 
 @router.get("/unread-count")
 async def unread_count(user: CurrentUser, session: DbSession) -> UnreadCount:
+    if not is_staff_or_admin(user):
+        return UnreadCount(unread=0)
     return UnreadCount(unread=await inbox.unread_count(session, user=user))
 
 
@@ -84,7 +90,8 @@ async def stream(request: Request, user: CurrentUser) -> EventSourceResponse:
 
 async def _events(database: Database, user: User) -> AsyncIterator[ServerSentEvent]:
     broker = get_broker()
-    if broker is None:
+    if broker is None or not is_staff_or_admin(user):
+        # Nothing will ever arrive for a client login: one empty snapshot and the stream ends.
         yield await _snapshot(database, user)
         return
     subscription = broker.subscribe(user.id)
@@ -97,6 +104,8 @@ async def _events(database: Database, user: User) -> AsyncIterator[ServerSentEve
 
 
 async def _snapshot(database: Database, user: User) -> ServerSentEvent:
+    if not is_staff_or_admin(user):
+        return ServerSentEvent(data=json.dumps({"unread": 0, "items": []}), event="notifications")
     async with database.sessions() as session:
         count = await inbox.unread_count(session, user=user)
         page = await inbox.list_notifications(session, user=user, limit=BELL_ITEMS)

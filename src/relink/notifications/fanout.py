@@ -7,13 +7,13 @@ those clients; client users never. A later failure of the same cause updates the
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.auth.access import told_about_incidents, visible_client_ids_by_user
 from relink.models import (
     Client,
     DataSource,
@@ -24,7 +24,6 @@ from relink.models import (
     Notification,
     Role,
     User,
-    UserClientAccess,
 )
 from relink.notifications import kinds
 from relink.notifications.live import queue_live_update
@@ -62,14 +61,15 @@ async def notify_incident(
     linked = await _linked(session, incident)
     users = list(
         await session.scalars(
-            select(User).where(
-                User.agency_id == incident.agency_id,
-                User.is_active.is_(True),
-                User.role.in_([Role.ADMIN, Role.STAFF]),
-            )
+            select(User)
+            .where(User.agency_id == incident.agency_id, told_about_incidents())
+            .order_by(User.id)
         )
     )
-    access = await _limited_access(session, users)
+    # The access rule itself, in its batch form: each recipient's clients among the linked.
+    seen = await visible_client_ids_by_user(
+        session, user_ids=[u.id for u in users], client_ids=_linked_client_ids(incident)
+    )
     existing = {
         n.user_id: n
         for n in await session.scalars(
@@ -80,9 +80,11 @@ async def notify_incident(
     new_rows: list[dict[str, object]] = []
     touched: list[int] = []
     for user in users:
-        mine = _visible(linked, user, access)
+        allowed = seen.get(user.id, set())
+        mine = [item for item in linked if item.client_id in allowed]
         if incident.kind == kinds.OPERATIONS_ALERT and user.role is not Role.ADMIN:
             continue
+        # Admins hear of every incident (an operations alert touches no client at all).
         if user.role is not Role.ADMIN and not mine:
             continue
         payload = {
@@ -154,25 +156,12 @@ async def _linked(session: AsyncSession, incident: Incident) -> list[Linked]:
     return [Linked(ds_id, client_id, name) for ds_id, client_id, name in rows]
 
 
-async def _limited_access(session: AsyncSession, users: list[User]) -> dict[int, set[int]]:
-    limited = [u.id for u in users if u.role is Role.STAFF and not u.all_clients]
-    access: dict[int, set[int]] = defaultdict(set)
-    if limited:
-        rows = await session.execute(
-            select(UserClientAccess.user_id, UserClientAccess.client_id).where(
-                UserClientAccess.user_id.in_(limited)
-            )
-        )
-        for user_id, client_id in rows:
-            access[user_id].add(client_id)
-    return access
-
-
-def _visible(linked: list[Linked], user: User, access: dict[int, set[int]]) -> list[Linked]:
-    if user.role is Role.ADMIN or user.all_clients:
-        return linked
-    allowed = access.get(user.id, set())
-    return [item for item in linked if item.client_id in allowed]
+def _linked_client_ids(incident: Incident) -> Select[int]:
+    return (
+        select(DataSource.client_id)
+        .join(IncidentDataSource, IncidentDataSource.data_source_id == DataSource.id)
+        .where(IncidentDataSource.incident_id == incident.id)
+    )
 
 
 async def _payload_base(

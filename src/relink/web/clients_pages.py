@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from relink.auth.access import is_staff_or_admin
-from relink.clients import health
+from relink.clients import client_view, health
 from relink.clients.service import get_client
 from relink.data_sources.actions import Row
 from relink.data_sources.backfill import Progress, progress_of
@@ -127,6 +127,11 @@ async def clients_page(
 ) -> Response:
     if user is None:
         return login_redirect(request)
+    if not is_staff_or_admin(user):
+        # A client login's own view: how current its data is, never why (DESIGN.md).
+        own = await client_view.own_clients(session, user=user, q=q)
+        context = view_context(request, user, jobs, clients=own)
+        return templates.TemplateResponse(request, "clients/own_list.html", context)
     summaries = await health.client_summaries(session, user=user, q=q)
     context = view_context(
         request, user, jobs, clients=summaries, q=(q or "").strip(),
@@ -143,13 +148,18 @@ async def client_page(
         return login_redirect(request)
     client = await get_client(session, user=user, client_id=client_id)
     now = jobs.now()
-    staff = is_staff_or_admin(user)
+    if not is_staff_or_admin(user):
+        # A client login sees whether its data is current: no status, reason, grant or history.
+        own = await client_view.own_sources(
+            session, user=user, today=now.date(), client_id=client.id
+        )
+        context = view_context(request, user, jobs, client=client, sources=own)
+        return templates.TemplateResponse(request, "clients/own_detail.html", context)
     rows = await health.client_rows(
-        session, user=user, today=now.date(), client_id=client.id, include_removed=staff
+        session, user=user, today=now.date(), client_id=client.id, include_removed=True
     )
     live = [r for r in rows if r.source.status is not DataSourceStatus.REMOVED]
-    # A client's login sees its data's state, not the agency's incident history.
-    items = await health.timeline(session, user=user, client_id=client.id, now=now) if staff else []
+    items = await health.timeline(session, user=user, client_id=client.id, now=now)
     context = view_context(
         request, user, jobs, client=client, rows=live,
         trash=[r for r in rows if r.source.status is DataSourceStatus.REMOVED],

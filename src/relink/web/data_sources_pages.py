@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relink.auth.access import is_staff_or_admin
-from relink.clients import health
+from relink.clients import client_view, health
 from relink.data_sources import actions, removal
 from relink.data_sources.actions import Filters, Sort
 from relink.data_sources.credentials import KeyNotVerified, KeyRefused, reverify_api_key
@@ -131,9 +131,9 @@ async def data_sources_page(
     if user is None:
         return login_redirect(request)
     if not is_staff_or_admin(user):
-        # Client logins read their own client's sources; the list service is for staff.
-        rows = await health.client_rows(session, user=user, today=jobs.now().date())
-        context = view_context(request, user, jobs, rows=rows)
+        # Client logins read how current their data is, never why (clients/client_view.py).
+        own = await client_view.own_sources(session, user=user, today=jobs.now().date())
+        context = view_context(request, user, jobs, sources=own)
         return templates.TemplateResponse(request, "data_sources/client_view.html", context)
     params = {k: v.strip() for k, v in request.query_params.items() if k in LIST_PARAMS}
     sort = Sort.STATUS if params.get("sort") == Sort.STATUS else Sort.CLIENT

@@ -6,15 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from relink.auth.access import is_staff_or_admin
-from relink.errors import Forbidden
 from relink.grants import adopt, callback, links, oauth_flow
 from relink.grants.endpoints import session_nonce
 from relink.grants.service import get_grant
-from relink.grants.views import grant_view
-from relink.models import Client, DataSource
+from relink.grants.views import different_login_view, grant_view
 from relink.models.base import utcnow
 from relink.web.deps import DbSession, Jobs, OptionalUser
 from relink.web.pages import login_redirect
@@ -32,7 +28,8 @@ async def reconnect_page(
         return login_redirect(request)
     view = await grant_view(session, user=user, grant_id=grant_id, today=utcnow().date())
     down = [s for s in view.data_sources if s.status == "disconnected"]
-    context = {"user": user, "grant": view, "down": down, "can_act": is_staff_or_admin(user)}
+    # Only staff and admins get here: grant_view answers "not found" to a client login.
+    context = {"user": user, "grant": view, "down": down}
     return templates.TemplateResponse(request, "reconnect.html", context)
 
 
@@ -42,8 +39,6 @@ async def reconnect_start(
 ) -> Response:
     if user is None:
         return login_redirect(request)
-    if not is_staff_or_admin(user):
-        raise Forbidden("client logins cannot reconnect data sources; your agency will")
     grant = await get_grant(session, user=user, grant_id=grant_id)
     started = await oauth_flow.start(
         session, ctx=jobs, agency_id=user.agency_id, provider=grant.provider,
@@ -98,24 +93,14 @@ async def choose_page(
     """A different login came back: show what it reaches and what it cannot; bind nothing."""
     if user is None:
         return login_redirect(request)
-    row = await adopt.pending_state(session, user=user, state_id=state_id)
-    _, identity, reachable = adopt.pending_of(jobs, row)
-    assert row.grant_id is not None
-    grant = await get_grant(session, user=user, grant_id=row.grant_id)
-    rows = await session.execute(
-        select(DataSource, Client.name)
-        .join(Client, Client.id == DataSource.client_id)
-        .where(DataSource.grant_id == grant.id, DataSource.status != "removed")
-        .order_by(Client.name)
-    )
-    sources = [(source, name) for source, name in rows]
+    view = await different_login_view(session, ctx=jobs, user=user, state_id=state_id)
     context = {
         "user": user,
-        "grant": grant,
-        "identity": identity,
+        "grant": view.grant,
+        "identity": view.identity,
         "state_id": state_id,
-        "reachable": [(s, n) for s, n in sources if s.external_account_id in reachable],
-        "unreachable": [(s, n) for s, n in sources if s.external_account_id not in reachable],
+        "reachable": view.reachable,
+        "unreachable": view.unreachable,
     }
     return templates.TemplateResponse(request, "choose.html", context)
 

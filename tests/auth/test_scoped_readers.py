@@ -1,0 +1,184 @@
+"""Every reader goes through the access rule: no scope argument can be left out, and the readers
+that used to read everything when it was (health, backfills, the choose page) now read only
+what a limited staff user may see."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from collections import Counter
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import relink
+from relink.auth.access import operator_scope, scope_of, visible_client_ids
+from relink.data_sources.backfill import backfills
+from relink.data_sources.health import health_by_client, health_by_provider
+from relink.demo import DEMO_PASSWORD
+from relink.grants.views import grant_view
+from relink.models import Client, DataSource
+from tests.fixtures.app_server import signed_in
+from tests.fixtures.demo import Demo
+from tests.fixtures.oauth_dance import reconnect
+from tests.fixtures.sandbox import SandboxServer
+
+LIMITED_CLIENTS = {"Acme Dental", "Juniper Florist"}
+MANAGER = "manager@sandbox.test"
+OTHER = "other@sandbox.test"
+# The folders whose readers serve users; the sandbox, migrations and CLI wiring are not readers.
+READER_PACKAGES = (
+    "auth", "clients", "data_sources", "events", "grants", "incidents", "metrics",
+    "notifications", "users", "web",
+)  # fmt: skip
+SCOPE_PARAMETERS = {"user", "scope"}
+
+
+def _reader_functions() -> list[tuple[str, inspect.Signature]]:
+    found = []
+    for package in READER_PACKAGES:
+        module = importlib.import_module(f"relink.{package}")
+        names = [module.__name__] + [
+            f"{module.__name__}.{info.name}" for info in pkgutil.iter_modules(module.__path__)
+        ]
+        for name in names:
+            loaded = importlib.import_module(name)
+            for attr, value in vars(loaded).items():
+                if inspect.isfunction(value) and value.__module__ == name:
+                    found.append((f"{name}.{attr}", inspect.signature(value)))
+    return found
+
+
+def test_no_reader_has_a_default_scope() -> None:
+    # given every function of the domain and web folders
+    functions = _reader_functions()
+    assert len(functions) > 100, relink.__name__
+
+    # then none lets its user or scope be left out
+    defaulted = [
+        name
+        for name, signature in functions
+        for parameter in signature.parameters.values()
+        if parameter.name in SCOPE_PARAMETERS and parameter.default is not inspect.Parameter.empty
+    ]
+    assert defaulted == []
+
+
+def test_an_operator_scope_must_say_why() -> None:
+    with pytest.raises(ValueError, match="why"):
+        operator_scope("  ")
+
+
+async def _visible_sources(session: AsyncSession, demo: Demo) -> list[DataSource]:
+    allowed = visible_client_ids(demo.limited)
+    return list(await session.scalars(select(DataSource).where(DataSource.client_id.in_(allowed))))
+
+
+async def test_health_by_provider_counts_only_what_the_limited_user_may_see(
+    session: AsyncSession, demo: Demo
+) -> None:
+    expected = Counter(s.provider for s in await _visible_sources(session, demo))
+
+    rows = await health_by_provider(session, scope=scope_of(demo.limited))
+
+    assert {row.name: row.total for row in rows} == dict(expected)
+    everything = await health_by_provider(session, scope=operator_scope("test: all of it"))
+    assert sum(r.total for r in everything) > sum(expected.values())
+
+
+async def test_health_by_client_lists_only_the_limited_user_s_clients(
+    session: AsyncSession, demo: Demo
+) -> None:
+    rows = await health_by_client(session, scope=scope_of(demo.limited))
+
+    assert {row.name for row in rows} == LIMITED_CLIENTS
+
+
+async def test_backfills_list_only_what_the_limited_user_may_see(
+    session: AsyncSession, demo: Demo
+) -> None:
+    # given: every data source of the agency is filling a gap
+    today = date.today()
+    await session.execute(
+        update(DataSource).values(
+            backfill_from=today - timedelta(days=5), complete_through=today - timedelta(days=3)
+        )
+    )
+    await session.commit()
+    visible = {s.id for s in await _visible_sources(session, demo)}
+
+    # when
+    mine = await backfills(session, scope=scope_of(demo.limited), today=today)
+    shared = await backfills(
+        session, scope=scope_of(demo.limited), today=today, grant_id=demo.shared_grant_id
+    )
+
+    # then
+    assert {p.data_source_id for p in mine} == visible
+    assert {p.client_name for p in shared} == {"Acme Dental"}
+
+
+async def test_the_grant_view_of_a_shared_grant_lists_only_visible_clients(
+    session: AsyncSession, demo: Demo
+) -> None:
+    today = date.today()
+    await session.execute(update(DataSource).values(backfill_from=today - timedelta(days=2)))
+    await session.commit()
+
+    view = await grant_view(session, user=demo.limited, grant_id=demo.shared_grant_id, today=today)
+
+    assert [s.client_name for s in view.data_sources] == ["Acme Dental"]
+    assert [b.client_name for b in view.backfills] == ["Acme Dental"]
+
+
+@pytest.fixture
+async def limited_on_the_choose_page(
+    session: AsyncSession, demo: Demo, admin: httpx.Client, app_url: str, sandbox: SandboxServer
+) -> tuple[httpx.Client, str]:
+    """The shared grant broke; the limited user reconnected it with a different login."""
+    sandbox.add_fault("revoke_grant", grant=MANAGER)
+    admin.post("/api/health/sweep").raise_for_status()
+    limited = signed_in(app_url, "limited@demo.relink.test", DEMO_PASSWORD)
+    answer = reconnect(limited, sandbox, grant_id=demo.shared_grant_id, email=OTHER)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/oauth/choose/")
+    return limited, answer.headers["location"]
+
+
+async def test_a_limited_staff_user_on_the_choose_page_sees_only_their_clients(
+    session: AsyncSession, demo: Demo, limited_on_the_choose_page: tuple[httpx.Client, str]
+) -> None:
+    limited, choose = limited_on_the_choose_page
+    shared = {
+        name
+        for name in await session.scalars(
+            select(Client.name)
+            .join(DataSource, DataSource.client_id == Client.id)
+            .where(DataSource.grant_id == demo.shared_grant_id)
+        )
+    }
+
+    page = limited.get(choose).text
+
+    assert "That was a different login" in page
+    assert "Acme Dental" in page
+    for name in shared - LIMITED_CLIENTS:
+        assert name not in page, name
+    assert len(re.findall(r'name="data_source"', page)) == 1
+
+
+async def test_choosing_a_data_source_of_an_invisible_client_is_not_found(
+    session: AsyncSession, demo: Demo, limited_on_the_choose_page: tuple[httpx.Client, str]
+) -> None:
+    limited, choose = limited_on_the_choose_page
+    bluebird = await session.scalar(
+        select(DataSource.id).where(DataSource.client_id == demo.client_named("Bluebird Bakery").id)
+    )
+
+    answer = limited.post(choose, data={"data_source": str(bluebird)})
+
+    assert answer.status_code == 404
