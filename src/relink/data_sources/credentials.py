@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import is_staff_or_admin
-from relink.data_sources.imports import missing_since
+from relink.data_sources.gaps import backfill_start
 from relink.data_sources.service import get_data_source, transition
 from relink.errors import Forbidden, InvalidInput, RelinkError
 from relink.events import service as events
@@ -146,7 +146,7 @@ async def _reconnect(
     source.status_detail = None
     source.consecutive_failures = 0
     source.next_sync_at = now
-    gap = missing_since(source, today=now.date())
+    gap = backfill_start(source, today=now.date())
     if gap is not None:
         source.backfill_from = gap
     keys = [incidents.data_source_key(source.id, c) for c in DATA_SOURCE_LEVEL]

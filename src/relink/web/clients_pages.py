@@ -127,7 +127,7 @@ async def clients_page(
 ) -> Response:
     if user is None:
         return login_redirect(request)
-    summaries = await health.client_summaries(session, user=user, q=q)
+    summaries = await health.client_summaries(session, user=user, today=jobs.now().date(), q=q)
     context = view_context(
         request, user, jobs, clients=summaries, q=(q or "").strip(),
         limit=health.CLIENT_LIST_LIMIT,
