@@ -192,7 +192,7 @@ async def _serve(host: str, port: int, *, with_sandbox: bool) -> None:
             redirect_uris=[settings.oauth_redirect_uri],
             state_path=settings.var_dir / "sandbox-state.json",
         )
-        config = uvicorn.Config(sandbox, host="127.0.0.1", port=settings.sandbox_port)
+        config = uvicorn.Config(sandbox, host=settings.sandbox_host, port=settings.sandbox_port)
         servers.append(uvicorn.Server(config))
     await asyncio.gather(*(server.serve() for server in servers))
 

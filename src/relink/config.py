@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = ""
+    sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8001
     sandbox_url: str = ""
     mail_from: str = "Relink <relink@localhost>"
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_sandbox_url(self) -> str:
-        return (self.sandbox_url or f"http://127.0.0.1:{self.sandbox_port}").rstrip("/")
+        return (self.sandbox_url or f"http://{self.sandbox_host}:{self.sandbox_port}").rstrip("/")
 
     def key_list(self) -> list[str]:
         """Fernet keys, newest first; generates and keeps one under ``var_dir`` when unset."""

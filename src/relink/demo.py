@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -9,12 +10,12 @@ from datetime import date, timedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.passwords import hash_password
+from relink.auth.passwords import hash_password, verify_password
 from relink.clients.service import create_client
 from relink.data_sources.service import create_data_source
 from relink.grants.service import create_grant
 from relink.kit.crypto import SecretBox
-from relink.models import Agency, Client, DailyMetric, Grant, Role
+from relink.models import Agency, Client, DailyMetric, Grant, Role, User
 from relink.models.base import utcnow
 from relink.providers.taxonomy import AuthKind
 from relink.sandbox import seed
@@ -23,6 +24,11 @@ from relink.users.service import create_user
 
 DEMO_DAYS = 90
 DEMO_PASSWORD = "relink-demo-pass"  # noqa: S105  (printed for the demo on purpose)
+DEMO_AGENCY_NAME = "Northwind Marketing"
+DEMO_AGENCY_SLUG = "northwind"
+# Each stored hash is checked against the demo password once per process (argon2 is slow on
+# purpose); a handful of demo logins and their changed passwords fit many times over.
+DEMO_HASH_CHECKS_KEPT = 64
 
 CLIENT_NAMES = (
     "Acme Dental",
@@ -62,10 +68,41 @@ async def has_data(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(Agency)))
 
 
+async def demo_logins_to_show(session: AsyncSession) -> tuple[DemoLogin, ...]:
+    """The demo logins a sign-in page may offer: only while the demo agency is the only one.
+
+    Once a second agency exists, or the demo agency is gone, nothing is shown: the install is
+    no longer a demo. A demo login that was deactivated or whose password was changed is left
+    out, so every login shown signs in with ``DEMO_PASSWORD``.
+    """
+    agencies = list(await session.execute(select(Agency.id, Agency.slug).limit(2)))
+    if len(agencies) != 1 or agencies[0].slug != DEMO_AGENCY_SLUG:
+        return ()
+    users = await session.scalars(
+        select(User).where(
+            User.agency_id == agencies[0].id,
+            User.email.in_([login.email for login in DEMO_LOGINS]),
+            User.is_active.is_(True),
+        )
+    )
+    hashes = {user.email: user.password_hash for user in users}
+    shown = []
+    for login in DEMO_LOGINS:
+        stored = hashes.get(login.email)
+        if stored is not None and await asyncio.to_thread(_opens_with_demo_password, stored):
+            shown.append(login)
+    return tuple(shown)
+
+
+@functools.lru_cache(maxsize=DEMO_HASH_CHECKS_KEPT)
+def _opens_with_demo_password(password_hash: str) -> bool:
+    return verify_password(password_hash, DEMO_PASSWORD)
+
+
 async def seed_demo(session: AsyncSession, *, box: SecretBox, today: date | None = None) -> Agency:
     """One agency with users, 12 clients, two shared OAuth grants, API-key sources, 90 days."""
     today = today or date.today()
-    agency = Agency(name="Northwind Marketing", slug="northwind")
+    agency = Agency(name=DEMO_AGENCY_NAME, slug=DEMO_AGENCY_SLUG)
     session.add(agency)
     await session.flush()
     clients = [await create_client(session, agency_id=agency.id, name=n) for n in CLIENT_NAMES]

@@ -180,3 +180,39 @@ async def test_after_a_rotation_the_new_key_reconnects_resolves_and_backfills(
     assert filled.complete_through >= clock().date() - timedelta(days=1)
     assert await unread_count(session, user=demo.admin) == 0
     assert await unread_count(session, user=demo.staff) == 0
+
+
+@pytest.mark.parametrize(
+    "raw_key",
+    [
+        DEMO_KEY.replace("sbx_live_", "sbx_test_"),
+        DEMO_KEY.upper(),
+        DEMO_KEY[:20] + " " + DEMO_KEY[20:],
+    ],
+    ids=["format", "wrong_case", "whitespace"],
+)
+async def test_a_key_that_only_failed_the_format_check_is_headed_as_a_format_problem(
+    session: AsyncSession,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
+    raw_key: str,
+) -> None:
+    with pytest.raises(KeyRefused) as refused:
+        await _reverify(session, ctx, demo, clock, raw_key)
+
+    assert not refused.value.checked_live
+    assert refused.value.title == "This doesn't look like a Sandbox Call Tracking key"
+    assert refused.value.message.startswith("This doesn't look like a Sandbox Call Tracking key")
+    assert "refused" not in refused.value.message
+
+
+async def test_a_key_the_provider_rejects_is_headed_as_the_providers_refusal(
+    session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock
+) -> None:
+    with pytest.raises(KeyRefused) as refused:
+        await _reverify(session, ctx, demo, clock, WELL_FORMED_WRONG_KEY)
+
+    assert refused.value.checked_live
+    assert refused.value.title == "Sandbox Call Tracking refused this key"
+    assert "doesn't look like" not in refused.value.message

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.imports import import_data_source, missing_since
+from relink.data_sources.imports import import_data_source
 from relink.models import DailyMetric, DataSource, SyncRun
 from relink.providers.taxonomy import ErrorClass
 from relink.sandbox import seed
@@ -76,17 +74,6 @@ async def test_complete_through_moves_forward_over_complete_days_only(
     source = await _source(session, seed.SECOND_ACCOUNTS[0].id)
     assert source.complete_through == clock().date()
     assert source.complete_through > before
-
-
-async def test_the_gap_of_a_broken_source_is_known(
-    session: AsyncSession, demo: Demo, clock: Clock
-) -> None:
-    source = await _source(session, seed.SECOND_ACCOUNTS[0].id)
-    assert source.complete_through is not None
-    later = clock().date() + timedelta(days=5)
-
-    assert missing_since(source, today=source.complete_through) is None
-    assert missing_since(source, today=later) == source.complete_through + timedelta(days=1)
 
 
 async def test_a_long_gap_is_imported_oldest_first_in_batches(

@@ -123,12 +123,12 @@ async def own_sources(
 
 
 async def own_clients(
-    session: AsyncSession, *, user: User, q: str | None = None
+    session: AsyncSession, *, user: User, today: date, q: str | None = None
 ) -> list[OwnClient]:
     """The client login's client(s) with their data's freshness, for the clients list."""
     _client_only(user)
     listed: list[OwnClient] = []
-    for summary in await health.client_summaries(session, user=user, q=q):
+    for summary in await health.client_summaries(session, user=user, today=today, q=q):
         live = {s: n for s, n in summary.counts.items() if n and s is not DataSourceStatus.REMOVED}
         kinds = {freshness_of(s) for s in live}
         worst = min(kinds, key=_RANK.__getitem__) if kinds else None

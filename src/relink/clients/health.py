@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import visible_client_ids
 from relink.data_sources.actions import STATUS_RANK, Row
-from relink.data_sources.imports import missing_since
+from relink.data_sources.gaps import DOWN_STATUSES, gap_start, missing_since
 from relink.models import Client, DataSource, Grant, Incident, IncidentDataSource, User
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus, GrantStatus
@@ -26,8 +26,6 @@ TIMELINE_DAYS = 90
 CLIENT_ROWS_LIMIT = 500
 # The /clients list is for finding a client; a search narrows anything longer.
 CLIENT_LIST_LIMIT = 200
-# Statuses whose data may have a hole that the reports should admit to.
-DOWN = (DataSourceStatus.DISCONNECTED, DataSourceStatus.FAILING)
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class ClientHealth:
     id: int
     name: str
     counts: dict[DataSourceStatus, int] = field(default_factory=dict)
-    # The earliest day whose data may be missing among its down data sources.
+    # The earliest day whose data may be missing among its down data sources (never after today).
     missing_since: date | None = None
 
     @property
@@ -144,9 +142,10 @@ async def broken_grants(session: AsyncSession, *, user: User) -> list[BrokenGran
 
 
 async def client_summaries(
-    session: AsyncSession, *, user: User, q: str | None = None
+    session: AsyncSession, *, user: User, today: date, q: str | None = None
 ) -> list[ClientHealth]:
-    """Visible clients by name with their data sources counted by status."""
+    """Visible clients by name with their data sources counted by status, and the first day
+    whose data may be missing among the down ones (the same rule as each source's own gap)."""
     clients = select(Client.id, Client.name).where(Client.id.in_(visible_client_ids(user)))
     if q and q.strip():
         clients = clients.where(Client.name.icontains(q.strip(), autoescape=True))
@@ -167,8 +166,8 @@ async def client_summaries(
         )
         for client_id, status, count, oldest in grouped:
             counts[client_id][status] = int(count)
-            if status in DOWN and oldest is not None:
-                start = oldest + timedelta(days=1)
+            start = gap_start(oldest, today=today) if status in DOWN_STATUSES else None
+            if start is not None:
                 gaps[client_id] = min(gaps.get(client_id, start), start)
     return [ClientHealth(cid, name, counts[cid], gaps.get(cid)) for cid, name in picked]
 

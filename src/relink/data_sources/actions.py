@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import is_staff_or_admin, visible_client_ids
-from relink.data_sources.imports import missing_since
+from relink.data_sources.gaps import backfill_start, missing_since
 from relink.data_sources.service import get_data_source, transition
 from relink.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from relink.events import service as events
@@ -196,7 +196,7 @@ async def back_in_service(
         source.status_detail = None
         source.consecutive_failures = 0
         source.next_sync_at = now
-        gap = missing_since(source, today=now.date())
+        gap = backfill_start(source, today=now.date())
         if gap is not None:
             source.backfill_from = gap
         enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")

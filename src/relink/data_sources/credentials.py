@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import is_staff_or_admin
-from relink.data_sources.imports import missing_since
+from relink.data_sources.gaps import backfill_start
 from relink.data_sources.service import get_data_source, transition
 from relink.errors import Forbidden, InvalidInput, RelinkError
 from relink.events import service as events
@@ -36,14 +36,37 @@ REPAIRED_BY_NEW_KEY = DATA_SOURCE_LEVEL | GRANT_LEVEL
 IMPORT_JOB = "data_sources.import"
 
 
+# Refusals from Relink's own check of the key's shape: the provider was never asked.
+FORMAT_REASONS = frozenset({"empty", "whitespace", "wrong_case", "format"})
+
+
 class KeyRefused(RelinkError):
-    """The key was not saved; ``reason`` names what was wrong, for the form to show."""
+    """The key was not saved; ``reason`` names what was wrong, for the form to show.
+
+    ``title`` heads the refusal and says who refused: Relink's format check ("This doesn't
+    look like a … key") or the provider, asked live ("… refused this key"). ``message`` is the
+    title and the explanation in one sentence, for the API and every other reader.
+    """
 
     status_code = 422
 
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
+    def __init__(self, explanation: str, *, reason: str, provider: str) -> None:
         self.reason = reason
+        self.checked_live = reason not in FORMAT_REASONS
+        self.title = _title(reason, provider)
+        self.explanation = explanation
+        joiner = ": " if explanation[:1].islower() else ". "
+        super().__init__(f"{self.title}{joiner}{explanation}")
+
+
+def _title(reason: str, provider: str) -> str:
+    if reason == "empty":
+        return "No API key was entered"
+    if reason in FORMAT_REASONS:
+        return f"This doesn't look like a {provider} key"
+    if reason == "wrong_account":
+        return f"This key opens another {provider} account"
+    return f"{provider} refused this key"
 
 
 class KeyNotVerified(RelinkError):
@@ -57,15 +80,18 @@ class KeyNotVerified(RelinkError):
 
 
 def checked_key(spec: ProviderSpec, raw_key: str) -> str:
-    """The trimmed key, or ``KeyRefused`` saying what is wrong with its shape."""
+    """The trimmed key, or ``KeyRefused`` saying what is wrong with its shape (nothing is sent
+    to the provider until the shape is right)."""
     key_spec = _key_spec(spec)
     key = raw_key.strip()
+    name = spec.short_name
     if not key:
-        raise KeyRefused("enter the API key", reason="empty")
+        raise KeyRefused(f"paste the {name} API key", reason="empty", provider=name)
     if any(character.isspace() for character in key):
         raise KeyRefused(
             "remove the space inside the key: it was probably copied across two lines",
             reason="whitespace",
+            provider=name,
         )
     if key_spec.matches(key):
         return key
@@ -74,10 +100,9 @@ def checked_key(spec: ProviderSpec, raw_key: str) -> str:
             "API keys are case-sensitive: this one matches the format only with its letters in "
             "another case; paste it exactly as the provider shows it",
             reason="wrong_case",
+            provider=name,
         )
-    raise KeyRefused(
-        f"that is not a {spec.display_name} key: a key {key_spec.format_hint}", reason="format"
-    )
+    raise KeyRefused(f"a key {key_spec.format_hint}", reason="format", provider=name)
 
 
 async def reverify_api_key(
@@ -104,13 +129,14 @@ async def reverify_api_key(
     try:
         identity = await verify_api_key(ctx.http, spec, key=key)
     except ProviderFailure as failure:
-        raise _refusal(spec, failure) from None
+        raise refusal(spec, failure) from None
     if identity.id and identity.id != source.external_account_id:
         opens = f"{identity.name} ({identity.id})" if identity.name else identity.id
         raise KeyRefused(
-            f"this key opens {opens}, not {source.external_account_name} "
+            f"it opens {opens}, not {source.external_account_name} "
             f"({source.external_account_id}): enter the key of that account",
             reason="wrong_account",
+            provider=spec.short_name,
         )
     store_credentials(box=ctx.box, grant=grant, credentials={"api_key": key})
     if identity.name:
@@ -146,7 +172,7 @@ async def _reconnect(
     source.status_detail = None
     source.consecutive_failures = 0
     source.next_sync_at = now
-    gap = missing_since(source, today=now.date())
+    gap = backfill_start(source, today=now.date())
     if gap is not None:
         source.backfill_from = gap
     keys = [incidents.data_source_key(source.id, c) for c in DATA_SOURCE_LEVEL]
@@ -176,7 +202,9 @@ async def _reactivate_grant(session: AsyncSession, *, grant: Grant, user: User) 
     grant.status_detail = None
 
 
-def _refusal(spec: ProviderSpec, failure: ProviderFailure) -> RelinkError:
+def refusal(spec: ProviderSpec, failure: ProviderFailure) -> RelinkError:
+    """The provider's live answer to a key: a definitive "no" says what was wrong (naming the
+    missing permission when that was it); an outage or rate limit says try again."""
     classification = failure.classification
     said = classification.hint
     if classification.detail:
@@ -188,10 +216,10 @@ def _refusal(spec: ProviderSpec, failure: ProviderFailure) -> RelinkError:
         provider_code=classification.provider_code,
     )
     if classification.disconnects:
-        return KeyRefused(said, reason=failure.error_class.value)
+        return KeyRefused(said, reason=failure.error_class.value, provider=spec.short_name)
     # An outage or a rate limit says nothing about the key: nothing saved, try again.
     return KeyNotVerified(
-        f"{spec.display_name} could not check the key just now, so it was not saved; "
+        f"{spec.short_name} could not check the key just now, so it was not saved; "
         f"try again in a moment. {classification.hint}",
         reason=failure.error_class.value,
     )

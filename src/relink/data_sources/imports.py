@@ -74,14 +74,6 @@ def first_missing_day(source: DataSource, *, today: date) -> date:
     return min(source.complete_through + timedelta(days=1), today - timedelta(days=1))
 
 
-def missing_since(source: DataSource, *, today: date) -> date | None:
-    """The first day whose data may be missing (None when nothing is)."""
-    if source.complete_through is None:
-        return None
-    gap_start = source.complete_through + timedelta(days=1)
-    return gap_start if gap_start <= today else None
-
-
 async def import_data_source(
     ctx: JobContext, *, data_source_id: int, trigger: str = "schedule", max_batches: int = 1000
 ) -> ImportResult:

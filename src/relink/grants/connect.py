@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import ensure_client_visible, is_staff_or_admin, visible_client_ids
-from relink.data_sources.credentials import KeyNotVerified, KeyRefused, checked_key
+from relink.data_sources.credentials import checked_key, refusal
 from relink.data_sources.imports import INITIAL_HISTORY_DAYS
 from relink.data_sources.service import create_data_source
 from relink.errors import Forbidden, InvalidInput, NotFound, RelinkError
@@ -236,7 +236,7 @@ async def connect_api_key(
     try:
         identity = await verify_api_key(ctx.http, spec, key=key)
     except ProviderFailure as failure:
-        raise _refusal(spec, failure) from None
+        raise refusal(spec, failure) from None
     account_id = identity.id or spec.key
     account_name = identity.name or spec.display_name
     await _ensure_not_linked(session, user=user, provider=spec.key,
@@ -283,18 +283,3 @@ async def _queue_history(
     await session.flush()
     enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
     return source
-
-
-def _refusal(spec: ProviderSpec, failure: ProviderFailure) -> RelinkError:
-    """A definitive "no" names what was wrong; an outage or rate limit says try again."""
-    classification = failure.classification
-    said = classification.hint
-    if classification.detail:
-        said = f"{said} The provider said: {classification.detail}"
-    if classification.disconnects:
-        return KeyRefused(said, reason=failure.error_class.value)
-    return KeyNotVerified(
-        f"{spec.display_name} could not check the key just now, so nothing was saved; "
-        f"try again in a moment. {classification.hint}",
-        reason=failure.error_class.value,
-    )

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 import structlog
 
 from relink.providers.json_path import resolve
+from relink.providers.permissions import permission_hint
 from relink.providers.spec import Between, ErrorRule, ProviderSpec, Scalar
 from relink.providers.taxonomy import (
     DATA_SOURCE_LEVEL,
@@ -121,10 +122,16 @@ def classify(
                 return Classification(
                     ErrorClass.PROVIDER_UNAVAILABLE, HINT_OUTAGE, retry_after, code, detail
                 )
-            return Classification(rule.error_class, rule.hint, retry_after, code, detail)
+            hint = permission_hint(
+                spec, rule.error_class, rule.hint, document=document, text=text, headers=headers
+            )
+            return Classification(rule.error_class, hint, retry_after, code, detail)
     fallback = _fallback(spec, status=status, document=document, phase=phase)
     if fallback is not None:
         error_class, hint = fallback
+        hint = permission_hint(
+            spec, error_class, hint, document=document, text=text, headers=headers
+        )
         return Classification(error_class, hint, retry_after, code, detail)
     log.warning(
         "provider.error.unclassified",

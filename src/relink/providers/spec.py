@@ -285,6 +285,8 @@ class ErrorsSpec(Strict):
     # Where the provider puts its error code(s) and message: for logs and the detail line.
     code_paths: tuple[JsonPath, ...] = ()
     message_paths: tuple[JsonPath, ...] = ()
+    # Where a permission_denied answer lists the permissions it wanted (the hint names them).
+    permission_paths: tuple[JsonPath, ...] = ()
     rules: tuple[ErrorRule, ...] = ()
 
 
@@ -305,6 +307,12 @@ class ProviderSpec(Strict):
     metrics: MetricsSpec | None = None
     expiry_warnings: tuple[ExpiryWarning, ...] = ()
     errors: ErrorsSpec = ErrorsSpec()
+
+    @property
+    def short_name(self) -> str:
+        """The display name without its qualifier: "Sandbox Call Tracking (API key)" speaks as
+        "Sandbox Call Tracking"."""
+        return self.display_name.split(" (")[0]
 
     @model_validator(mode="after")
     def _one_auth_section(self) -> ProviderSpec:

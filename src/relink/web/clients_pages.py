@@ -129,10 +129,10 @@ async def clients_page(
         return login_redirect(request)
     if not is_staff_or_admin(user):
         # A client login's own view: how current its data is, never why (DESIGN.md).
-        own = await client_view.own_clients(session, user=user, q=q)
+        own = await client_view.own_clients(session, user=user, today=jobs.now().date(), q=q)
         context = view_context(request, user, jobs, clients=own)
         return templates.TemplateResponse(request, "clients/own_list.html", context)
-    summaries = await health.client_summaries(session, user=user, q=q)
+    summaries = await health.client_summaries(session, user=user, today=jobs.now().date(), q=q)
     context = view_context(
         request, user, jobs, clients=summaries, q=(q or "").strip(),
         limit=health.CLIENT_LIST_LIMIT,

@@ -151,5 +151,6 @@ async def connect_key(
         reason = getattr(error, "reason", None)
         return _render(request, "api_key.html", user, error.status_code, spec=spec,
                        clients=clients, error=error.message, reason=reason,
+                       refused=error if isinstance(error, KeyRefused) else None,
                        client_id=int(client_id) if client_id.isdigit() else None)  # fmt: skip
     return _done()

@@ -235,7 +235,7 @@ async def replace_key(
     except KeyRefused as refused:
         # Nothing was saved: the old key keeps working until a good one replaces it.
         return await _credentials_form(
-            request, session, user, jobs, data_source_id, refused=refused.message, status=422
+            request, session, user, jobs, data_source_id, refused=refused, status=422
         )
     except KeyNotVerified as unsure:
         return await _credentials_form(
@@ -246,7 +246,7 @@ async def replace_key(
 
 async def _credentials_form(
     request: Request, session: DbSession, user: User, jobs: JobContext, data_source_id: int,
-    *, refused: str | None = None, unsure: str | None = None, status: int = 200,
+    *, refused: KeyRefused | None = None, unsure: str | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
     actions.require_staff(user, "change a data source's API key")
     row = await actions.get_row(

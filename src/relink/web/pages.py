@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relink.auth.endpoints import sign_in_user
+from relink.demo import DEMO_PASSWORD, demo_logins_to_show
 from relink.models.base import utcnow
 from relink.notifications import kinds
 from relink.notifications import service as inbox
@@ -36,10 +37,15 @@ async def home(user: OptionalUser) -> RedirectResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, next: str = "/") -> Response:
-    return templates.TemplateResponse(
-        request, "login.html", {"user": None, "next": _safe_next(next), "error": None}
-    )
+async def login_page(request: Request, session: DbSession, next: str = "/") -> Response:
+    context = {
+        "user": None,
+        "next": _safe_next(next),
+        "error": None,
+        "demo_logins": await demo_logins_to_show(session),
+        "demo_password": DEMO_PASSWORD,
+    }
+    return templates.TemplateResponse(request, "login.html", context)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -57,6 +63,8 @@ async def login(
             "next": _safe_next(next),
             "email": email,
             "error": "That e-mail and password do not match an account.",
+            "demo_logins": await demo_logins_to_show(session),
+            "demo_password": DEMO_PASSWORD,
         }
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     return RedirectResponse(_safe_next(next), status_code=303)
