@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
-from relink.auth.throttle import LoginThrottle
+from relink.auth.throttle import build_throttle
 from relink.config import Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import Database, default_database
@@ -64,6 +64,11 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         ctx = build_context(settings=config, database=db)
         app.state.database = db
         app.state.jobs = ctx
+        # Counts shared by every process: in the database, or Redis when configured.
+        throttle = build_throttle(
+            database=db, redis_url=config.redis_url, secret=config.session_key()
+        )
+        app.state.login_throttle = throttle
         dispatcher = EmbeddedDispatcher(ctx)
         set_dispatcher(dispatcher)
         broker = await _live_broker(config)
@@ -80,6 +85,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
             set_broker(None)
             if isinstance(broker, RedisBroker):
                 await broker.close()
+            await throttle.close()
             await ctx.close()
 
     config = settings or get_settings()
@@ -92,7 +98,6 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         https_only=config.https,
         max_age=SESSION_MAX_AGE_SECONDS,
     )
-    app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     protected = [Depends(csrf_protect)]
     for router in (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from relink.kit.crypto import default_box, generate_key
 from relink.logging import configure_logging
 from relink.models import Agency, Role
 from relink.sandbox.cli import sandbox_cli
+
+if TYPE_CHECKING:
+    import uvicorn
 
 T = TypeVar("T")
 
@@ -178,13 +181,32 @@ def serve(
     asyncio.run(_serve(bind_host, bind_port, with_sandbox=with_sandbox))
 
 
+def app_server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """Uvicorn's settings for the app: X-Forwarded-* believed from RELINK_TRUSTED_PROXIES only.
+
+    Uvicorn's own default believes them from 127.0.0.1, so anything on the same host, or a
+    proxy that passes the header through, could pick the address every per-address limit keys on.
+    """
+    import uvicorn
+
+    trusted = get_settings().trusted_proxies.strip()
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "",
+        **options,
+    )
+
+
 async def _serve(host: str, port: int, *, with_sandbox: bool) -> None:
     import uvicorn
 
     from relink.app import create_app
 
     settings = get_settings()
-    servers = [uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port))]
+    servers = [uvicorn.Server(app_server_config(create_app(), host=host, port=port))]
     if with_sandbox:
         from relink.sandbox.app import create_sandbox_app
 
