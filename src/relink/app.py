@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
-from relink.auth.throttle import build_throttle
+from relink.auth.throttle import TooManyAttempts, build_throttle
 from relink.config import Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import Database, default_database
@@ -119,8 +119,14 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     @app.exception_handler(RelinkError)
     async def _relink_error(request: Request, exc: RelinkError) -> Response:
         """JSON for the API, a friendly page for people."""
+        # A refused sign-in says when to come back, in the header clients and proxies read.
+        headers = (
+            {"Retry-After": str(exc.wait_seconds)} if isinstance(exc, TooManyAttempts) else None
+        )
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+            return JSONResponse(
+                {"detail": exc.message}, status_code=exc.status_code, headers=headers
+            )
         title = "Not found" if exc.status_code == 404 else "Something needs fixing"
         context = {
             "user": None,
@@ -128,7 +134,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
             "message": exc.message[:1].upper() + exc.message[1:],
         }
         return templates.TemplateResponse(
-            request, "error.html", context, status_code=exc.status_code
+            request, "error.html", context, status_code=exc.status_code, headers=headers
         )
 
     @app.get("/healthz", tags=["health"])

@@ -18,7 +18,7 @@ from relink.db import default_database
 from relink.errors import RelinkError
 from relink.kit.crypto import default_box, generate_key
 from relink.logging import configure_logging
-from relink.models import Agency, Role
+from relink.models import Agency, Role, User
 from relink.sandbox.cli import sandbox_cli
 
 if TYPE_CHECKING:
@@ -134,6 +134,46 @@ def users_create(
         return user.email
 
     console.print(f"created {_in_transaction(work)}")
+
+
+async def _user_by_email(session: AsyncSession, email: str) -> User:
+    from relink.errors import InvalidInput
+
+    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise InvalidInput(f"no user with e-mail {email!r}")
+    return user
+
+
+@users_app.command("set-password")
+def users_set_password(
+    email: Annotated[str, typer.Option(help="Sign-in e-mail")],
+    password: Annotated[
+        str, typer.Option(prompt=True, confirmation_prompt=True, hide_input=True)
+    ] = "",
+) -> None:
+    """Set a user's password; every session they hold ends."""
+    from relink.users.service import set_password
+
+    async def work(session: AsyncSession) -> int:
+        user = await _user_by_email(session, email)
+        return await set_password(session, user=user, password=password)
+
+    ended = _in_transaction(work)
+    console.print(f"password set; {ended} session{'s' if ended != 1 else ''} ended")
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: Annotated[str, typer.Option(help="Sign-in e-mail")]) -> None:
+    """Stop a user from signing in; every session they hold ends."""
+    from relink.users.service import deactivate_user
+
+    async def work(session: AsyncSession) -> int:
+        user = await _user_by_email(session, email)
+        return await deactivate_user(session, user=user)
+
+    ended = _in_transaction(work)
+    console.print(f"deactivated; {ended} session{'s' if ended != 1 else ''} ended")
 
 
 @app.command("demo")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,7 +57,7 @@ EMAIL_BACKOFF_CAP = timedelta(seconds=30)
 # An address the owner signed in from is theirs for this long: the backoff does not apply there.
 KNOWN_ADDRESS_LIFETIME = timedelta(days=30)
 # Expired counts are deleted at most this often per process: cheap, and the table stays small.
-PRUNE_INTERVAL_SECONDS = 60.0
+PRUNE_INTERVAL = timedelta(minutes=1)
 
 
 class TooManyAttempts(RelinkError):
@@ -138,7 +137,7 @@ class LoginThrottle:
         self.store = store
         self._secret = secret.encode()
         self.clock = clock
-        self._last_prune = float("-inf")
+        self._last_prune: datetime | None = None
 
     def _key(self, kind: str, *parts: str) -> str:
         # A keyed hash: the store never holds an e-mail or address a reader could take away.
@@ -199,10 +198,9 @@ class LoginThrottle:
         reservation.taken.clear()
 
     async def _maybe_prune(self, now: datetime) -> None:
-        moment = time.monotonic()
-        if moment - self._last_prune < PRUNE_INTERVAL_SECONDS:
+        if self._last_prune is not None and now - self._last_prune < PRUNE_INTERVAL:
             return
-        self._last_prune = moment
+        self._last_prune = now
         await self.store.prune(now=now)
 
 
