@@ -120,7 +120,6 @@ class Reservation:
     pair_key: str
     address_key: str
     known_key: str
-    counted_email: bool
     taken: list[str] = field(default_factory=list)
 
 
@@ -154,7 +153,6 @@ class LoginThrottle:
             pair_key=self._key("pair", email, address),
             address_key=self._key("addr", address),
             known_key=self._key("known", email, address),
-            counted_email=False,
         )
         limits = ((reservation.pair_key, PAIR_LIMIT), (reservation.address_key, ADDRESS_LIMIT))
         for key, limit in limits:
@@ -167,7 +165,6 @@ class LoginThrottle:
             return reservation
         count, _ = await self.store.hit(reservation.email_key, window=WINDOW, now=now)
         reservation.taken.append(reservation.email_key)
-        reservation.counted_email = True
         if count > EMAIL_FREE_FAILURES:
             wait = await self.store.claim(self._key("turn", email), hold=_backoff(count), now=now)
             if wait is not None:
