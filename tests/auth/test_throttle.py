@@ -15,10 +15,10 @@ from relink.auth.throttle import (
     EMAIL_BACKOFF_CAP,
     PAIR_LIMIT,
     WINDOW,
-    DatabaseStore,
     LoginThrottle,
     TooManyAttempts,
 )
+from relink.auth.throttle_store import DatabaseStore
 from relink.db import Database
 from relink.demo import DEMO_PASSWORD
 from relink.models import LoginAttempt

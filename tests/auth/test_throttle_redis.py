@@ -16,9 +16,9 @@ from relink.auth.throttle import (
     KNOWN_ADDRESS_LIFETIME,
     PAIR_LIMIT,
     LoginThrottle,
-    RedisStore,
     TooManyAttempts,
 )
+from relink.auth.throttle_store import RedisStore
 from relink.db import Database
 from relink.models import LoginAttempt
 from tests.auth.conftest import browser, serving
