@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
-from relink.auth.throttle import LoginThrottle
+from relink.auth.throttle import TooManyAttempts, build_throttle
 from relink.config import Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import Database, default_database
@@ -64,6 +64,11 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         ctx = build_context(settings=config, database=db)
         app.state.database = db
         app.state.jobs = ctx
+        # Counts shared by every process: in the database, or Redis when configured.
+        throttle = build_throttle(
+            database=db, redis_url=config.redis_url, secret=config.session_key()
+        )
+        app.state.login_throttle = throttle
         dispatcher = EmbeddedDispatcher(ctx)
         set_dispatcher(dispatcher)
         broker = await _live_broker(config)
@@ -80,6 +85,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
             set_broker(None)
             if isinstance(broker, RedisBroker):
                 await broker.close()
+            await throttle.close()
             await ctx.close()
 
     config = settings or get_settings()
@@ -92,7 +98,6 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         https_only=config.https,
         max_age=SESSION_MAX_AGE_SECONDS,
     )
-    app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     protected = [Depends(csrf_protect)]
     for router in (
@@ -114,8 +119,14 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     @app.exception_handler(RelinkError)
     async def _relink_error(request: Request, exc: RelinkError) -> Response:
         """JSON for the API, a friendly page for people."""
+        # A refused sign-in says when to come back, in the header clients and proxies read.
+        headers = (
+            {"Retry-After": str(exc.wait_seconds)} if isinstance(exc, TooManyAttempts) else None
+        )
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+            return JSONResponse(
+                {"detail": exc.message}, status_code=exc.status_code, headers=headers
+            )
         title = "Not found" if exc.status_code == 404 else "Something needs fixing"
         context = {
             "user": None,
@@ -123,7 +134,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
             "message": exc.message[:1].upper() + exc.message[1:],
         }
         return templates.TemplateResponse(
-            request, "error.html", context, status_code=exc.status_code
+            request, "error.html", context, status_code=exc.status_code, headers=headers
         )
 
     @app.get("/healthz", tags=["health"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,8 +18,11 @@ from relink.db import default_database
 from relink.errors import RelinkError
 from relink.kit.crypto import default_box, generate_key
 from relink.logging import configure_logging
-from relink.models import Agency, Role
+from relink.models import Agency, Role, User
 from relink.sandbox.cli import sandbox_cli
+
+if TYPE_CHECKING:
+    import uvicorn
 
 T = TypeVar("T")
 
@@ -133,6 +136,46 @@ def users_create(
     console.print(f"created {_in_transaction(work)}")
 
 
+async def _user_by_email(session: AsyncSession, email: str) -> User:
+    from relink.errors import InvalidInput
+
+    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise InvalidInput(f"no user with e-mail {email!r}")
+    return user
+
+
+@users_app.command("set-password")
+def users_set_password(
+    email: Annotated[str, typer.Option(help="Sign-in e-mail")],
+    password: Annotated[
+        str, typer.Option(prompt=True, confirmation_prompt=True, hide_input=True)
+    ] = "",
+) -> None:
+    """Set a user's password; every session they hold ends."""
+    from relink.users.service import set_password
+
+    async def work(session: AsyncSession) -> int:
+        user = await _user_by_email(session, email)
+        return await set_password(session, user=user, password=password)
+
+    ended = _in_transaction(work)
+    console.print(f"password set; {ended} session{'s' if ended != 1 else ''} ended")
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: Annotated[str, typer.Option(help="Sign-in e-mail")]) -> None:
+    """Stop a user from signing in; every session they hold ends."""
+    from relink.users.service import deactivate_user
+
+    async def work(session: AsyncSession) -> int:
+        user = await _user_by_email(session, email)
+        return await deactivate_user(session, user=user)
+
+    ended = _in_transaction(work)
+    console.print(f"deactivated; {ended} session{'s' if ended != 1 else ''} ended")
+
+
 @app.command("demo")
 def demo(
     if_empty: Annotated[bool, typer.Option(help="Do nothing when data exists")] = False,
@@ -178,13 +221,32 @@ def serve(
     asyncio.run(_serve(bind_host, bind_port, with_sandbox=with_sandbox))
 
 
+def app_server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """Uvicorn's settings for the app: X-Forwarded-* believed from RELINK_TRUSTED_PROXIES only.
+
+    Uvicorn's own default believes them from 127.0.0.1, so anything on the same host, or a
+    proxy that passes the header through, could pick the address every per-address limit keys on.
+    """
+    import uvicorn
+
+    trusted = get_settings().trusted_proxies.strip()
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "",
+        **options,
+    )
+
+
 async def _serve(host: str, port: int, *, with_sandbox: bool) -> None:
     import uvicorn
 
     from relink.app import create_app
 
     settings = get_settings()
-    servers = [uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port))]
+    servers = [uvicorn.Server(app_server_config(create_app(), host=host, port=port))]
     if with_sandbox:
         from relink.sandbox.app import create_sandbox_app
 

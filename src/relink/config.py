@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     port: int = 8000
     base_url: str = ""
     sandbox_host: str = "127.0.0.1"
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated;
+    # "*" for any). None by default: the peer's own address counts, whatever a header claims,
+    # so sign-in limits per address cannot be dodged by forging one.
+    trusted_proxies: str = ""
     sandbox_port: int = 8001
     sandbox_url: str = ""
     mail_from: str = "Relink <relink@localhost>"

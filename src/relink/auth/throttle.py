@@ -1,58 +1,171 @@
-"""Sign-in rate limiting: failed attempts per e-mail and per address, in a sliding window."""
+"""Sign-in throttling: atomic, shared by every process, bounded, and no lockout weapon.
+
+Every attempt reserves its place in the counts BEFORE the password is checked, by one atomic
+increment that answers the new count; so thirty parallel guesses cannot all slip in under a
+count that none of them has raised yet. The counts live where every app process sees them: the
+database by default, Redis when ``RELINK_REDIS_URL`` is set. Each has an end and is pruned.
+
+Three counts, each over a fixed window:
+
+- e-mail + address: the hard limit. A guesser at one address stops here; so does the owner
+  with a forgotten password, at their own address only.
+- address: a wider limit across e-mails, for one address trying many accounts.
+- e-mail, from addresses the account never signed in from: a backoff, not a lock. Past one
+  address's worth of failures, checks of that e-mail go one at a time, each waiting a delay that
+  doubles up to a short cap. Guessers spread over many addresses are slowed to a crawl; the
+  owner, from an address they signed in from before, is not slowed at all, and from a new one
+  waits that short cap at most. Nobody can lock anybody else out.
+
+A success clears its e-mail + address count and gives back what it took from the others.
+"""
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.auth.throttle_store import DatabaseStore, RedisStore, ThrottleStore
+from relink.db import Database
 from relink.errors import RelinkError
+from relink.models.base import utcnow
 
-# Ten wrong passwords in fifteen minutes is past any typo; it is someone guessing.
-MAX_FAILURES = 10
-WINDOW_SECONDS = 15 * 60
+WINDOW = timedelta(minutes=15)
+# Ten wrong passwords in fifteen minutes from one place for one account is past any typo.
+PAIR_LIMIT = 10
+# One address failing a hundred times across accounts is trying a list, not mistyping; an office
+# behind one address stays far below it (successes give their count back).
+ADDRESS_LIMIT = 100
+# One address's worth of failures is free; the backoff only starts when more than one place,
+# or a guesser rotating addresses, has failed.
+EMAIL_FREE_FAILURES = PAIR_LIMIT
+EMAIL_BACKOFF_FIRST = timedelta(seconds=1)
+# The longest the owner can be kept waiting at a new address by someone else's guesses.
+EMAIL_BACKOFF_CAP = timedelta(seconds=30)
+# An address the owner signed in from is theirs for this long: the backoff does not apply there.
+KNOWN_ADDRESS_LIFETIME = timedelta(days=30)
+# Expired counts are deleted at most this often per process: cheap, and the table stays small.
+PRUNE_INTERVAL = timedelta(minutes=1)
 
 
 class TooManyAttempts(RelinkError):
     status_code = 429
 
     def __init__(self, wait_seconds: int) -> None:
-        minutes = max(1, round(wait_seconds / 60))
-        super().__init__(
-            f"too many failed sign-ins; wait {minutes} minute{'s' if minutes != 1 else ''} "
-            "and try again"
-        )
+        wait_seconds = max(1, wait_seconds)
+        if wait_seconds < 90:
+            amount = f"{wait_seconds} second{'s' if wait_seconds != 1 else ''}"
+        else:
+            minutes = round(wait_seconds / 60)
+            amount = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        super().__init__(f"too many failed sign-ins; wait {amount} and try again")
         self.wait_seconds = wait_seconds
 
 
+@dataclass
+class Reservation:
+    """The counts one attempt took; handed back to ``succeeded``."""
+
+    email_key: str
+    pair_key: str
+    address_key: str
+    known_key: str
+    taken: list[str] = field(default_factory=list)
+
+
 class LoginThrottle:
-    """In-process counts; each app process limits on its own (a documented scaled-mode gap)."""
+    """Reserve before checking a password; report success; failures stay counted."""
 
-    def __init__(self, *, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+    def __init__(
+        self,
+        store: ThrottleStore,
+        *,
+        secret: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self._secret = secret.encode()
+        self.clock = clock
+        self._last_prune: datetime | None = None
 
-    def _keys(self, email: str, address: str) -> tuple[str, str]:
-        return f"email:{email.strip().lower()}", f"addr:{address}"
+    def _key(self, kind: str, *parts: str) -> str:
+        # A keyed hash: the store never holds an e-mail or address a reader could take away.
+        digest = hmac.new(self._secret, "\x00".join(parts).encode(), hashlib.sha256)
+        return f"{kind}:{digest.hexdigest()[:48]}"
 
-    def check(self, *, email: str, address: str, now: float | None = None) -> None:
-        """Raise ``TooManyAttempts`` while either key is over the limit."""
-        moment = time.monotonic() if now is None else now
-        for key in self._keys(email, address):
-            attempts = self._prune(key, moment)
-            if len(attempts) >= self.max_failures:
-                raise TooManyAttempts(int(attempts[0] + self.window - moment))
+    async def reserve(self, *, email: str, address: str) -> Reservation:
+        """Count this attempt in, or raise ``TooManyAttempts`` having counted nothing."""
+        now = self.clock()
+        await self._maybe_prune(now)
+        email = email.strip().lower()
+        reservation = Reservation(
+            email_key=self._key("email", email),
+            pair_key=self._key("pair", email, address),
+            address_key=self._key("addr", address),
+            known_key=self._key("known", email, address),
+        )
+        limits = ((reservation.pair_key, PAIR_LIMIT), (reservation.address_key, ADDRESS_LIMIT))
+        for key, limit in limits:
+            count, left = await self.store.hit(key, window=WINDOW, now=now)
+            reservation.taken.append(key)
+            if count > limit:
+                await self._give_back(reservation, now)
+                raise TooManyAttempts(_seconds(left))
+        if await self.store.present(reservation.known_key, now=now):
+            return reservation
+        count, _ = await self.store.hit(reservation.email_key, window=WINDOW, now=now)
+        reservation.taken.append(reservation.email_key)
+        if count > EMAIL_FREE_FAILURES:
+            wait = await self.store.claim(self._key("turn", email), hold=_backoff(count), now=now)
+            if wait is not None:
+                await self._give_back(reservation, now)
+                raise TooManyAttempts(_seconds(wait))
+        return reservation
 
-    def failed(self, *, email: str, address: str, now: float | None = None) -> None:
-        moment = time.monotonic() if now is None else now
-        for key in self._keys(email, address):
-            self._failures[key].append(moment)
+    async def succeeded(
+        self, reservation: Reservation, *, session: AsyncSession | None = None
+    ) -> None:
+        """The password was right: clear the pair, give back the rest, remember the address.
 
-    def succeeded(self, *, email: str, address: str) -> None:
-        self._failures.pop(self._keys(email, address)[0], None)
+        ``session``: the request's own transaction, so a sign-in never holds two connections.
+        """
+        now = self.clock()
+        await self.store.forget(reservation.pair_key, session=session)
+        others = [k for k in reservation.taken if k != reservation.pair_key]
+        await self.store.refund(others, now=now, session=session)
+        await self.store.remember(
+            reservation.known_key, lifetime=KNOWN_ADDRESS_LIFETIME, now=now, session=session
+        )
 
-    def _prune(self, key: str, moment: float) -> deque[float]:
-        attempts = self._failures[key]
-        while attempts and attempts[0] <= moment - self.window:
-            attempts.popleft()
-        return attempts
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def _give_back(self, reservation: Reservation, now: datetime) -> None:
+        await self.store.refund(reservation.taken, now=now)
+        reservation.taken.clear()
+
+    async def _maybe_prune(self, now: datetime) -> None:
+        if self._last_prune is not None and now - self._last_prune < PRUNE_INTERVAL:
+            return
+        self._last_prune = now
+        await self.store.prune(now=now)
+
+
+def _backoff(failures: int) -> timedelta:
+    """1 s, 2 s, 4 s … up to the cap, for each failure past the free ones."""
+    doublings: int = min(failures - EMAIL_FREE_FAILURES - 1, 16)
+    return min(EMAIL_BACKOFF_FIRST * (1 << doublings), EMAIL_BACKOFF_CAP)
+
+
+def _seconds(left: timedelta) -> int:
+    return max(1, int(left.total_seconds() + 0.999))
+
+
+def build_throttle(*, database: Database, redis_url: str | None, secret: str) -> LoginThrottle:
+    """Redis when configured (shared by every process and host), else the database."""
+    store: ThrottleStore = RedisStore(redis_url) if redis_url else DatabaseStore(database)
+    return LoginThrottle(store, secret=secret)

@@ -8,11 +8,13 @@ from relink.models.data_source import DataSource
 from relink.models.event import Event
 from relink.models.grant import Grant
 from relink.models.incident import Incident, IncidentDataSource
+from relink.models.login_attempt import LoginAttempt
 from relink.models.notification import Notification
 from relink.models.oauth_state import OAuthState, ReconnectLink
 from relink.models.outbox import OutboxEmail
 from relink.models.sync_run import SyncOutcome, SyncRun
 from relink.models.user import EmailPreference, Role, User, UserClientAccess
+from relink.models.user_session import UserSession
 from relink.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "Grant",
     "Incident",
     "IncidentDataSource",
+    "LoginAttempt",
     "Notification",
     "OAuthState",
     "OutboxEmail",
@@ -35,6 +38,7 @@ __all__ = [
     "SyncRun",
     "User",
     "UserClientAccess",
+    "UserSession",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -1,14 +1,21 @@
-"""Users of an agency: creation and which clients a staff user may see."""
+"""Users of an agency: creation, passwords, deactivation and which clients staff may see."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
-from relink.errors import InvalidInput
+from relink.auth.passwords import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from relink.auth.sessions import end_all_sessions
+from relink.errors import InvalidInput, RelinkError
 from relink.models import Client, Role, User, UserClientAccess
 from relink.models.base import utcnow
 from relink.notifications.fanout import subscribe_user
@@ -34,8 +41,7 @@ async def create_user(
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidInput(f"{email!r} is not an e-mail address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password_length(password)
     taken = await session.scalar(select(func.count()).where(User.email == email))
     if taken:
         raise InvalidInput(f"a user with e-mail {email} exists already")
@@ -81,13 +87,72 @@ async def set_client_access(
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None (same answer for either miss)."""
+    """The active user with this e-mail and password, or None (same answer for either miss).
+
+    A right password under an outdated hash (older argon2 parameters) is hashed again, now that
+    the password is at hand. argon2 runs in a thread: it is slow on purpose, and must not stall
+    every other request of the process while it works.
+    """
     user = await session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_active:
         # Spend the same time as a real check so a miss does not reveal which e-mails exist.
-        verify_password(_DUMMY_HASH, password)
+        await asyncio.to_thread(verify_password, _DUMMY_HASH, password)
         return None
-    return user if verify_password(user.password_hash, password) else None
+    if not await asyncio.to_thread(verify_password, user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await session.flush()
+    return user
+
+
+async def set_password(
+    session: AsyncSession, *, user: User, password: str, keep_session_id: int | None = None
+) -> int:
+    """A new password; every session of the user ends but ``keep_session_id``.
+
+    Whoever knew the old password may hold a session made with it: the change must shut them
+    out. Returns how many sessions ended.
+    """
+    _check_password_length(password)
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+    await session.flush()
+    return await end_all_sessions(session, user_id=user.id, now=utcnow(), keep_id=keep_session_id)
+
+
+async def change_own_password(
+    session: AsyncSession,
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    keep_session_id: int | None,
+) -> int:
+    """A signed-in user's own change: the current password first, then as ``set_password``."""
+    if not await asyncio.to_thread(verify_password, user.password_hash, current_password):
+        raise WrongPassword()
+    return await set_password(
+        session, user=user, password=new_password, keep_session_id=keep_session_id
+    )
+
+
+async def deactivate_user(session: AsyncSession, *, user: User) -> int:
+    """The user can no longer sign in, and every session they hold ends now."""
+    user.is_active = False
+    await session.flush()
+    return await end_all_sessions(session, user_id=user.id, now=utcnow())
+
+
+class WrongPassword(RelinkError):
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__("the current password is not right")
+
+
+def _check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
 
 
 async def _ensure_agency_clients(

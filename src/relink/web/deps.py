@@ -8,12 +8,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.auth.sessions import resolve_session
 from relink.db import Database
 from relink.errors import RelinkError
 from relink.models import Role, User
+from relink.models.base import utcnow
 from relink.worker.context import JobContext
 
-SESSION_USER_KEY = "user_id"
+# The cookie's key for the session token; the user is found through the ``user_session`` row.
+SESSION_ID_KEY = "sid"
 
 
 class NotSignedIn(RelinkError):
@@ -43,14 +46,17 @@ DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 
 
 async def optional_user(request: Request, session: DbSession) -> User | None:
-    user_id = request.session.get(SESSION_USER_KEY)
-    if not isinstance(user_id, int):
+    """The signed-in user of a live session, or None; an ended session's cookie is cleared."""
+    token = request.session.get(SESSION_ID_KEY)
+    if not isinstance(token, str):
         return None
-    user = await session.get(User, user_id)
-    if user is None or not user.is_active:
+    resolved = await resolve_session(session, token=token, now=utcnow())
+    if resolved is None:
         request.session.clear()
         return None
-    return user
+    # Endpoints that act on "this session" (sign out, the list of sessions) read its id here.
+    request.state.user_session_id = resolved.row.id
+    return resolved.user
 
 
 async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

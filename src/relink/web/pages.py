@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from relink.auth.endpoints import sign_in_user
+from relink.auth.endpoints import sign_in_user, sign_out_user
 from relink.demo import DEMO_PASSWORD, demo_logins_to_show
 from relink.models.base import utcnow
 from relink.notifications import kinds
@@ -71,8 +71,8 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request) -> RedirectResponse:
-    request.session.clear()
+async def logout(request: Request, session: DbSession) -> RedirectResponse:
+    await sign_out_user(request, session)
     return RedirectResponse("/login", status_code=303)
 
 

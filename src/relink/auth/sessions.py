@@ -1,0 +1,161 @@
+"""Server-side sessions: the cookie carries a random token, the ``user_session`` row its hash.
+
+Every request looks its token up, so a session ends for every copy of its cookie the moment
+its row is revoked: by signing out (this session), "sign out everywhere", a password change
+or a deactivation (all of the user's sessions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.models import User, UserSession
+
+# A session unused for two weeks asks for the password again.
+IDLE_LIFETIME = timedelta(days=14)
+# However busy, a session asks again after thirty days: a stolen cookie does not live forever.
+ABSOLUTE_LIFETIME = timedelta(days=30)
+# Writing "last seen" on every request would make every page load a write; minutes are enough.
+TOUCH_INTERVAL = timedelta(minutes=5)
+USER_AGENT_CHARS = 200
+ADDRESS_CHARS = 64
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new session: its row, and the token that goes into the cookie (never stored)."""
+
+    row: UserSession
+    token: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A live session and its active user."""
+
+    row: UserSession
+    user: User
+
+
+async def start_session(
+    session: AsyncSession,
+    *,
+    user: User,
+    now: datetime,
+    user_agent: str | None = None,
+    address: str | None = None,
+) -> Started:
+    """A fresh session for ``user``; the user's ended sessions are cleared out on the way."""
+    await session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            or_(UserSession.revoked_at.is_not(None), UserSession.expires_at <= now),
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    row = UserSession(
+        agency_id=user.agency_id,
+        user_id=user.id,
+        token_hash=_hash(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + IDLE_LIFETIME,
+        user_agent=(user_agent or "")[:USER_AGENT_CHARS] or None,
+        address=(address or "")[:ADDRESS_CHARS] or None,
+    )
+    session.add(row)
+    await session.flush()
+    return Started(row=row, token=token)
+
+
+async def resolve_session(session: AsyncSession, *, token: str, now: datetime) -> Resolved | None:
+    """The live session of ``token`` and its active user, or None; keeps "last seen" fresh."""
+    found = (
+        await session.execute(
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .where(
+                UserSession.token_hash == _hash(token),
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > now,
+                User.is_active.is_(True),
+            )
+        )
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        # Not flushed here: written with the request's own writes or at its commit, so a
+        # request does not take the database's write lock before it has to.
+        row.last_seen_at = now
+        row.expires_at = min(now + IDLE_LIFETIME, row.created_at + ABSOLUTE_LIFETIME)
+    return Resolved(row=row, user=user)
+
+
+async def end_session(session: AsyncSession, *, token: str, now: datetime) -> bool:
+    """Revoke the session of ``token`` (signing out); True when there was one to end."""
+    result = await session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _hash(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def end_user_session(
+    session: AsyncSession, *, user: User, session_id: int, now: datetime
+) -> bool:
+    """Revoke one of ``user``'s own sessions by id; another user's id ends nothing."""
+    result = await session.execute(
+        update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def end_all_sessions(
+    session: AsyncSession, *, user_id: int, now: datetime, keep_id: int | None = None
+) -> int:
+    """Revoke every live session of the user except ``keep_id``; returns how many ended."""
+    statement = update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+    )
+    if keep_id is not None:
+        statement = statement.where(UserSession.id != keep_id)
+    result = await session.execute(
+        statement.values(revoked_at=now).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def live_sessions(session: AsyncSession, *, user: User, now: datetime) -> list[UserSession]:
+    """The user's sessions that still let someone in, newest first."""
+    return list(
+        await session.scalars(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > now,
+            )
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )

@@ -1,0 +1,99 @@
+"""Whose address counts: `relink serve` believes X-Forwarded-For only from trusted proxies."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from relink.auth.throttle import PAIR_LIMIT
+from relink.demo import DEMO_PASSWORD
+from tests.fixtures.demo import Demo
+from tests.fixtures.processes import relink_env, start
+from tests.fixtures.server import bound_socket
+
+STAFF = "staff@demo.relink.test"
+ADMIN = {"email": "admin@demo.relink.test", "password": DEMO_PASSWORD}
+STARTUP_SECONDS = 60.0
+
+
+@contextmanager
+def relink_serve(
+    tmp_path: Path, *, database_url: str, secret_key: str, trusted_proxies: str | None = None
+) -> Iterator[str]:
+    """The real `relink serve` on a free port, its scheduler off."""
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = relink_env(
+        database_url=database_url,
+        secret_key=secret_key,
+        sandbox_url="http://127.0.0.1:9",
+        var_dir=tmp_path / "serve-var",
+    )
+    env["RELINK_EMBEDDED_WORKER"] = "false"
+    if trusted_proxies is not None:
+        env["RELINK_TRUSTED_PROXIES"] = trusted_proxies
+    process = start("serve", "--port", str(port), env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                if httpx.get(f"{url}/api/session/csrf", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                _, err = process.communicate()
+                raise RuntimeError(f"relink serve did not start: {err.decode()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _forged(n: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"198.51.100.{n + 1}"}
+
+
+def test_a_forged_forwarded_for_changes_no_address_by_default(
+    demo: Demo, database_url: str, secret_key: str, tmp_path: Path
+) -> None:
+    with relink_serve(tmp_path, database_url=database_url, secret_key=secret_key) as url:
+        wrong = {"email": STAFF, "password": "wrong-password-x"}
+        codes = [
+            httpx.post(f"{url}/api/session", json=wrong, headers=_forged(n)).status_code
+            for n in range(PAIR_LIMIT + 1)
+        ]
+        with httpx.Client(base_url=url, headers=_forged(99)) as client:
+            client.post("/api/session", json=ADMIN).raise_for_status()
+            (mine,) = client.get("/api/sessions").json()
+
+    # Every guess counted against the one real address, whatever the header said.
+    assert codes == [401] * PAIR_LIMIT + [429]
+    assert mine["address"] == "127.0.0.1"
+
+
+def test_a_trusted_proxys_forwarded_for_gives_the_clients_address(
+    demo: Demo, database_url: str, secret_key: str, tmp_path: Path
+) -> None:
+    with (
+        relink_serve(
+            tmp_path, database_url=database_url, secret_key=secret_key, trusted_proxies="127.0.0.1"
+        ) as url,
+        httpx.Client(base_url=url, headers=_forged(43)) as client,
+    ):
+        client.post("/api/session", json=ADMIN).raise_for_status()
+        (mine,) = client.get("/api/sessions").json()
+
+    assert mine["address"] == "198.51.100.44"
