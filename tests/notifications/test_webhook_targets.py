@@ -152,7 +152,7 @@ async def test_a_host_named_in_the_settings_may_be_saved(
     )  # fmt: skip
 
     assert endpoint.url == "http://127.0.0.1:9/hook"
-    with pytest.raises(InvalidInput, match="10.1.2.3 is a private address"):
+    with pytest.raises(InvalidInput, match=r"10\.1\.2\.3 is a private address"):
         await webhooks.create_endpoint(
             session, box=box, agency_id=demo.agency.id, url="http://10.1.2.3/", events=[],
             policy=policy,

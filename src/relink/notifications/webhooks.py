@@ -83,7 +83,7 @@ async def validate_url(url: str, *, policy: HostPolicy) -> str:
         raise InvalidInput(
             f"webhook URL refused: {refusal}. Relink sends webhooks only to public internet "
             "addresses; use your receiver's public URL (an operator can allow a test host "
-            "with RELINK_WEBHOOK_ALLOWED_HOSTS)."
+            "with RELINK_WEBHOOK_ALLOWED_HOSTS)"
         )
     return url
 
