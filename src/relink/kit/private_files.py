@@ -42,9 +42,11 @@ def private_dir(path: Path, *, tighten_existing: bool = True) -> Path:
 
 def private_file(path: Path) -> Path:
     """``path`` as an existing file (created empty if missing) readable by its owner only."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE)
-    os.close(fd)
-    tighten(path, PRIVATE_FILE_MODE)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        # Opened by whoever made it; only its mode is ours to narrow.
+        tighten(path, PRIVATE_FILE_MODE)
     return path
 
 
