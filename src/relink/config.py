@@ -152,6 +152,8 @@ class Settings(BaseSettings):
                 shown[name] = ", ".join(sorted(value)) or "(none; the sandbox is built in)"
             elif value is None or value == "":
                 shown[name] = "(unset)"
+            elif isinstance(value, list):
+                shown[name] = ", ".join(value) or "(none)"
             else:
                 shown[name] = str(value)
         shown["database_url"] = _mask_url_password(self.effective_database_url)
