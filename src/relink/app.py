@@ -6,32 +6,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import func, select
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
-from relink.auth.throttle import TooManyAttempts, build_throttle
+from relink.auth.throttle import build_throttle
 from relink.config import Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import Database, default_database
 from relink.errors import RelinkError
 from relink.grants import endpoints as grant_endpoints
-from relink.models import Agency, DataSource
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
 from relink.web import (
     clients_pages,
     connect_pages,
+    data_source_detail,
     data_sources_pages,
+    error_pages,
     inbox_pages,
     pages,
+    provider_settings_pages,
     reconnect_pages,
     settings_pages,
 )
-from relink.web.templating import STATIC_DIR, templates
+from relink.web.security_headers import SecurityHeadersMiddleware
+from relink.web.templating import STATIC_DIR
 from relink.worker import endpoints as worker_endpoints
 from relink.worker.context import build_context
 from relink.worker.embedded import EmbeddedDispatcher
@@ -98,16 +104,20 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         https_only=config.https,
         max_age=SESSION_MAX_AGE_SECONDS,
     )
+    # Added last, so it is outermost: every answer below it carries the headers.
+    app.add_middleware(SecurityHeadersMiddleware, https=config.https)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     protected = [Depends(csrf_protect)]
     for router in (
         pages.router,
         reconnect_pages.router,
         data_sources_pages.router,
+        data_source_detail.router,
         clients_pages.router,
         inbox_pages.router,
         connect_pages.router,
         settings_pages.router,
+        provider_settings_pages.router,
         grant_endpoints.router,
         data_source_endpoints.router,
         auth_endpoints.router,
@@ -116,39 +126,19 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     ):
         app.include_router(router, dependencies=protected)
 
-    @app.exception_handler(RelinkError)
-    async def _relink_error(request: Request, exc: RelinkError) -> Response:
-        """JSON for the API, a friendly page for people."""
-        # A refused sign-in says when to come back, in the header clients and proxies read.
-        headers = (
-            {"Retry-After": str(exc.wait_seconds)} if isinstance(exc, TooManyAttempts) else None
-        )
-        if request.url.path.startswith("/api/"):
-            return JSONResponse(
-                {"detail": exc.message}, status_code=exc.status_code, headers=headers
-            )
-        title = "Not found" if exc.status_code == 404 else "Something needs fixing"
-        context = {
-            "user": None,
-            "title": title,
-            "message": exc.message[:1].upper() + exc.message[1:],
-        }
-        return templates.TemplateResponse(
-            request, "error.html", context, status_code=exc.status_code, headers=headers
-        )
+    app.add_exception_handler(RelinkError, error_pages.relink_error)
+    app.add_exception_handler(HTTPException, error_pages.http_error)
+    app.add_exception_handler(RequestValidationError, error_pages.validation_error)
 
     @app.get("/healthz", tags=["health"])
-    async def healthz(request: Request) -> dict[str, object]:
-        """Liveness plus the size of what the database holds."""
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness: the app answers and reaches its database. Nothing about who uses it."""
         db: Database = request.app.state.database
-        async with db.sessions() as session:
-            agencies = await session.scalar(select(func.count()).select_from(Agency))
-            sources = await session.scalar(select(func.count()).select_from(DataSource))
-        return {
-            "status": "ok",
-            "database": db.engine.dialect.name,
-            "agencies": agencies,
-            "data_sources": sources,
-        }
+        try:
+            async with db.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     return app

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
+from typing import Annotated
 
 import structlog
 from cryptography.fernet import Fernet
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from relink.kit.private_files import (
+    PRIVATE_FILE_MODE,
+    create_private_text,
+    private_dir,
+    tighten,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +62,9 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     log_json: bool = False
+    # Hosts webhooks may be sent to although they are not public (loopback, private networks):
+    # comma-separated names or addresses, e.g. "127.0.0.1" for a test receiver. Empty: none.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod
@@ -61,6 +73,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RELINK_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+psycopg://"
             )
+        return value
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [host.strip() for host in value.split(",") if host.strip()]
         return value
 
     @property
@@ -84,15 +105,16 @@ class Settings(BaseSettings):
         if configured:
             return configured
         key_file = self.var_dir / GENERATED_KEY_FILE
-        if not key_file.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(Fernet.generate_key().decode() + "\n")
-            key_file.chmod(0o600)
+        private_dir(self.var_dir)
+        if create_private_text(key_file, Fernet.generate_key().decode() + "\n"):
             log.warning(
                 "config.secret_key.generated",
                 path=str(key_file),
                 hint="set RELINK_SECRET_KEYS in production: losing this file loses all credentials",
             )
+        else:
+            # A file left by an older version may be wider than the key it holds deserves.
+            tighten(key_file, PRIVATE_FILE_MODE)
         return [key_file.read_text().strip()]
 
     def session_key(self) -> str:
@@ -135,6 +157,8 @@ class Settings(BaseSettings):
                 shown[name] = ", ".join(sorted(value)) or "(none; the sandbox is built in)"
             elif value is None or value == "":
                 shown[name] = "(unset)"
+            elif isinstance(value, list):
+                shown[name] = ", ".join(value) or "(none)"
             else:
                 shown[name] = str(value)
         shown["database_url"] = _mask_url_password(self.effective_database_url)

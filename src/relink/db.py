@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from relink.config import get_settings
+from relink.kit.private_files import private_dir, private_sqlite_file
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -24,11 +25,19 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite(Path(parsed.database))
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_sqlite(database: Path) -> None:
+    """The database file 0600 and Relink's own var folder 0700 before SQLite opens anything."""
+    folder = database.parent
+    var_dir = get_settings().var_dir
+    private_dir(folder, tighten_existing=folder.resolve() == var_dir.resolve())
+    private_sqlite_file(database)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

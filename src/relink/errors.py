@@ -14,6 +14,11 @@ class RelinkError(Exception):
         if status_code is not None:
             self.status_code = status_code
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """HTTP headers the answer carries (``Retry-After``, say); none by default."""
+        return None
+
 
 class NotFound(RelinkError):
     """Absent, or outside what the caller may see: existence must not leak."""

@@ -19,8 +19,9 @@ from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 
 MANAGER = "manager@sandbox.test"
-# Nothing listens on the discard port: every delivery attempt fails without waiting.
-UNREACHABLE_HOOK = "http://127.0.0.1:9/hook"
+# A public-looking name that never resolves (RFC 2606 .invalid): every delivery attempt fails
+# at once, and no internal address is involved (those are refused when saved).
+UNREACHABLE_HOOK = "https://receiver.relink.invalid/hook"
 SECRET = re.compile(r"whsec_[A-Za-z0-9_-]{20,}")
 
 

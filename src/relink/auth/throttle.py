@@ -65,6 +65,11 @@ class TooManyAttempts(RelinkError):
         super().__init__(f"too many failed sign-ins; wait {amount} and try again")
         self.wait_seconds = wait_seconds
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        # When to come back, in the header clients and proxies read.
+        return {"Retry-After": str(self.wait_seconds)}
+
 
 @dataclass
 class Reservation:

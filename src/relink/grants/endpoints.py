@@ -53,12 +53,12 @@ async def start_reconnect(
 
 @router.post("/{grant_id}/reconnect-links", status_code=201)
 async def create_link(
-    grant_id: int, body: LinkIn, request: Request, user: CurrentUser, session: DbSession
+    grant_id: int, body: LinkIn, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> LinkOut:
     """A link for the client's own person, pinned to this grant's login (admins)."""
     link, token = await links.create_link(
         session, user=user, grant_id=grant_id, now=utcnow(), ttl=timedelta(days=body.days),
         note=body.note,
     )  # fmt: skip
-    base = str(request.base_url).rstrip("/")
-    return LinkOut(url=f"{base}/r/{token}", expires_at=link.expires_at)
+    url = links.link_url(jobs.settings.effective_base_url, token)
+    return LinkOut(url=url, expires_at=link.expires_at)

@@ -18,6 +18,16 @@ from relink.providers.taxonomy import AuthKind
 
 DEFAULT_LINK_TTL = timedelta(days=7)
 MAX_LINK_TTL = timedelta(days=30)
+LINK_PATH = "/r/"
+
+
+def link_url(base_url: str, token: str) -> str:
+    """The absolute link for ``token``, always on the configured ``RELINK_BASE_URL``.
+
+    Never the request's own host: a forged ``Host`` header would otherwise mint a working
+    token inside a link to someone else's site.
+    """
+    return f"{base_url.rstrip('/')}{LINK_PATH}{token}"
 
 
 class LinkUnusable(CallbackRefused):

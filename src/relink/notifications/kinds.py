@@ -50,6 +50,12 @@ class Action(BaseModel):
     label: str
     # Where the button leads inside the app (a signed-in page; never a single-use token).
     path: str
+    # Taking the action first starts an import of this data source ("Try again").
+    starts_import: int | None = None
+
+
+# Where an action leads when the notification lacks the id it would need (never a dead page).
+FALLBACK_PATH = "/data-sources"
 
 
 class _Common(BaseModel):
@@ -97,7 +103,9 @@ class ReconnectNeeded(_Common):
     def action(self) -> Action:
         if self.auth_kind is AuthKind.OAUTH2 and self.grant_id is not None:
             return Action(label="Reconnect", path=f"/grants/{self.grant_id}/reconnect")
-        source = self.data_source_ids[0] if self.data_source_ids else 0
+        if not self.data_source_ids:
+            return Action(label="Reconnect", path=f"{FALLBACK_PATH}?status=disconnected")
+        source = self.data_source_ids[0]
         return Action(label="Re-enter API key", path=f"/data-sources/{source}/credentials")
 
 
@@ -117,8 +125,10 @@ class UploadFailed(_Common):
 
     @property
     def action(self) -> Action:
-        source = self.data_source_ids[0] if self.data_source_ids else 0
-        return Action(label="Try again", path=f"/data-sources/{source}")
+        if not self.data_source_ids:
+            return Action(label="View data sources", path=FALLBACK_PATH)
+        source = self.data_source_ids[0]
+        return Action(label="Try again", path=f"/data-sources/{source}", starts_import=source)
 
 
 class DataDelayed(_Common):
@@ -156,6 +166,8 @@ class ExpiresSoon(_Common):
 
     @property
     def action(self) -> Action:
+        if self.grant_id is None:
+            return Action(label="View data sources", path=FALLBACK_PATH)
         return Action(label="Reconnect", path=f"/grants/{self.grant_id}/reconnect")
 
 
@@ -175,7 +187,9 @@ class OperationsAlert(_Common):
 
     @property
     def action(self) -> Action:
-        return Action(label="Check app settings", path="/settings/providers")
+        # The provider's entry on the page that shows our app registrations (admins only:
+        # operations alerts go to admins).
+        return Action(label="Check app settings", path=f"/settings/providers#{self.provider}")
 
 
 NotificationKind = Annotated[

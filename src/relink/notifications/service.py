@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.data_sources import actions as data_source_actions
 from relink.errors import InvalidInput, NotFound
 from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from relink.models import Notification, User
@@ -129,10 +130,23 @@ async def mark_all_read(session: AsyncSession, *, user: User, now: datetime) -> 
 async def take_action(
     session: AsyncSession, *, user: User, notification_id: int, now: datetime
 ) -> str:
-    """Taking a notification's action marks it read; returns where the action leads."""
+    """Taking a notification's action marks it read and does what it says ("Try again" starts
+    the import); returns the page where it leads."""
     notification = await get_notification(session, user=user, notification_id=notification_id)
     await mark_read(session, user=user, notification_id=notification.id, now=now)
-    return kinds.parse(notification.payload).action.path
+    action = kinds.parse(notification.payload).action
+    if action.starts_import is None:
+        return action.path
+    try:
+        await data_source_actions.sync_now(
+            session, user=user, data_source_id=action.starts_import, now=now
+        )
+    except NotFound:
+        return kinds.FALLBACK_PATH  # gone from the trash, or no longer the user's to see
+    except InvalidInput:
+        # Paused, disconnected or in the trash: its page says what has to happen first.
+        return f"{action.path}?done=not_started"
+    return f"{action.path}?done=synced"
 
 
 _KIND_NAMES = (

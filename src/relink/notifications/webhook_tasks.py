@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiohttp
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from relink.errors import CredentialsUnreadable
+from relink.kit.public_address import HostPolicy, TargetRefused
 from relink.kit.retry import retry_wait
 from relink.models import WebhookDelivery, WebhookEndpoint
+from relink.notifications.webhook_http import WebhookSender
 from relink.notifications.webhook_signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -23,7 +23,7 @@ from relink.notifications.webhook_signing import (
     signature_header,
 )
 from relink.notifications.webhooks import request_body, signing_secrets
-from relink.providers.http import Answer, HttpClient, NoAnswer
+from relink.providers.http import NoAnswer
 from relink.worker.context import JobContext
 from relink.worker.registry import job
 
@@ -35,8 +35,6 @@ CLAIM_TTL = timedelta(minutes=5)
 CLAIM_BATCH = 200
 # Parallel POSTs from one process; the HTTP client also caps sockets per host.
 CONCURRENCY = 20
-# Of a receiver's answer we only drain this much (to reuse the connection), and store none.
-MAX_RESPONSE_BYTES = 64 * 1024
 
 
 @dataclass
@@ -62,28 +60,12 @@ class _Outcome:
     send: _Send
     status_code: int | None
     error: str | None
+    # The host is not one webhooks may reach: retrying cannot help, an admin must fix the URL.
+    refused: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-async def post_bytes(http: HttpClient, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
-    """POST exactly ``body``, with ``HttpClient``'s session, timeouts and ``NoAnswer`` contract.
-
-    ``HttpClient.request`` takes form fields or an object it serialises itself, but the
-    signature must cover the bytes as sent, so this posts raw bytes on the same session.
-    Redirects are not followed: a receiver that moved must be updated, not guessed at.
-    """
-    try:
-        async with http._client().post(
-            url, data=body, headers=headers, allow_redirects=False
-        ) as response:
-            await response.content.read(MAX_RESPONSE_BYTES)
-            return Answer(response.status, dict(response.headers), b"")
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        # Only the exception's type: its text may echo the URL, and a Slack URL is a secret.
-        raise NoAnswer(type(exc).__name__) from None
 
 
 async def _claim(session: AsyncSession, due: Select[int], until: datetime) -> list[int]:
@@ -160,9 +142,16 @@ async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
     return sends
 
 
-async def _attempt(ctx: JobContext, send: _Send) -> _Outcome:
+def sender_for(ctx: JobContext) -> WebhookSender:
+    """A session for one delivery run that reaches only hosts the settings allow."""
+    return WebhookSender(HostPolicy.allowing(ctx.settings.webhook_allowed_hosts))
+
+
+async def _attempt(sender: WebhookSender, send: _Send) -> _Outcome:
     try:
-        answer = await post_bytes(ctx.http, send.url, send.body, send.headers)
+        answer = await sender.post(send.url, send.body, send.headers)
+    except TargetRefused as exc:
+        return _Outcome(send, None, f"refused: {exc}", refused=True)
     except NoAnswer as exc:
         return _Outcome(send, None, f"no answer ({exc})")
     if answer.ok:
@@ -194,6 +183,10 @@ def _record(
         report.delivered += 1
         log.info("webhook.delivery.delivered", **fields)
         return row | {"status": "delivered", "next_attempt_at": None}
+    if outcome.refused:
+        report.failed += 1
+        log.warning("webhook.delivery.refused", error=outcome.error, **fields)
+        return row | {"status": "failed", "next_attempt_at": None}
     wait = retry_wait(attempts, rng=ctx.rng)
     if wait is None:
         report.failed += 1
@@ -210,15 +203,21 @@ def _record(
 
 
 async def deliver_claimed(
-    ctx: JobContext, ids: list[int], limiter: asyncio.Semaphore | None = None
+    ctx: JobContext,
+    ids: list[int],
+    limiter: asyncio.Semaphore | None = None,
+    sender: WebhookSender | None = None,
 ) -> DeliveryReport:
     """POST the claimed deliveries concurrently and record every outcome in one statement."""
+    if sender is None:
+        async with sender_for(ctx) as own:
+            return await deliver_claimed(ctx, ids, limiter, own)
     limiter = limiter or asyncio.Semaphore(CONCURRENCY)
     sends = await _prepare(ctx, ids)
 
     async def bounded(send: _Send) -> _Outcome:
         async with limiter:
-            return await _attempt(ctx, send)
+            return await _attempt(sender, send)
 
     outcomes = await asyncio.gather(*(bounded(send) for send in sends))
     report = DeliveryReport()
@@ -236,15 +235,16 @@ async def deliver_due(ctx: JobContext) -> DeliveryReport:
     """Deliver everything due now, batch by batch; failures are rescheduled, not re-tried here."""
     total = DeliveryReport()
     limiter = asyncio.Semaphore(CONCURRENCY)
-    while True:
-        async with ctx.database.transaction() as session:
-            ids = await claim_due_deliveries(session, now=ctx.now(), limit=CLAIM_BATCH)
-        if not ids:
-            return total
-        report = await deliver_claimed(ctx, ids, limiter)
-        total.delivered += report.delivered
-        total.retrying += report.retrying
-        total.failed += report.failed
+    async with sender_for(ctx) as sender:
+        while True:
+            async with ctx.database.transaction() as session:
+                ids = await claim_due_deliveries(session, now=ctx.now(), limit=CLAIM_BATCH)
+            if not ids:
+                return total
+            report = await deliver_claimed(ctx, ids, limiter, sender)
+            total.delivered += report.delivered
+            total.retrying += report.retrying
+            total.failed += report.failed
 
 
 @job("webhooks.deliver")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,9 +14,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.config import get_settings
 from relink.errors import InvalidInput, NotFound
 from relink.kit.crypto import SecretBox
 from relink.kit.pagination import clamp_limit
+from relink.kit.public_address import HostPolicy, literal_ip, resolve
 from relink.models import WebhookDelivery, WebhookEndpoint
 from relink.worker.enqueue import enqueue
 
@@ -32,6 +35,9 @@ SECRET_BYTES = 24
 # After a rotation the previous secret still signs for this long, so receivers can switch over.
 ROTATION_GRACE = timedelta(hours=24)
 MAX_URL_LENGTH = 2000
+# Saving looks the host up to refuse internal targets at once; a slow resolver must not hold
+# the form for long (the send-time check stands behind this one anyway).
+SAVE_RESOLVE_TIMEOUT_SECONDS = 3.0
 
 SLACK_EVENTS: dict[str, tuple[str, str, str]] = {
     # event: (emoji, what happened, button label)
@@ -42,13 +48,43 @@ SLACK_EVENTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _validate_url(url: str) -> str:
+def host_policy(allowed_hosts: Iterable[str] | None = None) -> HostPolicy:
+    """The hosts webhooks may reach besides public ones (``RELINK_WEBHOOK_ALLOWED_HOSTS``)."""
+    if allowed_hosts is None:
+        allowed_hosts = get_settings().webhook_allowed_hosts
+    return HostPolicy.allowing(allowed_hosts)
+
+
+async def validate_url(url: str, *, policy: HostPolicy) -> str:
+    """The trimmed URL if Relink may send to it; else ``InvalidInput`` saying what to fix.
+
+    A host that does not resolve yet is accepted: every send resolves and checks again.
+    """
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InvalidInput(f"webhook URL is not a valid URL: {url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(f"webhook URL must be an http(s) URL with a host, not {url!r}")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"webhook URL is longer than {MAX_URL_LENGTH} characters")
+    host = parts.hostname
+    addresses = [host]
+    if literal_ip(host) is None and not policy.allows(host):
+        try:
+            async with asyncio.timeout(SAVE_RESOLVE_TIMEOUT_SECONDS):
+                addresses = await resolve(host, port)
+        except (OSError, TimeoutError):
+            addresses = []  # not resolvable now: the name-based checks still apply
+    refusal = policy.refusal(host, addresses)
+    if refusal is not None:
+        raise InvalidInput(
+            f"webhook URL refused: {refusal}. Relink sends webhooks only to public internet "
+            "addresses; use your receiver's public URL (an operator can allow a test host "
+            "with RELINK_WEBHOOK_ALLOWED_HOSTS)"
+        )
     return url
 
 
@@ -72,14 +108,19 @@ async def create_endpoint(
     events: Sequence[str],
     payload_format: str = "json",
     description: str | None = None,
+    policy: HostPolicy | None = None,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its plaintext secret, which is shown this once and never again."""
+    """A new endpoint and its plaintext secret, which is shown this once and never again.
+
+    ``policy`` says which non-public hosts are allowed; the settings' by default.
+    """
     if payload_format not in PAYLOAD_FORMATS:
         raise InvalidInput(f"payload format must be one of {', '.join(PAYLOAD_FORMATS)}")
+    checked_url = await validate_url(url, policy=policy or host_policy())
     secret = _new_secret()
     endpoint = WebhookEndpoint(
         agency_id=agency_id,
-        url=_validate_url(url),
+        url=checked_url,
         secret=box.seal({"secret": secret}),
         events=_validate_events(events),
         payload_format=payload_format,

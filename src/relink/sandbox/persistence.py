@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from relink.sandbox.state import SandboxState
 
 FORMAT_VERSION = 1
+# The file holds live tokens and API keys: its owner alone reads it, as with Relink's own files.
+STATE_FILE_MODE = 0o600
+STATE_DIR_MODE = 0o700
 
 
 def dump(state: SandboxState) -> dict[str, Any]:
@@ -34,10 +37,16 @@ def dump(state: SandboxState) -> dict[str, Any]:
 
 
 def save(state: SandboxState, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the state to ``path`` (0600), replacing it whole."""
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=STATE_DIR_MODE)
     # Write then rename, so a crash mid-write never leaves half a file to load.
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(dump(state), indent=1), encoding="utf-8")
+    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, STATE_FILE_MODE)
+    # A temporary file left by an older version keeps its mode through O_CREAT: narrow it.
+    os.fchmod(fd, STATE_FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(dump(state), indent=1))
     os.replace(tmp, path)
 
 

@@ -40,6 +40,8 @@ DONE = {
     "paused": "Paused. Relink stops importing it until you resume it.",
     "resumed": "Resumed. Relink imports it again and fills in the days it missed.",
     "synced": "Import started. Fresh data appears within a few minutes.",
+    "not_started": "No import was started: this data source cannot import until the problem "
+    "shown here is fixed.",
     "restored": "Restored from the trash with all of its data.",
     "disconnected": "Disconnected. Its data waits in the trash; Restore brings it back.",
     "key": "The new API key works: the data source is connected and missing days are "

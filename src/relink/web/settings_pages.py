@@ -47,7 +47,7 @@ def _render(
     return templates.TemplateResponse(request, f"settings/{name}", context, status_code=status_code)
 
 
-def _admin_or_404(user: User) -> None:
+def admin_or_404(user: User) -> None:
     """Settings pages only admins have do not exist for others (no leak, no tease)."""
     if user.role is not Role.ADMIN:
         raise NotFound("page")
@@ -96,7 +96,7 @@ async def webhooks_page(
 ) -> Response:
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     return await _webhooks_page(request, session, user, deleted=deleted)
 
 
@@ -109,7 +109,7 @@ async def add_webhook(
 ) -> Response:  # fmt: skip
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     chosen = events or []
     try:
         endpoint, secret = await webhooks.create_endpoint(
@@ -128,7 +128,7 @@ async def add_webhook(
 async def webhook_verify_page(request: Request, user: OptionalUser) -> Response:
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     return _render(request, "webhook_verify.html", user)
 
 
@@ -139,7 +139,7 @@ async def webhook_log_page(
 ) -> Response:  # fmt: skip
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     endpoint = await webhooks.get_endpoint(
         session, agency_id=user.agency_id, endpoint_id=endpoint_id
     )
@@ -158,7 +158,7 @@ async def rotate_webhook_secret(
 ) -> Response:
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     secret = await webhooks.rotate_secret(
         session, box=jobs.box, agency_id=user.agency_id, endpoint_id=endpoint_id, now=utcnow()
     )
@@ -176,7 +176,7 @@ async def delete_webhook(
 ) -> Response:
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     await webhooks.delete_endpoint(session, agency_id=user.agency_id, endpoint_id=endpoint_id)
     return RedirectResponse("/settings/webhooks?deleted=1", status_code=303)
 
@@ -205,7 +205,7 @@ async def users_page(
 ) -> Response:  # fmt: skip
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     return await _users_page(request, session, user, created=created, saved=saved)
 
 
@@ -222,7 +222,7 @@ async def add_user(
 ) -> Response:  # fmt: skip
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     chosen = client_ids or []
     try:
         parsed_role = preferences.parse_role(role)
@@ -247,7 +247,7 @@ async def user_page(
 ) -> Response:
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     person = await preferences.get_agency_user(session, agency_id=user.agency_id, user_id=user_id)
     chosen = await preferences.chosen_client_ids(session, user=person)
     access = "all" if person.all_clients else "chosen"
@@ -264,7 +264,7 @@ async def save_user_access(
 ) -> Response:  # fmt: skip
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     person = await preferences.get_agency_user(session, agency_id=user.agency_id, user_id=user_id)
     try:
         await preferences.set_staff_access(
@@ -286,7 +286,7 @@ async def outbox_page(
 ) -> Response:
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     messages = await outbox_view.list_outbox(
         session, agency_id=user.agency_id, limit=OUTBOX_PAGE_SIZE, before_id=before
     )
@@ -301,7 +301,7 @@ async def outbox_message_page(
 ) -> Response:
     if user is None:
         return login_redirect(request)
-    _admin_or_404(user)
+    admin_or_404(user)
     message = await outbox_view.get_message(
         session, agency_id=user.agency_id, message_id=message_id
     )
