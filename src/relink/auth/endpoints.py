@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth import sessions
 from relink.auth.csrf import csrf_token
+from relink.auth.passwords import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from relink.auth.throttle import LoginThrottle
 from relink.errors import NotFound, RelinkError
+from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.models.base import utcnow
 from relink.users.service import authenticate, change_own_password
@@ -32,8 +34,8 @@ class WrongCredentials(RelinkError):
 
 
 class SignIn(BaseModel):
-    email: str
-    password: str
+    email: str = Field(max_length=MAX_EMAIL_LENGTH)
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
 
 class Me(BaseModel):
@@ -58,8 +60,8 @@ class SessionOut(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    current_password: str
-    new_password: str
+    current_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
 
 class SessionsEnded(BaseModel):
@@ -180,7 +182,7 @@ async def my_sessions(request: Request, user: CurrentUser, session: DbSession) -
 
 @router.delete("/api/sessions/{session_id}", status_code=204)
 async def end_one_session(
-    session_id: int, request: Request, user: CurrentUser, session: DbSession
+    session_id: RowId, request: Request, user: CurrentUser, session: DbSession
 ) -> None:
     """End one of one's own sessions (another user's id is simply not found)."""
     if not await sessions.end_user_session(session, user=user, session_id=session_id, now=utcnow()):

@@ -8,6 +8,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
+# Longer than any passphrase a person types; a megabyte of input would make every hash costly.
+MAX_PASSWORD_LENGTH = 1024
+# RFC 5321 caps an address at 254 characters.
+MAX_EMAIL_LENGTH = 254
 
 
 def hash_password(password: str) -> str:

@@ -21,6 +21,7 @@ from relink.data_sources.schemas import (
     SyncQueued,
 )
 from relink.kit.pagination import MAX_PAGE_SIZE
+from relink.kit.row_ids import CursorQuery, RowId
 from relink.models import User
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
@@ -48,7 +49,7 @@ async def list_data_sources(
     jobs: Jobs,
     status: DataSourceStatus | None = None,
     provider: str | None = None,
-    client_id: int | None = None,
+    client_id: CursorQuery = None,
     auth_kind: AuthKind | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Sort = Sort.STATUS,
@@ -72,7 +73,7 @@ async def list_data_sources(
 
 @router.get("/{data_source_id}")
 async def get_data_source(
-    data_source_id: int, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
@@ -83,7 +84,7 @@ async def get_data_source(
     responses={422: {"model": KeyRefusedOut}, 503: {"model": KeyRefusedOut}},
 )
 async def replace_api_key(
-    data_source_id: int, body: CredentialsIn, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, body: CredentialsIn, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut | JSONResponse:
     """Re-verify an API key: trimmed, format-checked, tested live, then saved."""
     try:
@@ -100,7 +101,7 @@ async def replace_api_key(
 
 @router.get("/{data_source_id}/removal")
 async def removal_preview(
-    data_source_id: int, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> RemovalPreviewOut:
     """What the Disconnect confirmation names: client, provider, days of data, purge date."""
     preview = await removal.removal_preview(
@@ -112,7 +113,7 @@ async def removal_preview(
 
 @router.post("/{data_source_id}/disconnect")
 async def disconnect(
-    data_source_id: int, body: DisconnectIn, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, body: DisconnectIn, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
     """To the trash (restorable until the purge date); needs the client's name typed."""
     await removal.disconnect(
@@ -124,7 +125,7 @@ async def disconnect(
 
 @router.post("/{data_source_id}/restore")
 async def restore(
-    data_source_id: int, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
     await removal.restore(
         session, user=user, data_source_id=data_source_id, now=jobs.now(),
@@ -135,7 +136,7 @@ async def restore(
 
 @router.post("/{data_source_id}/pause")
 async def pause(
-    data_source_id: int, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
     await actions.pause(session, user=user, data_source_id=data_source_id, now=jobs.now())
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
@@ -143,7 +144,7 @@ async def pause(
 
 @router.post("/{data_source_id}/resume")
 async def resume(
-    data_source_id: int, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
     await actions.resume(session, user=user, data_source_id=data_source_id, now=jobs.now())
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
@@ -151,7 +152,7 @@ async def resume(
 
 @router.post("/{data_source_id}/sync", status_code=202)
 async def sync_now(
-    data_source_id: int, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> SyncQueued:
     """Try again: the import runs after this answer; incidents close only if it succeeds."""
     await actions.sync_now(session, user=user, data_source_id=data_source_id, now=jobs.now())

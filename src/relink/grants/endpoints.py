@@ -11,6 +11,7 @@ from relink.grants import links, oauth_flow
 from relink.grants.schemas import AuthorizeOut, GrantOut, LinkIn, LinkOut
 from relink.grants.service import get_grant
 from relink.grants.views import grant_view
+from relink.kit.row_ids import RowId
 from relink.models.base import utcnow
 from relink.web.deps import CurrentUser, DbSession, Jobs
 
@@ -33,13 +34,13 @@ def session_nonce(request: Request) -> str:
 
 
 @router.get("/{grant_id}")
-async def read_grant(grant_id: int, user: CurrentUser, session: DbSession) -> GrantOut:
+async def read_grant(grant_id: RowId, user: CurrentUser, session: DbSession) -> GrantOut:
     return await grant_view(session, user=user, grant_id=grant_id, today=utcnow().date())
 
 
 @router.post("/{grant_id}/reconnect")
 async def start_reconnect(
-    grant_id: int, request: Request, user: CurrentUser, session: DbSession, jobs: Jobs
+    grant_id: RowId, request: Request, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> AuthorizeOut:
     """Begin re-authorizing a grant; the answer is the provider's consent URL."""
     grant = await get_grant(session, user=user, grant_id=grant_id)
@@ -53,7 +54,7 @@ async def start_reconnect(
 
 @router.post("/{grant_id}/reconnect-links", status_code=201)
 async def create_link(
-    grant_id: int, body: LinkIn, user: CurrentUser, session: DbSession, jobs: Jobs
+    grant_id: RowId, body: LinkIn, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> LinkOut:
     """A link for the client's own person, pinned to this grant's login (admins)."""
     link, token = await links.create_link(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AuthorizeOut(BaseModel):
@@ -40,8 +40,9 @@ class GrantOut(BaseModel):
 
 
 class LinkIn(BaseModel):
-    days: int = 7
-    note: str | None = None
+    # A link lasts 1 to 30 days (grants/links.py refuses other lengths with the reason).
+    days: int = Field(default=7, ge=1, le=30)
+    note: str | None = Field(default=None, max_length=500)
 
 
 class LinkOut(BaseModel):

@@ -11,6 +11,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from relink.auth.access import is_staff_or_admin
 from relink.db import Database
+from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.models.base import utcnow
 from relink.notifications import service as inbox
@@ -62,7 +63,7 @@ async def unread_count(user: CurrentUser, session: DbSession) -> UnreadCount:
 
 
 @router.post("/{notification_id}/read", status_code=204)
-async def mark_read(notification_id: int, user: CurrentUser, session: DbSession) -> None:
+async def mark_read(notification_id: RowId, user: CurrentUser, session: DbSession) -> None:
     await inbox.mark_read(session, user=user, notification_id=notification_id, now=utcnow())
 
 
@@ -73,7 +74,7 @@ async def mark_all_read(user: CurrentUser, session: DbSession) -> UnreadCount:
 
 
 @router.post("/{notification_id}/act")
-async def take_action(notification_id: int, user: CurrentUser, session: DbSession) -> ActionTaken:
+async def take_action(notification_id: RowId, user: CurrentUser, session: DbSession) -> ActionTaken:
     """Mark read and answer where the action leads."""
     path = await inbox.take_action(
         session, user=user, notification_id=notification_id, now=utcnow()

@@ -13,6 +13,7 @@ from relink.clients import client_view, health
 from relink.clients.service import get_client
 from relink.data_sources.actions import Row
 from relink.data_sources.backfill import Progress, progress_of
+from relink.kit.row_ids import RowId
 from relink.notifications import kinds
 from relink.status import DataSourceStatus
 from relink.web.data_sources_pages import AUTH_KIND_LABELS, provider_label, view_context
@@ -142,7 +143,7 @@ async def clients_page(
 
 @router.get("/clients/{client_id}", response_class=HTMLResponse)
 async def client_page(
-    client_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    client_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     if user is None:
         return login_redirect(request)

@@ -13,6 +13,7 @@ from relink.data_sources.imports import INITIAL_HISTORY_DAYS
 from relink.errors import InvalidInput, NotFound
 from relink.grants import connect
 from relink.grants.endpoints import session_nonce
+from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.models.base import utcnow
 from relink.users.preferences import visible_clients
@@ -65,7 +66,7 @@ async def start_oauth(
 
 @router.get("/grants/{grant_id}/accounts", response_class=HTMLResponse)
 async def choose_accounts(
-    grant_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    grant_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     """After the consent: every account the login reaches, each with a client picker."""
     if user is None:
@@ -93,7 +94,7 @@ async def _accounts_page(
 
 @router.post("/grants/{grant_id}/accounts", response_class=HTMLResponse)
 async def link_accounts(
-    grant_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    grant_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     if user is None:
         return login_redirect(request)

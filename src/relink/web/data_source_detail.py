@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from relink.auth.access import is_staff_or_admin
 from relink.data_sources import actions
 from relink.data_sources.service import list_sync_runs
+from relink.kit.row_ids import RowId
 from relink.web.data_sources_pages import AUTH_KIND_LABELS, provider_label, view_context
 from relink.web.deps import DbSession, Jobs, OptionalUser
 from relink.web.pages import login_redirect
@@ -21,7 +22,7 @@ RECENT_RUNS = 10
 
 @router.get("/data-sources/{data_source_id}", response_class=HTMLResponse)
 async def data_source_page(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     """Where "Try again" lands: the import it started shows in the list of runs."""
     if user is None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relink.auth.access import is_staff_or_admin
@@ -17,6 +17,7 @@ from relink.data_sources import actions, removal
 from relink.data_sources.actions import Filters, Sort
 from relink.data_sources.credentials import KeyNotVerified, KeyRefused, reverify_api_key
 from relink.errors import InvalidInput
+from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.notifications.kinds import REASONS
 from relink.providers.catalog import default_catalog
@@ -128,7 +129,7 @@ async def data_sources_page(
     user: OptionalUser,
     jobs: Jobs,
     cursor: str | None = None,
-    limit: int = PAGE_SIZE,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
 ) -> Response:
     if user is None:
         return login_redirect(request)
@@ -142,7 +143,7 @@ async def data_sources_page(
     filters = _filters(params)
     page = await actions.list_rows(
         session, user=user, today=jobs.now().date(), filters=filters, sort=sort,
-        limit=min(max(limit, 1), MAX_PAGE_SIZE), cursor=cursor,
+        limit=limit, cursor=cursor,
     )  # fmt: skip
     counts = await health.status_counts(session, user=user)
     providers = sorted((provider_label(s.key) for s in jobs.catalog), key=lambda p: p.name)
@@ -167,7 +168,7 @@ Next = Annotated[str | None, Form()]
 
 @router.post("/data-sources/{data_source_id}/pause")
 async def pause(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
     next: Next = None,
 ) -> Response:  # fmt: skip
     if user is None:
@@ -178,7 +179,7 @@ async def pause(
 
 @router.post("/data-sources/{data_source_id}/resume")
 async def resume(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
     next: Next = None,
 ) -> Response:  # fmt: skip
     if user is None:
@@ -189,7 +190,7 @@ async def resume(
 
 @router.post("/data-sources/{data_source_id}/sync")
 async def sync_now(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
     next: Next = None,
 ) -> Response:  # fmt: skip
     if user is None:
@@ -200,7 +201,7 @@ async def sync_now(
 
 @router.post("/data-sources/{data_source_id}/restore")
 async def restore(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
     next: Next = None,
 ) -> Response:  # fmt: skip
     if user is None:
@@ -215,7 +216,7 @@ async def restore(
 
 @router.get("/data-sources/{data_source_id}/credentials", response_class=HTMLResponse)
 async def credentials_page(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     if user is None:
         return login_redirect(request)
@@ -224,7 +225,7 @@ async def credentials_page(
 
 @router.post("/data-sources/{data_source_id}/credentials", response_class=HTMLResponse)
 async def replace_key(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
     api_key: Annotated[str, Form()] = "",
 ) -> Response:  # fmt: skip
     if user is None:
@@ -268,7 +269,7 @@ async def _credentials_form(
 
 @router.get("/data-sources/{data_source_id}/disconnect", response_class=HTMLResponse)
 async def disconnect_page(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
     next: str | None = None,
 ) -> Response:  # fmt: skip
     if user is None:
@@ -278,7 +279,7 @@ async def disconnect_page(
 
 @router.post("/data-sources/{data_source_id}/disconnect", response_class=HTMLResponse)
 async def disconnect(
-    data_source_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
+    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs,
     confirm: Annotated[str, Form()] = "", next: Next = None,
 ) -> Response:  # fmt: skip
     if user is None:

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relink.auth.endpoints import sign_in_user, sign_out_user
+from relink.auth.passwords import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from relink.demo import DEMO_PASSWORD, demo_logins_to_show
+from relink.kit.row_ids import RowId
 from relink.models.base import utcnow
 from relink.notifications import kinds
 from relink.notifications import service as inbox
@@ -52,8 +54,8 @@ async def login_page(request: Request, session: DbSession, next: str = "/") -> R
 async def login(
     request: Request,
     session: DbSession,
-    email: Annotated[str, Form()],
-    password: Annotated[str, Form()],
+    email: Annotated[str, Form(max_length=MAX_EMAIL_LENGTH)],
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     user = await sign_in_user(request, session, email=email, password=password)
@@ -78,7 +80,7 @@ async def logout(request: Request, session: DbSession) -> RedirectResponse:
 
 @router.get("/notifications/{notification_id}", response_class=HTMLResponse)
 async def notification_page(
-    notification_id: int, request: Request, session: DbSession, user: OptionalUser
+    notification_id: RowId, request: Request, session: DbSession, user: OptionalUser
 ) -> Response:
     """Where an e-mail's link leads: a signed-in page with the button (opening spends nothing)."""
     if user is None:
@@ -96,7 +98,7 @@ async def notification_page(
 
 @router.post("/notifications/{notification_id}/act")
 async def act(
-    notification_id: int, request: Request, session: DbSession, user: OptionalUser
+    notification_id: RowId, request: Request, session: DbSession, user: OptionalUser
 ) -> Response:
     """The button: mark read, then go to the fix."""
     if user is None:

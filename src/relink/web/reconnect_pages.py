@@ -11,6 +11,7 @@ from relink.grants import adopt, callback, links, oauth_flow
 from relink.grants.endpoints import session_nonce
 from relink.grants.service import get_grant
 from relink.grants.views import different_login_view, grant_view
+from relink.kit.row_ids import BoundedId, RowId
 from relink.models.base import utcnow
 from relink.web.deps import DbSession, Jobs, OptionalUser
 from relink.web.pages import login_redirect
@@ -21,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/grants/{grant_id}/reconnect", response_class=HTMLResponse)
 async def reconnect_page(
-    grant_id: int, request: Request, session: DbSession, user: OptionalUser
+    grant_id: RowId, request: Request, session: DbSession, user: OptionalUser
 ) -> Response:
     """What will be repaired, and the one button that does it."""
     if user is None:
@@ -35,7 +36,7 @@ async def reconnect_page(
 
 @router.post("/grants/{grant_id}/reconnect")
 async def reconnect_start(
-    grant_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    grant_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     if user is None:
         return login_redirect(request)
@@ -78,7 +79,7 @@ async def oauth_callback(
 
 @router.get("/grants/{grant_id}/reconnected", response_class=HTMLResponse)
 async def reconnected_page(
-    grant_id: int, request: Request, session: DbSession, user: OptionalUser
+    grant_id: RowId, request: Request, session: DbSession, user: OptionalUser
 ) -> Response:
     if user is None:
         return login_redirect(request)
@@ -88,7 +89,7 @@ async def reconnected_page(
 
 @router.get("/oauth/choose/{state_id}", response_class=HTMLResponse)
 async def choose_page(
-    state_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    state_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     """A different login came back: show what it reaches and what it cannot; bind nothing."""
     if user is None:
@@ -107,12 +108,12 @@ async def choose_page(
 
 @router.post("/oauth/choose/{state_id}")
 async def choose(
-    state_id: int,
+    state_id: RowId,
     request: Request,
     session: DbSession,
     user: OptionalUser,
     jobs: Jobs,
-    data_source: Annotated[list[int] | None, Form()] = None,
+    data_source: Annotated[list[BoundedId] | None, Form()] = None,
 ) -> Response:
     if user is None:
         return login_redirect(request)

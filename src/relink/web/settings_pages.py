@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.passwords import MIN_PASSWORD_LENGTH
+from relink.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from relink.errors import InvalidInput, NotFound
+from relink.kit.row_ids import BoundedId, CursorQuery, RowId
 from relink.models import Role, User
 from relink.models.base import utcnow
 from relink.notifications import outbox_view, webhooks
@@ -134,8 +135,8 @@ async def webhook_verify_page(request: Request, user: OptionalUser) -> Response:
 
 @router.get("/webhooks/{endpoint_id}", response_class=HTMLResponse)
 async def webhook_log_page(
-    endpoint_id: int, request: Request, session: DbSession, user: OptionalUser,
-    before: int | None = None,
+    endpoint_id: RowId, request: Request, session: DbSession, user: OptionalUser,
+    before: CursorQuery = None,
 ) -> Response:  # fmt: skip
     if user is None:
         return login_redirect(request)
@@ -154,7 +155,7 @@ async def webhook_log_page(
 
 @router.post("/webhooks/{endpoint_id}/rotate", response_class=HTMLResponse)
 async def rotate_webhook_secret(
-    endpoint_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    endpoint_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     if user is None:
         return login_redirect(request)
@@ -172,7 +173,7 @@ async def rotate_webhook_secret(
 
 @router.post("/webhooks/{endpoint_id}/delete")
 async def delete_webhook(
-    endpoint_id: int, request: Request, session: DbSession, user: OptionalUser
+    endpoint_id: RowId, request: Request, session: DbSession, user: OptionalUser
 ) -> Response:
     if user is None:
         return login_redirect(request)
@@ -201,7 +202,7 @@ async def _users_page(
 @router.get("/users", response_class=HTMLResponse)
 async def users_page(
     request: Request, session: DbSession, user: OptionalUser,
-    created: str | None = None, saved: int | None = None,
+    created: str | None = None, saved: CursorQuery = None,
 ) -> Response:  # fmt: skip
     if user is None:
         return login_redirect(request)
@@ -214,10 +215,10 @@ async def add_user(
     request: Request, session: DbSession, user: OptionalUser,
     email: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)] = "",
     role: Annotated[str, Form()] = "staff",
     access: Annotated[str, Form()] = "all",
-    client_ids: Annotated[list[int] | None, Form()] = None,
+    client_ids: Annotated[list[BoundedId] | None, Form()] = None,
     client_id: Annotated[str, Form()] = "",
 ) -> Response:  # fmt: skip
     if user is None:
@@ -243,7 +244,7 @@ async def add_user(
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
 async def user_page(
-    user_id: int, request: Request, session: DbSession, user: OptionalUser
+    user_id: RowId, request: Request, session: DbSession, user: OptionalUser
 ) -> Response:
     if user is None:
         return login_redirect(request)
@@ -258,9 +259,9 @@ async def user_page(
 
 @router.post("/users/{user_id}/access", response_class=HTMLResponse)
 async def save_user_access(
-    user_id: int, request: Request, session: DbSession, user: OptionalUser,
+    user_id: RowId, request: Request, session: DbSession, user: OptionalUser,
     access: Annotated[str, Form()] = "all",
-    client_ids: Annotated[list[int] | None, Form()] = None,
+    client_ids: Annotated[list[BoundedId] | None, Form()] = None,
 ) -> Response:  # fmt: skip
     if user is None:
         return login_redirect(request)
@@ -282,7 +283,7 @@ async def save_user_access(
 
 @router.get("/outbox", response_class=HTMLResponse)
 async def outbox_page(
-    request: Request, session: DbSession, user: OptionalUser, jobs: Jobs, before: int | None = None
+    request: Request, session: DbSession, user: OptionalUser, jobs: Jobs, before: CursorQuery = None
 ) -> Response:
     if user is None:
         return login_redirect(request)
@@ -297,7 +298,7 @@ async def outbox_page(
 
 @router.get("/outbox/{message_id}", response_class=HTMLResponse)
 async def outbox_message_page(
-    message_id: int, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    message_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
 ) -> Response:
     if user is None:
         return login_redirect(request)

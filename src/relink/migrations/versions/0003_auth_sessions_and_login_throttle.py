@@ -1,7 +1,7 @@
 """auth sessions and sign-in throttle
 
-Revision ID: 0004_auth
-Revises: 0001
+Revision ID: 0003_auth
+Revises: 0002_tokens
 Create Date: 2026-11-29 22:27:25.566863
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import relink.models.base
 
-revision: str = "0004_auth"
-down_revision: str | None = "0001"
+revision: str = "0003_auth"
+down_revision: str | None = "0002_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
