@@ -30,7 +30,7 @@ _STATUS_STYLE = {
 
 
 def check() -> None:
-    """Run one sweep now: refresh due tokens and import due data sources."""
+    """Check every active grant now (a token refresh each) and import what is due."""
     report = asyncio.run(_check())
     table = Table(title="Sweep")
     table.add_column("what")
@@ -44,6 +44,13 @@ def check() -> None:
     table.add_row(
         "disconnected", str(report.disconnected), style="red" if report.disconnected else None
     )
+    table.add_row(
+        "incidents opened",
+        str(report.incidents_opened),
+        style="red" if report.incidents_opened else None,
+    )
+    if report.interrupted_runs:
+        table.add_row("interrupted imports closed", str(report.interrupted_runs))
     console.print(table)
 
 
@@ -54,7 +61,13 @@ async def _check() -> SweepReport:
         columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("import", total=total or None)
-            return await sweep(ctx, on_progress=lambda done: progress.update(task, completed=done))
+            # An operator asking "is everything all right?" wants every grant checked now,
+            # not only those whose refresh happens to be due (each is refreshed once).
+            return await sweep(
+                ctx,
+                check_every_grant=True,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
     finally:
         await ctx.close()
         await ctx.database.dispose()
