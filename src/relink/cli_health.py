@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -29,9 +30,14 @@ _STATUS_STYLE = {
 }
 
 
-def check() -> None:
+def check(
+    due_only: Annotated[
+        bool,
+        typer.Option(help="Refresh only the grants whose refresh is due, as the schedule does."),
+    ] = False,
+) -> None:
     """Check every active grant now (a token refresh each) and import what is due."""
-    report = asyncio.run(_check())
+    report = asyncio.run(_check(check_every_grant=not due_only))
     table = Table(title="Sweep")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -54,7 +60,7 @@ def check() -> None:
     console.print(table)
 
 
-async def _check() -> SweepReport:
+async def _check(*, check_every_grant: bool) -> SweepReport:
     ctx = build_context()
     try:
         total = await count_due_data_sources(ctx)
@@ -65,7 +71,7 @@ async def _check() -> SweepReport:
             # not only those whose refresh happens to be due (each is refreshed once).
             return await sweep(
                 ctx,
-                check_every_grant=True,
+                check_every_grant=check_every_grant,
                 on_progress=lambda done: progress.update(task, completed=done),
             )
     finally:
