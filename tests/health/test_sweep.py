@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources import imports
 from relink.grants import refresh
-from relink.models import Grant, SyncRun
+from relink.models import DataSource, Grant, SyncRun
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
 from relink.sandbox import seed
 from relink.status import DataSourceStatus, GrantStatus
@@ -160,3 +160,21 @@ async def test_check_every_grant_finds_a_revocation_when_no_refresh_is_due(
     grant = await reload_grant(session, demo.shared_grant_id)
     assert grant.status is GrantStatus.DISCONNECTED
     assert _token_calls(sandbox) == ONE_TOKEN_CALL_EACH + ONE_TOKEN_CALL_EACH
+
+
+async def test_imports_use_an_access_token_without_a_stated_lifetime_without_refreshing_it(
+    session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock, sandbox: SandboxServer
+) -> None:
+    # given: grants whose access tokens came without an expiry, and imports due
+    await sweep(ctx)
+    clock.advance(minutes=1)
+    await session.execute(
+        update(Grant).values(next_refresh_at=clock() + timedelta(hours=1), access_expires_at=None)
+    )
+    await session.execute(update(DataSource).values(next_sync_at=None))
+    await session.commit()
+
+    report = await sweep(ctx)
+
+    assert report.imported == len(await statuses(session)) and not report.failures
+    assert _token_calls(sandbox) == ONE_TOKEN_CALL_EACH

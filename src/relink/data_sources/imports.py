@@ -178,16 +178,13 @@ async def _fetch(ctx: JobContext, plan: Plan) -> dict[date, dict[str, float]]:
 
 
 async def _credentials(ctx: JobContext, plan: Plan, *, force_refresh: bool) -> dict[str, Any]:
-    if plan.auth_kind is AuthKind.OAUTH2:
-        async with ctx.database.transaction() as session:
-            grant = await session.get(Grant, plan.grant_id)
-            usable = grant is not None and _token_usable(grant, now=ctx.now())
-        if force_refresh or not usable:
-            result = await refresh_grant(ctx, grant_id=plan.grant_id, force=force_refresh)
-            if result.failure is not None:
-                raise RefreshFailed(result, result.failure)
-            if result.outcome is Outcome.BUSY:
-                raise _transient(plan, "another worker is still refreshing this grant")
+    oauth = plan.auth_kind is AuthKind.OAUTH2
+    if oauth and (force_refresh or not await _holds_usable_token(ctx, plan)):
+        result = await refresh_grant(ctx, grant_id=plan.grant_id, force=force_refresh)
+        if result.failure is not None:
+            raise RefreshFailed(result, result.failure)
+        if result.outcome is Outcome.BUSY:
+            raise _transient(plan, "another worker is still refreshing this grant")
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, plan.grant_id, populate_existing=True)
         assert grant is not None
@@ -199,10 +196,22 @@ async def _credentials(ctx: JobContext, plan: Plan, *, force_refresh: bool) -> d
     return credentials
 
 
-def _token_usable(grant: Grant, *, now: datetime) -> bool:
-    """The stored access token will still be accepted for a while (expiry known)."""
-    expires = grant.access_expires_at
-    return expires is not None and expires > now + TOKEN_VALID_FOR_IMPORT
+async def _holds_usable_token(ctx: JobContext, plan: Plan) -> bool:
+    """Whether the grant's access token can be used as it is, without a refresh first.
+
+    A token with a stated lifetime: while it stays valid ``TOKEN_VALID_FOR_IMPORT`` longer.
+    One without: while the provider accepts it (a rejection refreshes on the spot).
+    """
+    async with ctx.database.transaction() as session:
+        grant = await session.get(Grant, plan.grant_id)
+        if grant is None:
+            return False
+        if grant.status is not GrantStatus.ACTIVE:
+            return True  # nothing to refresh; reading the credentials reports it
+        if grant.access_expires_at is not None:
+            return grant.access_expires_at > ctx.now() + TOKEN_VALID_FOR_IMPORT
+        credentials = await open_credentials(session, box=ctx.box, grant=grant)
+    return bool(credentials.get("access_token"))
 
 
 def _transient(plan: Plan, detail: str) -> ProviderFailure:
