@@ -40,11 +40,15 @@ async def _running_run(
     session: AsyncSession, source: DataSource, *, owner: str, lease_left: timedelta, clock: Clock
 ) -> int:
     run = SyncRun(
-        agency_id=source.agency_id, data_source_id=source.id, trigger="schedule",
-        date_from=source.complete_through or date.today(), date_to=clock().date(),
-        started_at=clock() - timedelta(minutes=5), owner=owner,
+        agency_id=source.agency_id,
+        data_source_id=source.id,
+        trigger="schedule",
+        date_from=source.complete_through or date.today(),
+        date_to=clock().date(),
+        started_at=clock() - timedelta(minutes=5),
+        owner=owner,
         lease_expires_at=clock() + lease_left,
-    )  # fmt: skip
+    )
     session.add(run)
     await session.commit()
     return run.id
@@ -56,8 +60,9 @@ async def test_a_run_whose_worker_is_gone_is_closed_by_the_sweep_and_its_days_im
     # given: a worker died mid-import; its lease ran out a second ago
     source = await _source_with_a_gap(session, clock)
     source_id, gap_start = source.id, clock().date() - timedelta(days=GAP_DAYS - 1)
-    run_id = await _running_run(session, source, owner="gone:4242:dead", clock=clock,
-                                lease_left=timedelta(seconds=-1))  # fmt: skip
+    run_id = await _running_run(
+        session, source, owner="gone:4242:dead", clock=clock, lease_left=timedelta(seconds=-1)
+    )
 
     # when
     report = await sweep(ctx)
@@ -86,8 +91,9 @@ async def test_a_run_whose_worker_still_holds_its_lease_is_left_running(
     # given: another process is importing this source right now
     source = await _source_with_a_gap(session, clock)
     source_id = source.id
-    run_id = await _running_run(session, source, owner="other:1:alive", clock=clock,
-                                lease_left=timedelta(seconds=30))  # fmt: skip
+    run_id = await _running_run(
+        session, source, owner="other:1:alive", clock=clock, lease_left=timedelta(seconds=30)
+    )
 
     async with ctx.database.transaction() as tx:
         closed = await close_abandoned_runs(tx, now=clock())
@@ -108,8 +114,9 @@ async def test_a_running_import_keeps_renewing_its_lease(
 ) -> None:
     monkeypatch.setattr(runs, "HEARTBEAT_SECONDS", 0.01)
     source = await _source_with_a_gap(session, clock)
-    run_id = await _running_run(session, source, owner=ctx.worker_id, clock=clock,
-                                lease_left=RUN_LEASE)  # fmt: skip
+    run_id = await _running_run(
+        session, source, owner=ctx.worker_id, clock=clock, lease_left=RUN_LEASE
+    )
 
     async with heartbeat(ctx, run_id=run_id):
         # Time passes while the import waits on a slow provider.

@@ -110,8 +110,9 @@ async def test_relink_check_against_240_second_tokens_ends_with_one_refresh_per_
     tmp_path: Path,
 ) -> None:
     monkeypatch.setattr(sandbox.state, "access_token_ttl", 240)
-    env = relink_env(database_url=database_url, secret_key=secret_key,
-                     sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
+    env = relink_env(
+        database_url=database_url, secret_key=secret_key, sandbox_url=sandbox.url, var_dir=tmp_path
+    )
 
     check = start("check", env=env)
     try:

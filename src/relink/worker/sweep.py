@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import func, or_, select, true, update
+from sqlalchemy import Select, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.failures import Applied
@@ -90,7 +90,9 @@ class SweepReport:
             self.incidents_opened += 1
 
 
-def _oauth_grants_to_check(*, now: datetime, every_active: bool, refreshed_before: datetime) -> Any:
+def _oauth_grants_to_check(
+    *, now: datetime, every_active: bool, refreshed_before: datetime
+) -> Select[int]:
     due = or_(Grant.next_refresh_at.is_(None), Grant.next_refresh_at <= now)
     return select(Grant.id).where(
         Grant.status == GrantStatus.ACTIVE,
@@ -125,7 +127,7 @@ async def claim_due_grants(
     return await _claim(session, Grant, due, Grant.next_refresh_at, now + CLAIM_TTL)
 
 
-def _due_data_sources(*, now: datetime) -> Any:
+def _due_data_sources(*, now: datetime) -> Select[int]:
     live_grants = select(Grant.id).where(Grant.status == GrantStatus.ACTIVE)
     return select(DataSource.id).where(
         DataSource.status.in_(IMPORTABLE_STATUSES),
