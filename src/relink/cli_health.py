@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,9 +31,14 @@ _STATUS_STYLE = {
 }
 
 
-def check() -> None:
-    """Run one sweep now: refresh due tokens and import due data sources."""
-    report = asyncio.run(_check())
+def check(
+    due_only: Annotated[
+        bool,
+        typer.Option(help="Refresh only the grants whose refresh is due, as the schedule does."),
+    ] = False,
+) -> None:
+    """Check every active grant now (a token refresh each) and import what is due."""
+    report = asyncio.run(_check(check_every_grant=not due_only))
     table = Table(title="Sweep")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -45,17 +51,30 @@ def check() -> None:
     table.add_row(
         "disconnected", str(report.disconnected), style="red" if report.disconnected else None
     )
+    table.add_row(
+        "incidents opened",
+        str(report.incidents_opened),
+        style="red" if report.incidents_opened else None,
+    )
+    if report.interrupted_runs:
+        table.add_row("interrupted imports closed", str(report.interrupted_runs))
     console.print(table)
 
 
-async def _check() -> SweepReport:
+async def _check(*, check_every_grant: bool) -> SweepReport:
     ctx = build_context()
     try:
         total = await count_due_data_sources(ctx)
         columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("import", total=total or None)
-            return await sweep(ctx, on_progress=lambda done: progress.update(task, completed=done))
+            # An operator asking "is everything all right?" wants every grant checked now,
+            # not only those whose refresh happens to be due (each is refreshed once).
+            return await sweep(
+                ctx,
+                check_every_grant=check_every_grant,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
     finally:
         await ctx.close()
         await ctx.database.dispose()

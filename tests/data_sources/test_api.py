@@ -16,6 +16,7 @@ from tests.fixtures.app_server import signed_in
 from tests.fixtures.data_sources import reload_grant, wait_until
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 MANAGER_SUBJECT = "sbx-user-1001"
 HARBOR = "harbor@sandbox.test"
@@ -44,7 +45,7 @@ def _manager_revoked(sandbox: SandboxServer) -> bool:
 def test_the_list_shows_disconnected_first(app_url: str, sandbox: SandboxServer) -> None:
     admin = _login(app_url, "admin")
     sandbox.add_fault("revoke_grant", grant=HARBOR)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
 
     statuses = [r["status"] for r in _rows(admin, sort="status")]
 
@@ -182,7 +183,7 @@ async def test_removing_one_of_eight_keeps_the_grant_and_the_last_one_revokes_it
     # One of eight goes: nothing is revoked and the other seven keep importing.
     admin.post(f"/api/data-sources/{first['id']}/disconnect",
                json={"confirm": first["client_name"]}).raise_for_status()  # fmt: skip
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
     assert not _manager_revoked(sandbox)
     imported = sandbox.state.stats.api_requests_by_account
     assert all(imported[r["external_account_id"]] > 0 for r in rest)

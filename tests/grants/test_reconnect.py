@@ -17,6 +17,7 @@ from tests.fixtures.app_server import signed_in, with_csrf
 from tests.fixtures.demo import Demo
 from tests.fixtures.oauth_dance import consent, reconnect
 from tests.fixtures.sandbox import Pkce, SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 MANAGER = "manager@sandbox.test"
 OTHER = "other@sandbox.test"
@@ -40,7 +41,7 @@ async def _outage(
     )
     await session.commit()
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
 
 
 async def _statuses(session: AsyncSession, grant_id: int) -> list[DataSourceStatus]:
@@ -162,7 +163,7 @@ async def test_a_replayed_callback_changes_nothing_and_says_so(
     query = consent(sandbox, started.headers["location"], email=MANAGER)
     admin.get(f"/oauth/callback?{query}")
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep")
+    sweep_now(admin)
 
     replay = admin.get(f"/oauth/callback?{query}")
 

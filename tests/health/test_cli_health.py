@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ async def test_check_sweeps_and_status_reports_the_disconnects(
     check_text, status_text = check_out.decode(), status_out.decode()
     assert "data sources imported" in check_text, check_err.decode()
     assert "disconnected" in check_text and " 8 " in check_text
+    assert re.search(r"incidents opened\W+1\b", check_text), check_text
     assert "By provider" in status_text and "Acme Dental" in status_text
     sandbox_row = next(line for line in status_text.splitlines() if "sandbox " in line)
     assert "8" in sandbox_row

@@ -11,12 +11,13 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.imports import STALE_RUN_AFTER, import_data_source
+from relink.data_sources.runs import ABANDONED_DETAIL, RUN_LEASE
 from relink.db import Database
 from relink.kit.crypto import SecretBox
 from relink.models import DailyMetric, DataSource, SyncOutcome, SyncRun
 from relink.sandbox import seed
 from relink.worker.context import JobContext
+from relink.worker.sweep import sweep
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import seeded_demo
 from tests.fixtures.processes import relink_env, start
@@ -35,7 +36,8 @@ async def test_two_sweeps_in_two_processes_never_refresh_a_grant_twice(
     env = relink_env(database_url=pg_database_url, secret_key=secret_key,
                      sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
 
-    workers = [start("check", env=env) for _ in range(2)]
+    # Sweeps as the schedule runs them: only what is due (a plain check refreshes every grant).
+    workers = [start("check", "--due-only", env=env) for _ in range(2)]
     outputs = [w.communicate(timeout=PROCESS_TIMEOUT) for w in workers]
 
     assert [w.returncode for w in workers] == [0, 0], outputs
@@ -43,7 +45,7 @@ async def test_two_sweeps_in_two_processes_never_refresh_a_grant_twice(
     assert refreshes == Counter({"sbx-user-1001": 1, "sbx-user-1002": 1})
 
 
-async def test_a_worker_killed_mid_import_leaves_no_duplicates_and_the_next_run_completes(
+async def test_a_worker_killed_mid_import_has_its_run_closed_and_its_days_imported_again(
     session: AsyncSession,
     database_url: str,
     secret_key: str,
@@ -79,13 +81,16 @@ async def test_a_worker_killed_mid_import_leaves_no_duplicates_and_the_next_run_
     worker.wait(timeout=PROCESS_TIMEOUT)
     sandbox.state.faults.clear()
     session.expire_all()
-    interrupted = await session.scalar(
-        select(func.count()).where(
-            SyncRun.data_source_id == source_id, SyncRun.outcome == SyncOutcome.RUNNING
+    interrupted = list(
+        await session.scalars(
+            select(SyncRun.id).where(
+                SyncRun.data_source_id == source_id, SyncRun.outcome == SyncOutcome.RUNNING
+            )
         )
     )
-    clock.advance(seconds=STALE_RUN_AFTER.total_seconds() + 60)
-    await import_data_source(ctx, data_source_id=source_id)
+    # The dead worker's lease runs out; the next sweep (any process's) finds the run.
+    clock.advance(seconds=RUN_LEASE.total_seconds() + 60)
+    report = await sweep(ctx)
 
     session.expire_all()
     days = list(
@@ -100,7 +105,11 @@ async def test_a_worker_killed_mid_import_leaves_no_duplicates_and_the_next_run_
     assert expected <= set(days), "no day missing"
     refreshed = await session.get(DataSource, source_id, populate_existing=True)
     assert refreshed is not None and refreshed.complete_through == clock().date()
-    assert interrupted == 1, "the kill landed while an import was running"
+    assert len(interrupted) == 1, "the kill landed while an import was running"
+    assert report.interrupted_runs == 1
+    closed = await session.get(SyncRun, interrupted[0], populate_existing=True)
+    assert closed is not None and closed.outcome is SyncOutcome.FAILED
+    assert closed.error_detail == ABANDONED_DETAIL and closed.finished_at is not None
     still_running = await session.scalar(
         select(func.count()).where(
             SyncRun.data_source_id == source_id, SyncRun.outcome == SyncOutcome.RUNNING

@@ -13,6 +13,7 @@ from relink.demo import DEMO_PASSWORD
 from tests.fixtures.app_server import signed_in, with_csrf
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 MANAGER = "manager@sandbox.test"
 
@@ -23,7 +24,7 @@ def _admin(url: str) -> httpx.Client:
 
 def _revoke_and_sweep(admin: httpx.Client, sandbox: SandboxServer) -> None:
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
 
 
 def test_a_wrong_password_is_refused_with_a_clear_message(app_url: str) -> None:

@@ -11,6 +11,7 @@ from relink.demo import DEMO_PASSWORD
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.browser import browser, screenshot, sign_in  # noqa: F401
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +21,7 @@ MANAGER = "manager@sandbox.test"
 def _break_the_shared_grant(live_url: str, sandbox: SandboxServer) -> None:
     sandbox.add_fault("revoke_grant", grant=MANAGER)
     admin = signed_in(live_url, "admin@demo.relink.test", DEMO_PASSWORD)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
 
 
 def _bell(page: Page) -> None:

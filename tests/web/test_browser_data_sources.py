@@ -22,6 +22,7 @@ from tests.fixtures.app_server import signed_in
 from tests.fixtures.browser import browser, screenshot, sign_in  # noqa: F401
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ def _in_database(database_url: str, work: Callable[[AsyncSession], Awaitable[Non
 
 def _revoke(live_url: str, sandbox: SandboxServer, identity: str) -> None:
     sandbox.add_fault("revoke_grant", grant=identity)
-    signed_in(live_url, ADMIN, DEMO_PASSWORD).post("/api/health/sweep").raise_for_status()
+    sweep_now(signed_in(live_url, ADMIN, DEMO_PASSWORD))
 
 
 def _statuses(page: Page) -> list[str]:

@@ -15,6 +15,7 @@ from relink.models import DataSource
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 MANAGER = "manager@sandbox.test"
 GAP_DAYS = 5
@@ -36,7 +37,7 @@ async def outage(
     )  # fmt: skip
     await session.commit()
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
     return gap_start
 
 

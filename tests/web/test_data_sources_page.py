@@ -18,6 +18,7 @@ from relink.status import DataSourceStatus
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 MANAGER = "manager@sandbox.test"
 SECOND = "harbor@sandbox.test"
@@ -33,7 +34,7 @@ def _login(app_url: str, who: str) -> httpx.Client:
 def broken(admin: httpx.Client, sandbox: SandboxServer) -> None:
     """The shared grant is revoked: its 8 data sources are disconnected."""
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
 
 
 def _rows(html: str) -> list[tuple[str, str]]:
@@ -65,7 +66,7 @@ def test_sorting_by_status_puts_disconnected_first(
 ) -> None:
     # The second grant's clients come late in the alphabet: by client they are not first.
     sandbox.add_fault("revoke_grant", grant=SECOND)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
     by_client = admin.get("/data-sources").text
     assert _rows(by_client)[0] == ("Acme Dental", "connected")
     status_link = next(link for link in _links(by_client) if "sort=status" in link)

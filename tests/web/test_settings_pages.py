@@ -17,6 +17,7 @@ from relink.models import EmailPreference, OutboxEmail, User
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 MANAGER = "manager@sandbox.test"
 # A public-looking name that never resolves (RFC 2606 .invalid): every delivery attempt fails
@@ -150,7 +151,7 @@ async def test_the_delivery_log_shows_the_events_sent(
     endpoint_id = _endpoint_id(_add_webhook(admin).text)
 
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
 
     deadline = time.monotonic() + 15
     while True:

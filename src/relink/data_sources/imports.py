@@ -3,7 +3,9 @@
 A run covers the days from the one after ``complete_through`` (or yesterday, which is still
 settling) to today, oldest first in batches; ``complete_through`` reaches today once today's
 data so far is in; each batch commits on its own, so a crash loses
-at most the batch in flight and the next run carries on from the last complete day.
+at most the batch in flight and the next run carries on from the last complete day. Each batch
+is a sync run held under a lease while it works (``runs.py``): a run whose worker died is
+closed by whoever finds it, and its data source is due again.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.failures import Applied, apply_data_source_failure
+from relink.data_sources.runs import close_abandoned_runs, heartbeat, lease_until
 from relink.errors import CredentialsUnreadable
-from relink.grants.refresh import Outcome, is_fresh, refresh_grant
+from relink.grants.refresh import Outcome, RefreshResult, refresh_grant
 from relink.grants.service import open_credentials
 from relink.incidents import service as incidents
 from relink.metrics.service import upsert_days
@@ -40,8 +43,11 @@ IMPORT_JITTER = timedelta(minutes=5)
 INITIAL_HISTORY_DAYS = 90
 # Days per provider request and per commit: small enough for every provider's range limit.
 IMPORT_BATCH_DAYS = 31
-# A run still "running" after this long died with its worker.
-STALE_RUN_AFTER = timedelta(minutes=30)
+# An import uses the access token it holds while it stays valid this much longer. The schedule
+# refreshes ahead of expiry; refreshing here on the schedule's wider margin would refresh a
+# short-lived token once per data source, and a token the provider calls expired is refreshed
+# on the spot anyway.
+TOKEN_VALID_FOR_IMPORT = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,15 @@ class ImportResult:
     skipped: bool = False
 
 
+class RefreshFailed(Exception):
+    """The refresh an import needed failed; carries what that failure already did."""
+
+    def __init__(self, result: RefreshResult, failure: ProviderFailure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.applied = result.applied
+
+
 def first_missing_day(source: DataSource, *, today: date) -> date:
     """The first day an import must (re)fetch: after the last complete day, at most yesterday."""
     if source.complete_through is None:
@@ -83,15 +98,23 @@ async def import_data_source(
         plan = await _begin(ctx, data_source_id=data_source_id, trigger=trigger)
         if plan is None:
             return ImportResult(data_source_id, ok=days > 0, days=days, skipped=days == 0)
-        try:
-            rows = await _fetch(ctx, plan)
-        except ProviderFailure as failure:
-            applied = await _fail(ctx, plan, failure)
-            return ImportResult(data_source_id, ok=False, days=days, applied=applied)
-        except CredentialsUnreadable:
-            await _finish_run(ctx, plan, error=ErrorClass.APP_MISCONFIGURED, detail="unreadable")
-            return ImportResult(data_source_id, ok=False, days=days)
-        days += await _succeed(ctx, plan, rows)
+        async with heartbeat(ctx, run_id=plan.run_id):
+            try:
+                rows = await _fetch(ctx, plan)
+            except RefreshFailed as refresh:
+                # The refresh applied its own failure (a dead grant disconnects every source
+                # on it): report that, or a sweep would say nothing was disconnected.
+                applied = await _fail(ctx, plan, refresh.failure, applied=refresh.applied)
+                return ImportResult(data_source_id, ok=False, days=days, applied=applied)
+            except ProviderFailure as failure:
+                applied = await _fail(ctx, plan, failure)
+                return ImportResult(data_source_id, ok=False, days=days, applied=applied)
+            except CredentialsUnreadable:
+                await _finish_run(
+                    ctx, plan, error=ErrorClass.APP_MISCONFIGURED, detail="unreadable"
+                )
+                return ImportResult(data_source_id, ok=False, days=days)
+            days += await _succeed(ctx, plan, rows)
         if plan.end >= plan.today:
             break
     return ImportResult(data_source_id, ok=True, days=days)
@@ -107,12 +130,13 @@ async def _begin(ctx: JobContext, *, data_source_id: int, trigger: str) -> Plan 
         grant = await session.get(Grant, source.grant_id)
         if grant is None or grant.status is not GrantStatus.ACTIVE:
             return None
-        await _close_stale_runs(session, data_source_id=source.id, now=now)
+        await close_abandoned_runs(session, now=now, data_source_id=source.id)
         start = first_missing_day(source, today=today)
         end = min(start + timedelta(days=IMPORT_BATCH_DAYS - 1), today)
         run = SyncRun(
             agency_id=source.agency_id, data_source_id=source.id, trigger=trigger,
-            date_from=start, date_to=end, started_at=now,
+            date_from=start, date_to=end, started_at=now, owner=ctx.worker_id,
+            lease_expires_at=lease_until(now),
         )  # fmt: skip
         session.add(run)
         await session.flush()
@@ -146,16 +170,13 @@ async def _fetch(ctx: JobContext, plan: Plan) -> dict[date, dict[str, float]]:
 
 
 async def _credentials(ctx: JobContext, plan: Plan, *, force_refresh: bool) -> dict[str, Any]:
-    if plan.auth_kind is AuthKind.OAUTH2:
-        async with ctx.database.transaction() as session:
-            grant = await session.get(Grant, plan.grant_id)
-            fresh = grant is not None and is_fresh(grant, now=ctx.now())
-        if force_refresh or not fresh:
-            result = await refresh_grant(ctx, grant_id=plan.grant_id, force=force_refresh)
-            if result.failure is not None:
-                raise result.failure
-            if result.outcome is Outcome.BUSY:
-                raise _transient(plan, "another worker is still refreshing this grant")
+    oauth = plan.auth_kind is AuthKind.OAUTH2
+    if oauth and (force_refresh or not await _holds_usable_token(ctx, plan)):
+        result = await refresh_grant(ctx, grant_id=plan.grant_id, force=force_refresh)
+        if result.failure is not None:
+            raise RefreshFailed(result, result.failure)
+        if result.outcome is Outcome.BUSY:
+            raise _transient(plan, "another worker is still refreshing this grant")
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, plan.grant_id, populate_existing=True)
         assert grant is not None
@@ -165,6 +186,24 @@ async def _credentials(ctx: JobContext, plan: Plan, *, force_refresh: bool) -> d
     if plan.auth_kind is AuthKind.OAUTH2 and not credentials.get("access_token"):
         raise _transient(plan, "no access token yet")
     return credentials
+
+
+async def _holds_usable_token(ctx: JobContext, plan: Plan) -> bool:
+    """Whether the grant's access token can be used as it is, without a refresh first.
+
+    A token with a stated lifetime: while it stays valid ``TOKEN_VALID_FOR_IMPORT`` longer.
+    One without: while the provider accepts it (a rejection refreshes on the spot).
+    """
+    async with ctx.database.transaction() as session:
+        grant = await session.get(Grant, plan.grant_id)
+        if grant is None:
+            return False
+        if grant.status is not GrantStatus.ACTIVE:
+            return True  # nothing to refresh; reading the credentials reports it
+        if grant.access_expires_at is not None:
+            return grant.access_expires_at > ctx.now() + TOKEN_VALID_FOR_IMPORT
+        credentials = await open_credentials(session, box=ctx.box, grant=grant)
+    return bool(credentials.get("access_token"))
 
 
 def _transient(plan: Plan, detail: str) -> ProviderFailure:
@@ -241,7 +280,10 @@ async def _resolve_outage_if_over(session: AsyncSession, *, plan: Plan, now: dat
         )
 
 
-async def _fail(ctx: JobContext, plan: Plan, failure: ProviderFailure) -> Applied | None:
+async def _fail(
+    ctx: JobContext, plan: Plan, failure: ProviderFailure, *, applied: Applied | None = None
+) -> Applied | None:
+    """Record the run's failure; ``applied`` is what a failed refresh did already."""
     now = ctx.now()
     log.info(
         "data_source.import.failed",
@@ -250,18 +292,23 @@ async def _fail(ctx: JobContext, plan: Plan, failure: ProviderFailure) -> Applie
         operation=failure.operation,
         provider_code=failure.classification.provider_code,
     )
-    applied: Applied | None = None
     async with ctx.database.transaction() as session:
         source = await session.get(DataSource, plan.data_source_id, with_for_update=True)
         grant = await session.get(Grant, plan.grant_id, populate_existing=True)
         assert source is not None and grant is not None
         # A refresh that ended the grant (or found our app misconfigured) has already been
-        # applied by the refresh itself; anything transient counts against this source.
-        applied_by_refresh = failure.operation == "refresh" and (
-            failure.error_class in GRANT_LEVEL
-            or failure.error_class is ErrorClass.APP_MISCONFIGURED
+        # applied by the refresh itself, and a grant that went down while this import waited
+        # was applied by whoever found it; anything else counts against this source.
+        applied_by_refresh = applied is not None or (
+            failure.operation == "refresh"
+            and (
+                failure.error_class in GRANT_LEVEL
+                or failure.error_class is ErrorClass.APP_MISCONFIGURED
+            )
         )
-        if not applied_by_refresh:
+        if grant.status is not GrantStatus.ACTIVE and failure.error_class not in GRANT_LEVEL:
+            source.last_failed_at = now
+        elif not applied_by_refresh:
             applied = await apply_data_source_failure(
                 session, source=source, grant=grant, classification=failure.classification,
                 now=now, actor="system:import", rng=ctx.rng,
@@ -302,15 +349,3 @@ async def _finish(
 async def _finish_run(ctx: JobContext, plan: Plan, *, error: ErrorClass, detail: str) -> None:
     async with ctx.database.transaction() as session:
         await _finish(session, plan, now=ctx.now(), error=error, detail=detail)
-
-
-async def _close_stale_runs(session: AsyncSession, *, data_source_id: int, now: datetime) -> None:
-    await session.execute(
-        update(SyncRun)
-        .where(
-            SyncRun.data_source_id == data_source_id,
-            SyncRun.outcome == SyncOutcome.RUNNING,
-            SyncRun.started_at < now - STALE_RUN_AFTER,
-        )
-        .values(outcome=SyncOutcome.FAILED, finished_at=now, error_detail="interrupted")
-    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +24,11 @@ class AppNotRegistered(RelinkError):
     status_code = 503
 
 
+def new_worker_id() -> str:
+    """This process, as the owner written on what it holds (host, pid, and a nonce for reuse)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 @dataclass
 class JobContext:
     database: Database
@@ -30,6 +38,7 @@ class JobContext:
     settings: Settings
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
+    worker_id: str = field(default_factory=new_worker_id)
 
     def now(self) -> datetime:
         return self.clock()

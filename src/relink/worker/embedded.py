@@ -37,6 +37,7 @@ class EmbeddedDispatcher:
             except Exception:
                 log.exception("worker.job.failed", job=job.name)
 
-    async def drain(self) -> None:
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+    async def drain(self, *, name: str | None = None) -> None:
+        """Wait until no job (or no job called ``name``) is queued or running."""
+        while pending := [t for t in self.tasks if name is None or t.get_name() == f"job:{name}"]:
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,32 +1,36 @@
-"""Operator actions over HTTP: run a sweep now."""
+"""Operator actions over HTTP: queue a sweep now.
+
+A sweep talks to providers, and a provider may hang for minutes; no web request waits on one.
+The sweep is queued as a job (sent once the request commits) and the answer comes at once.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Literal
+
+from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from relink.web.deps import CurrentAdmin, Jobs
-from relink.worker.sweep import sweep
+from relink.models.base import utcnow
+from relink.web.deps import CurrentAdmin, DbSession
+from relink.worker.enqueue import enqueue
+from relink.worker.sweep import SWEEP_JOB, count_due
 
 router = APIRouter(prefix="/api/health", tags=["health"])
 
 
-class SweepOut(BaseModel):
-    imported: int
-    days: int
-    disconnected: int
-    refreshed: dict[str, int]
-    failures: dict[str, int]
+class SweepQueued(BaseModel):
+    status: Literal["queued"] = "queued"
+    job: str = SWEEP_JOB
+    # What the sweep will take for this agency, as of now: grants whose token refresh is due
+    # and data sources whose import is due. Results show on the data sources and in the bell.
+    due_grants: int
+    due_data_sources: int
 
 
-@router.post("/sweep")
-async def sweep_now(_admin: CurrentAdmin, jobs: Jobs) -> SweepOut:
-    """Refresh due grants and import due data sources now (admins)."""
-    report = await sweep(jobs)
-    return SweepOut(
-        imported=report.imported,
-        days=report.days,
-        disconnected=report.disconnected,
-        refreshed=dict(report.refreshed),
-        failures=dict(report.failures),
-    )
+@router.post("/sweep", status_code=status.HTTP_202_ACCEPTED)
+async def sweep_now(admin: CurrentAdmin, session: DbSession) -> SweepQueued:
+    """Queue a sweep (refresh due grants, import due data sources) and answer at once (admins)."""
+    due = await count_due(session, now=utcnow(), agency_id=admin.agency_id)
+    enqueue(session, SWEEP_JOB)
+    return SweepQueued(due_grants=due.grants, due_data_sources=due.data_sources)

@@ -33,6 +33,11 @@ def set_dispatcher(dispatcher: Dispatcher | None) -> None:
     _dispatcher = dispatcher
 
 
+def current_dispatcher() -> Dispatcher | None:
+    """The process's dispatcher, if one is installed."""
+    return _dispatcher
+
+
 def enqueue(session: AsyncSession, name: str, **kwargs: Any) -> None:
     """Queue ``name(**kwargs)`` to run once ``session`` commits."""
     sync_session = session.sync_session

@@ -49,13 +49,13 @@ class EmbeddedScheduler:
         while True:
             try:
                 report = await sweep(self.ctx)
-                if report.imported or report.failures or sum(report.refreshed.values()):
-                    log.info(
-                        "worker.sweep.done",
-                        imported=report.imported,
-                        refreshed=dict(report.refreshed),
-                        failures=dict(report.failures),
-                    )
+                if (
+                    report.imported
+                    or report.failures
+                    or report.interrupted_runs
+                    or sum(report.refreshed.values())
+                ):
+                    log.info("worker.sweep.done", trigger="schedule", **report.summary())
             except Exception:
                 log.exception("worker.sweep.crashed")
             for name in PERIODIC_JOBS:

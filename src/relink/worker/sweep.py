@@ -2,6 +2,10 @@
 
 Claiming pushes the due time forward in the same statement that selects, so two sweeps in two
 processes never take the same row (PostgreSQL skips rows another sweep has locked).
+
+A sweep ends. It takes each grant and each data source at most once, whatever due time the
+work itself sets: a refresh whose next due time is already past (a token living less than the
+refresh margin) waits for the next sweep instead of being refreshed again and again in this one.
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select, update
+import structlog
+from sqlalchemy import Select, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.data_sources.failures import Applied
 from relink.data_sources.imports import ImportResult, import_data_source
-from relink.grants.refresh import refresh_grant
+from relink.data_sources.runs import close_abandoned_runs
+from relink.grants.refresh import RefreshResult, refresh_grant
 from relink.models import DataSource, Grant
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, GrantStatus
@@ -26,6 +33,8 @@ from relink.worker.context import JobContext
 from relink.worker.registry import job
 
 T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
 
 # A claimed row is not due again for this long, even if its worker dies without a word.
 CLAIM_TTL = timedelta(minutes=10)
@@ -37,11 +46,32 @@ CONCURRENCY = 50
 
 @dataclass
 class SweepReport:
+    """What one sweep did, summed up for the CLI and the logs."""
+
     refreshed: Counter[str] = field(default_factory=Counter)
     imported: int = 0
     days: int = 0
     failures: Counter[str] = field(default_factory=Counter)
     disconnected: int = 0
+    incidents_opened: int = 0
+    # Runs found still "running" after their worker was gone, closed as failed.
+    interrupted_runs: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """Plain figures, for a log line or an answer."""
+        return {
+            "imported": self.imported,
+            "days": self.days,
+            "refreshed": dict(self.refreshed),
+            "failures": dict(self.failures),
+            "disconnected": self.disconnected,
+            "incidents_opened": self.incidents_opened,
+            "interrupted_runs": self.interrupted_runs,
+        }
+
+    def add_refresh(self, result: RefreshResult) -> None:
+        self.refreshed[result.outcome.value] += 1
+        self.add_applied(result.applied)
 
     def add_import(self, result: ImportResult) -> None:
         if result.skipped:
@@ -49,19 +79,46 @@ class SweepReport:
         self.days += result.days
         if result.ok:
             self.imported += 1
-        if result.applied is not None:
-            self.failures[result.applied.error_class.value] += 1
-            self.disconnected += len(result.applied.disconnected_ids)
+        self.add_applied(result.applied)
+
+    def add_applied(self, applied: Applied | None) -> None:
+        if applied is None:
+            return
+        self.failures[applied.error_class.value] += 1
+        self.disconnected += len(applied.disconnected_ids)
+        if applied.incident_created:
+            self.incidents_opened += 1
 
 
-async def claim_due_grants(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
-    """OAuth grants whose refresh is due (or never happened), pushed ``CLAIM_TTL`` ahead."""
+def _oauth_grants_to_check(
+    *, now: datetime, every_active: bool, refreshed_before: datetime
+) -> Select[int]:
+    due = or_(Grant.next_refresh_at.is_(None), Grant.next_refresh_at <= now)
+    return select(Grant.id).where(
+        Grant.status == GrantStatus.ACTIVE,
+        Grant.auth_kind == AuthKind.OAUTH2,
+        true() if every_active else due,
+        # Refreshed since this sweep began (by it, or by anyone): nothing to do this time.
+        or_(Grant.last_refreshed_at.is_(None), Grant.last_refreshed_at < refreshed_before),
+    )
+
+
+async def claim_due_grants(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    every_active: bool = False,
+    refreshed_before: datetime | None = None,
+) -> list[int]:
+    """OAuth grants whose refresh is due (or never happened), pushed ``CLAIM_TTL`` ahead.
+
+    ``every_active`` takes every active OAuth grant, due or not (an operator's check now);
+    grants refreshed at or after ``refreshed_before`` are left alone.
+    """
     due = (
-        select(Grant.id)
-        .where(
-            Grant.status == GrantStatus.ACTIVE,
-            Grant.auth_kind == AuthKind.OAUTH2,
-            or_(Grant.next_refresh_at.is_(None), Grant.next_refresh_at <= now),
+        _oauth_grants_to_check(
+            now=now, every_active=every_active, refreshed_before=refreshed_before or now
         )
         .order_by(Grant.next_refresh_at)
         .limit(limit)
@@ -70,16 +127,19 @@ async def claim_due_grants(session: AsyncSession, *, now: datetime, limit: int) 
     return await _claim(session, Grant, due, Grant.next_refresh_at, now + CLAIM_TTL)
 
 
+def _due_data_sources(*, now: datetime) -> Select[int]:
+    live_grants = select(Grant.id).where(Grant.status == GrantStatus.ACTIVE)
+    return select(DataSource.id).where(
+        DataSource.status.in_(IMPORTABLE_STATUSES),
+        DataSource.grant_id.in_(live_grants),
+        or_(DataSource.next_sync_at.is_(None), DataSource.next_sync_at <= now),
+    )
+
+
 async def claim_due_data_sources(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
     """Importable data sources of live grants whose next import is due."""
-    live_grants = select(Grant.id).where(Grant.status == GrantStatus.ACTIVE)
     due = (
-        select(DataSource.id)
-        .where(
-            DataSource.status.in_(IMPORTABLE_STATUSES),
-            DataSource.grant_id.in_(live_grants),
-            or_(DataSource.next_sync_at.is_(None), DataSource.next_sync_at <= now),
-        )
+        _due_data_sources(now=now)
         .order_by(DataSource.next_sync_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -87,9 +147,9 @@ async def claim_due_data_sources(session: AsyncSession, *, now: datetime, limit:
     return await _claim(session, DataSource, due, DataSource.next_sync_at, now + CLAIM_TTL)
 
 
-async def _claim(session: AsyncSession, model: type, due: object, column: object,
+async def _claim(session: AsyncSession, model: type, due: Any, column: Any,
                  until: datetime) -> list[int]:  # fmt: skip
-    ids = list(await session.scalars(due))  # type: ignore[call-overload]
+    ids = list(await session.scalars(due))
     if ids:
         await session.execute(
             update(model)
@@ -100,45 +160,71 @@ async def _claim(session: AsyncSession, model: type, due: object, column: object
     return ids
 
 
+@dataclass(frozen=True)
+class Due:
+    grants: int
+    data_sources: int
+
+
+async def count_due(session: AsyncSession, *, now: datetime, agency_id: int | None = None) -> Due:
+    """What a sweep started now would take: grants to refresh and data sources to import."""
+    grants = _oauth_grants_to_check(now=now, every_active=False, refreshed_before=now)
+    sources = _due_data_sources(now=now)
+    if agency_id is not None:
+        grants = grants.where(Grant.agency_id == agency_id)
+        sources = sources.where(DataSource.agency_id == agency_id)
+    count_grants = await session.scalar(select(func.count()).select_from(grants.subquery()))
+    count_sources = await session.scalar(select(func.count()).select_from(sources.subquery()))
+    return Due(grants=int(count_grants or 0), data_sources=int(count_sources or 0))
+
+
 async def count_due_data_sources(ctx: JobContext) -> int:
     """How many imports a sweep started now would run (for a progress bar)."""
-    live_grants = select(Grant.id).where(Grant.status == GrantStatus.ACTIVE)
     async with ctx.database.transaction() as session:
-        count = await session.scalar(
-            select(func.count()).where(
-                DataSource.status.in_(IMPORTABLE_STATUSES),
-                DataSource.grant_id.in_(live_grants),
-                or_(DataSource.next_sync_at.is_(None), DataSource.next_sync_at <= ctx.now()),
-            )
-        )
-    return int(count or 0)
+        return (await count_due(session, now=ctx.now())).data_sources
 
 
 async def sweep(
-    ctx: JobContext, *, on_progress: Callable[[int], None] | None = None
+    ctx: JobContext,
+    *,
+    check_every_grant: bool = False,
+    on_progress: Callable[[int], None] | None = None,
 ) -> SweepReport:
-    """Refresh what is due, then import what is due; returns what happened."""
+    """Refresh what is due, then import what is due; returns what happened.
+
+    With ``check_every_grant`` every active OAuth grant is refreshed now, due or not, so a
+    grant revoked since its last refresh is found at once (``relink check``).
+    """
     report = SweepReport()
     limiter = asyncio.Semaphore(CONCURRENCY)
+    started = ctx.now()
+    # Runs left "running" by a worker that died: closed, their days due again below.
+    async with ctx.database.transaction() as session:
+        report.interrupted_runs = await close_abandoned_runs(session, now=started)
+    seen_grants: set[int] = set()
     while True:
         async with ctx.database.transaction() as session:
-            grant_ids = await claim_due_grants(session, now=ctx.now(), limit=CLAIM_BATCH)
+            claimed = await claim_due_grants(
+                session, now=ctx.now(), limit=CLAIM_BATCH, every_active=check_every_grant,
+                refreshed_before=started,
+            )  # fmt: skip
+        grant_ids = [g for g in claimed if g not in seen_grants]
         if not grant_ids:
             break
+        seen_grants.update(grant_ids)
         # Due by the clock (ahead of expiry, or the daily refresh): refresh even if not expired.
         refreshes = [partial(refresh_grant, ctx, grant_id=g, force=True) for g in grant_ids]
-        results = await _gather(limiter, refreshes)
-        for refreshed in results:
-            report.refreshed[refreshed.outcome.value] += 1
-            if refreshed.applied is not None:
-                report.failures[refreshed.applied.error_class.value] += 1
-                report.disconnected += len(refreshed.applied.disconnected_ids)
+        for refreshed in await _gather(limiter, refreshes):
+            report.add_refresh(refreshed)
+    seen_sources: set[int] = set()
     done = 0
     while True:
         async with ctx.database.transaction() as session:
-            source_ids = await claim_due_data_sources(session, now=ctx.now(), limit=CLAIM_BATCH)
+            claimed = await claim_due_data_sources(session, now=ctx.now(), limit=CLAIM_BATCH)
+        source_ids = [s for s in claimed if s not in seen_sources]
         if not source_ids:
             break
+        seen_sources.update(source_ids)
         imports = [partial(import_data_source, ctx, data_source_id=s) for s in source_ids]
         for imported in await _gather(limiter, imports):
             report.add_import(imported)
@@ -158,7 +244,12 @@ async def _gather(
     return list(await asyncio.gather(*(bounded(c) for c in calls)))
 
 
-@job("worker.sweep")
+SWEEP_JOB = "worker.sweep"
+
+
+@job(SWEEP_JOB)
 async def sweep_job(ctx: JobContext) -> SweepReport:
-    """One sweep now."""
-    return await sweep(ctx)
+    """One sweep now (queued by an operator's request; the scheduler sweeps on its own)."""
+    report = await sweep(ctx)
+    log.info("worker.sweep.done", trigger="queued", **report.summary())
+    return report

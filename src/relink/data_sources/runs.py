@@ -1,0 +1,131 @@
+"""Sync runs and their workers: a run is held under a lease that its import keeps renewing.
+
+A worker can vanish mid-import (SIGKILL, a crash, a lost machine) without a word, and a run
+left ``running`` would stay so for good. So a running run carries its worker (``owner``) and a
+lease the import renews while it works; a run whose lease ran out has lost its worker, whatever
+process finds it: it is closed as failed, with the reason, and its data source is due again,
+so the days that run did not finish are imported once more (``complete_through`` only moves
+when a batch commits, so nothing the dead worker half-wrote counts as imported).
+
+A live worker's runs are never touched: their leases are renewed long before they run out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.models import DataSource, SyncOutcome, SyncRun
+from relink.status import IMPORTABLE_STATUSES
+from relink.worker.context import JobContext
+
+log = structlog.get_logger(__name__)
+
+# How long a run is vouched for without a word from its worker: four missed heartbeats, so a
+# slow provider call or a busy event loop never passes for a dead worker.
+RUN_LEASE = timedelta(minutes=2)
+# How often an import renews its run's lease while it waits on the provider or writes.
+HEARTBEAT_SECONDS = 30.0
+# Runs written before runs had leases (or by an older worker) count as dead after this long.
+UNLEASED_RUN_STALE_AFTER = timedelta(minutes=30)
+ABANDONED_DETAIL = "the worker stopped before the import finished"
+
+
+def lease_until(now: datetime) -> datetime:
+    """When a run started or renewed at ``now`` stops being vouched for."""
+    return now + RUN_LEASE
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(ctx: JobContext, *, run_id: int) -> AsyncIterator[None]:
+    """Renew the run's lease in the background for as long as the block runs."""
+    task = asyncio.create_task(_renew_forever(ctx, run_id=run_id), name=f"run-lease:{run_id}")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _renew_forever(ctx: JobContext, *, run_id: int) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            async with ctx.database.transaction() as session:
+                await session.execute(
+                    update(SyncRun)
+                    .where(SyncRun.id == run_id, SyncRun.outcome == SyncOutcome.RUNNING)
+                    .values(lease_expires_at=lease_until(ctx.now()))
+                )
+        except Exception:
+            # A missed beat is not fatal: the lease has room for several.
+            log.warning("data_source.import.heartbeat_failed", run_id=run_id, exc_info=True)
+
+
+def _abandoned(now: datetime) -> object:
+    return and_(
+        SyncRun.outcome == SyncOutcome.RUNNING,
+        or_(
+            SyncRun.lease_expires_at < now,
+            and_(
+                SyncRun.lease_expires_at.is_(None),
+                SyncRun.started_at < now - UNLEASED_RUN_STALE_AFTER,
+            ),
+        ),
+    )
+
+
+async def close_abandoned_runs(
+    session: AsyncSession, *, now: datetime, data_source_id: int | None = None
+) -> int:
+    """Close running runs whose worker is gone as failed; make their data sources due now.
+
+    Returns how many runs were closed. Safe from any number of processes at once: a run is
+    closed by one conditional UPDATE, and only runs whose lease has run out qualify.
+    """
+    query = select(SyncRun.id, SyncRun.data_source_id, SyncRun.owner).where(_abandoned(now))  # type: ignore[arg-type]
+    if data_source_id is not None:
+        query = query.where(SyncRun.data_source_id == data_source_id)
+    rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
+    if not rows:
+        return 0
+    run_ids = [row.id for row in rows]
+    await session.execute(
+        update(SyncRun)
+        .where(SyncRun.id.in_(run_ids), SyncRun.outcome == SyncOutcome.RUNNING)
+        .values(outcome=SyncOutcome.FAILED, finished_at=now, error_detail=ABANDONED_DETAIL)
+        .execution_options(synchronize_session=False)
+    )
+    source_ids = sorted({row.data_source_id for row in rows})
+    live_run = exists().where(
+        SyncRun.data_source_id == DataSource.id,
+        SyncRun.outcome == SyncOutcome.RUNNING,
+        SyncRun.lease_expires_at >= now,
+    )
+    # Due now, unless another worker is importing it this minute (it carries on from the last
+    # complete day anyway); the dead worker's claim or its last batch had pushed it ahead.
+    await session.execute(
+        update(DataSource)
+        .where(
+            DataSource.id.in_(source_ids),
+            DataSource.status.in_(IMPORTABLE_STATUSES),
+            or_(DataSource.next_sync_at.is_(None), DataSource.next_sync_at > now),
+            ~live_run,
+        )
+        .values(next_sync_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    log.warning(
+        "data_source.import.abandoned",
+        runs=len(run_ids),
+        data_source_ids=source_ids,
+        owners=sorted({row.owner or "unknown" for row in rows}),
+    )
+    return len(run_ids)
