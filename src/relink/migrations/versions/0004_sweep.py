@@ -1,7 +1,7 @@
 """sync runs carry their worker and a lease, so a run whose worker died can be closed
 
-Revision ID: 0003_sweep
-Revises: 0001
+Revision ID: 0004_sweep
+Revises: 0003_auth
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import relink.models.base
 
-revision: str = "0003_sweep"
-down_revision: str | None = "0001"
+revision: str = "0004_sweep"
+down_revision: str | None = "0003_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
