@@ -27,6 +27,7 @@ from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.oauth_dance import reconnect
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 LIMITED_CLIENTS = {"Acme Dental", "Juniper Florist"}
 MANAGER = "manager@sandbox.test"
@@ -142,7 +143,7 @@ async def limited_on_the_choose_page(
 ) -> tuple[httpx.Client, str]:
     """The shared grant broke; the limited user reconnected it with a different login."""
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
     limited = signed_in(app_url, "limited@demo.relink.test", DEMO_PASSWORD)
     answer = reconnect(limited, sandbox, grant_id=demo.shared_grant_id, email=OTHER)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/oauth/choose/")

@@ -144,5 +144,5 @@ def test_an_api_key_with_a_space_is_refused_with_the_reason(
     page.get_by_label("Client", exact=True).select_option(label="Acme Dental")
     page.get_by_role("button", name="Verify and connect").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Remove the space inside the key")
+    expect(page.get_by_role("alert")).to_contain_text("remove the space inside the key")
     _shot(page, "connect-api-key-refused")

@@ -21,6 +21,7 @@ from relink.status import DataSourceStatus
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 MANAGER = "manager@sandbox.test"
 GAP_DAYS = 4
@@ -52,7 +53,7 @@ async def outage(
     )  # fmt: skip
     await session.commit()
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
     session.expire_all()
     sources = list(await session.scalars(select(DataSource).where(DataSource.client_id == own)))
     assert {s.status for s in sources} == {DataSourceStatus.DISCONNECTED}

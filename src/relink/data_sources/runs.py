@@ -50,8 +50,9 @@ async def heartbeat(ctx: JobContext, *, run_id: int) -> AsyncIterator[None]:
         yield
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # asyncio.wait, not ``await task`` under suppress(CancelledError): that would also
+        # swallow a cancellation of the import itself, which then never stops.
+        await asyncio.wait({task})
 
 
 async def _renew_forever(ctx: JobContext, *, run_id: int) -> None:
