@@ -18,8 +18,8 @@ from typing import Any
 
 import structlog
 
-from relink.data_sources.failures import Applied, apply_grant_failure, backoff
 from relink.errors import CredentialsUnreadable
+from relink.grants.failures import Applied, apply_grant_failure, backoff
 from relink.grants.service import open_credentials, store_credentials
 from relink.incidents import service as incidents
 from relink.kit.locks import LeaseLock
@@ -77,7 +77,9 @@ class Outcome(enum.StrEnum):
 class RefreshResult:
     outcome: Outcome
     failure: ProviderFailure | None = None
-    # What the failure did to the grant and its data sources, when it was definitive.
+    # What the refresh did about its failure, when that failure was definitive: the grant and
+    # its data sources went down (grant-level), or the app's incident opened (misconfigured).
+    # A caller must not apply the same failure again; None means nothing was applied.
     applied: Applied | None = None
 
 
@@ -321,17 +323,28 @@ async def _record_failure(
                     operation=failure.operation,
                 )
             applied = await apply_grant_failure(
-                session, grant=grant, classification=failure.classification, now=now,
+                session,
+                grant=grant,
+                classification=failure.classification,
+                now=now,
                 actor="system:refresh",
-            )  # fmt: skip
+            )
             return failure, applied
+        misconfigured: Applied | None = None
         if failure.error_class is ErrorClass.APP_MISCONFIGURED:
-            await incidents.open_or_extend(
-                session, agency_id=grant.agency_id,
+            opened = await incidents.open_or_extend(
+                session,
+                agency_id=grant.agency_id,
                 key=incidents.provider_key(grant.provider, ErrorClass.APP_MISCONFIGURED),
-                error_class=ErrorClass.APP_MISCONFIGURED, provider=grant.provider, now=now,
-                detail=failure.classification.detail, hint=failure.classification.hint,
-            )  # fmt: skip
+                error_class=ErrorClass.APP_MISCONFIGURED,
+                provider=grant.provider,
+                now=now,
+                detail=failure.classification.detail,
+                hint=failure.classification.hint,
+            )
+            misconfigured = Applied(
+                ErrorClass.APP_MISCONFIGURED, (), opened.incident.id, opened.created
+            )
         if lost_answers and grant.refresh_answer_lost_at is None:
             # Remembered until a refresh succeeds: a later invalid_grant is then explained.
             grant.refresh_answer_lost_at = now
@@ -343,4 +356,4 @@ async def _record_failure(
             else backoff(grant.refresh_failures, rng=ctx.rng)
         )
         grant.next_refresh_at = now + wait
-    return failure, None
+    return failure, misconfigured
