@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, overload
 
 from sqlalchemy import insert, select, update
@@ -108,6 +109,7 @@ async def transition_many(
     Loaded objects in the session see the new values without another round trip.
     """
     model: type[DataSource] | type[Grant]
+    legal: frozenset[StrEnum]
     if isinstance(to, DataSourceStatus):
         model, subject, legal = DataSource, "data source", may_become_data_source(to)
     else:
@@ -116,7 +118,7 @@ async def transition_many(
         for status in only_from:
             if status not in legal:
                 raise IllegalTransition(subject, status, to)
-        allowed = frozenset(only_from)
+        allowed: frozenset[StrEnum] = frozenset(only_from)
     else:
         allowed = legal
     wanted = sorted(set(ids))

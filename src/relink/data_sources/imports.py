@@ -18,9 +18,10 @@ import structlog
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.failures import Applied, apply_data_source_failure
+from relink.data_sources.failures import apply_data_source_failure
 from relink.data_sources.runs import close_abandoned_runs, heartbeat, lease_until
 from relink.errors import CredentialsUnreadable
+from relink.grants.failures import Applied
 from relink.grants.refresh import Outcome, RefreshResult, refresh_grant
 from relink.grants.service import open_credentials
 from relink.incidents import service as incidents
