@@ -27,7 +27,8 @@ from relink.errors import Forbidden, InvalidInput, NotFound, RelinkError
 from relink.events import service as events
 from relink.grants import oauth_flow
 from relink.grants.detached import wait_briefly
-from relink.grants.refresh import Outcome, is_fresh, refresh_grant
+from relink.grants.refresh import Outcome, refresh_grant
+from relink.grants.refresh_schedule import is_fresh
 from relink.grants.service import create_grant, open_credentials
 from relink.models import Client, DataSource, Grant, User
 from relink.providers.api_auth import api_auth

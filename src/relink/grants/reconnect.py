@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.grants.refresh import next_refresh_at
+from relink.grants.refresh_schedule import next_refresh_at
 from relink.grants.service import store_credentials
 from relink.incidents import service as incidents
 from relink.models import DataSource, Grant

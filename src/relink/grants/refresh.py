@@ -20,6 +20,7 @@ import structlog
 
 from relink.errors import CredentialsUnreadable
 from relink.grants.failures import Applied, apply_grant_failure, backoff
+from relink.grants.refresh_schedule import in_backoff, is_fresh, next_refresh_at
 from relink.grants.service import open_credentials, store_credentials
 from relink.incidents import service as incidents
 from relink.kit.locks import LeaseLock
@@ -34,20 +35,6 @@ from relink.worker.context import JobContext
 
 log = structlog.get_logger(__name__)
 
-# Refresh this long before the access token lapses, so an import never starts on a dead token.
-REFRESH_MARGIN = timedelta(minutes=5)
-# Spread refreshes over this window: a thousand grants with one expiry must not refresh at once.
-REFRESH_JITTER = timedelta(minutes=10)
-# Every grant at least daily: refresh tokens left idle for months die at some providers.
-MAX_REFRESH_INTERVAL = timedelta(hours=24)
-# A token shorter-lived than margin + jitter is refreshed between these shares of its lifetime:
-# late enough to be worth a call, early enough to keep a quarter of it as margin.
-SHORT_LIFETIME_REFRESH_SHARE = (0.5, 0.75)
-# ... and is fresh until this share of its lifetime is left (the margin of a short token).
-SHORT_LIFETIME_MARGIN_SHARE = 0.25
-# Never due again sooner than this after a refresh: a token endpoint handing out tokens of a few
-# seconds must not be called in a loop (one sweep once made 2,956 calls for 2 grants).
-MIN_REFRESH_INTERVAL = timedelta(seconds=30)
 # Added to the longest a refresh can take (every attempt waiting its full token timeout), so a
 # lease outlives the refresh holding it; short enough to recover from a crash.
 LEASE_SLACK = timedelta(seconds=30)
@@ -81,50 +68,6 @@ class RefreshResult:
     # its data sources went down (grant-level), or the app's incident opened (misconfigured).
     # A caller must not apply the same failure again; None means nothing was applied.
     applied: Applied | None = None
-
-
-def next_refresh_at(
-    *, now: datetime, access_expires_at: datetime | None, ctx: JobContext
-) -> datetime:
-    """When to refresh next: before the access token lapses (margin + jitter), and at least daily.
-
-    A token living less than margin + jitter is refreshed at one half to three quarters of its
-    lifetime instead, and never sooner than ``MIN_REFRESH_INTERVAL``: never "now", so a grant
-    just refreshed is not due again in the same sweep.
-    """
-    daily = now + MAX_REFRESH_INTERVAL - REFRESH_JITTER * ctx.rng.random()
-    if access_expires_at is None:
-        return daily
-    ahead = access_expires_at - REFRESH_MARGIN - REFRESH_JITTER * ctx.rng.random()
-    lifetime = max(access_expires_at - now, timedelta(0))
-    low, high = SHORT_LIFETIME_REFRESH_SHARE
-    share_of_lifetime = now + lifetime * ctx.rng.uniform(low, high)
-    earliest = now + MIN_REFRESH_INTERVAL
-    return min(max(ahead, share_of_lifetime, earliest), daily)
-
-
-def refresh_margin(grant: Grant) -> timedelta:
-    """How much of the access token's life must be left to use it: ``REFRESH_MARGIN``, or a
-    quarter of a shorter-lived token's lifetime."""
-    if grant.access_expires_at is None or grant.last_refreshed_at is None:
-        return REFRESH_MARGIN
-    lifetime = max(grant.access_expires_at - grant.last_refreshed_at, timedelta(0))
-    return min(REFRESH_MARGIN, lifetime * SHORT_LIFETIME_MARGIN_SHARE)
-
-
-def is_fresh(grant: Grant, *, now: datetime) -> bool:
-    return grant.access_expires_at is not None and grant.access_expires_at > now + refresh_margin(
-        grant
-    )
-
-
-def in_backoff(grant: Grant, *, now: datetime) -> bool:
-    """A refresh failed lately for a transient reason and its retry is not due yet."""
-    return (
-        grant.refresh_failures > 0
-        and grant.next_refresh_at is not None
-        and grant.next_refresh_at > now
-    )
 
 
 def _attempt_marker(grant: Grant) -> tuple[datetime | None, int]:
