@@ -19,16 +19,14 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.failures import apply_data_source_failure
+from relink.data_sources.import_credentials import RefreshFailed, credentials_for_import
 from relink.data_sources.runs import close_abandoned_runs, heartbeat, lease_until
 from relink.errors import CredentialsUnreadable
 from relink.grants.failures import Applied
-from relink.grants.refresh import Outcome, RefreshResult, refresh_grant
-from relink.grants.service import open_credentials
 from relink.incidents import service as incidents
 from relink.metrics.service import upsert_days
 from relink.models import DataSource, Grant, SyncOutcome, SyncRun
 from relink.providers.api_auth import api_auth
-from relink.providers.classify import Classification
 from relink.providers.data_api import fetch_daily_metrics
 from relink.providers.results import ProviderFailure
 from relink.providers.spec import ProviderSpec
@@ -46,11 +44,6 @@ IMPORT_JITTER = timedelta(minutes=5)
 INITIAL_HISTORY_DAYS = 90
 # Days per provider request and per commit: small enough for every provider's range limit.
 IMPORT_BATCH_DAYS = 31
-# An import uses the access token it holds while it stays valid this much longer. The schedule
-# refreshes ahead of expiry; refreshing here on the schedule's wider margin would refresh a
-# short-lived token once per data source, and a token the provider calls expired is refreshed
-# on the spot anyway.
-TOKEN_VALID_FOR_IMPORT = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -74,16 +67,6 @@ class ImportResult:
     days: int = 0
     applied: Applied | None = None
     skipped: bool = False
-
-
-class RefreshFailed(Exception):
-    """The refresh an import needed failed; carries the refresh's typed result, which says
-    whether the refresh already applied the failure (``result.applied``)."""
-
-    def __init__(self, result: RefreshResult, failure: ProviderFailure) -> None:
-        super().__init__(str(failure))
-        self.result = result
-        self.failure = failure
 
 
 def first_missing_day(source: DataSource, *, today: date) -> date:
@@ -167,7 +150,13 @@ async def _begin(ctx: JobContext, *, data_source_id: int, trigger: str) -> Plan 
 
 async def _fetch(ctx: JobContext, plan: Plan) -> dict[date, dict[str, float]]:
     spec = ctx.catalog.get(plan.provider)
-    credentials = await _credentials(ctx, plan, force_refresh=False)
+    credentials = await credentials_for_import(
+        ctx,
+        grant_id=plan.grant_id,
+        provider=plan.provider,
+        auth_kind=plan.auth_kind,
+        force_refresh=False,
+    )
     try:
         return await _fetch_days(ctx, spec, plan, credentials)
     except ProviderFailure as failure:
@@ -177,7 +166,13 @@ async def _fetch(ctx: JobContext, plan: Plan) -> dict[date, dict[str, float]]:
             raise
     # The provider says the access token is no good: refresh (which decides whether the grant
     # itself is dead) and try once more.
-    credentials = await _credentials(ctx, plan, force_refresh=True)
+    credentials = await credentials_for_import(
+        ctx,
+        grant_id=plan.grant_id,
+        provider=plan.provider,
+        auth_kind=plan.auth_kind,
+        force_refresh=True,
+    )
     return await _fetch_days(ctx, spec, plan, credentials)
 
 
@@ -192,50 +187,6 @@ async def _fetch_days(
         start=plan.start,
         end=plan.end,
     )
-
-
-async def _credentials(ctx: JobContext, plan: Plan, *, force_refresh: bool) -> dict[str, Any]:
-    oauth = plan.auth_kind is AuthKind.OAUTH2
-    if oauth and (force_refresh or not await _holds_usable_token(ctx, plan)):
-        result = await refresh_grant(ctx, grant_id=plan.grant_id, force=force_refresh)
-        if result.failure is not None:
-            raise RefreshFailed(result, result.failure)
-        if result.outcome is Outcome.BUSY:
-            raise _transient(plan, "another worker is still refreshing this grant")
-    async with ctx.database.transaction() as session:
-        grant = await session.get(Grant, plan.grant_id, populate_existing=True)
-        assert grant is not None
-        if grant.status is not GrantStatus.ACTIVE:
-            raise _transient(plan, "the grant went down while this import waited")
-        credentials = await open_credentials(session, box=ctx.box, grant=grant)
-    if plan.auth_kind is AuthKind.OAUTH2 and not credentials.get("access_token"):
-        raise _transient(plan, "no access token yet")
-    return credentials
-
-
-async def _holds_usable_token(ctx: JobContext, plan: Plan) -> bool:
-    """Whether the grant's access token can be used as it is, without a refresh first.
-
-    A token with a stated lifetime: while it stays valid ``TOKEN_VALID_FOR_IMPORT`` longer.
-    One without: while the provider accepts it (a rejection refreshes on the spot).
-    """
-    async with ctx.database.transaction() as session:
-        grant = await session.get(Grant, plan.grant_id)
-        if grant is None:
-            return False
-        if grant.status is not GrantStatus.ACTIVE:
-            return True  # nothing to refresh; reading the credentials reports it
-        if grant.access_expires_at is not None:
-            return grant.access_expires_at > ctx.now() + TOKEN_VALID_FOR_IMPORT
-        credentials = await open_credentials(session, box=ctx.box, grant=grant)
-    return bool(credentials.get("access_token"))
-
-
-def _transient(plan: Plan, detail: str) -> ProviderFailure:
-    classification = Classification(
-        ErrorClass.PROVIDER_UNAVAILABLE, "Relink will retry shortly.", detail=detail
-    )
-    return ProviderFailure(classification, provider=plan.provider, operation="import")
 
 
 async def _succeed(ctx: JobContext, plan: Plan, rows: dict[date, dict[str, float]]) -> int:
