@@ -15,8 +15,8 @@ from sqlalchemy import insert, select, text
 
 from relink import migrate
 from relink.data_sources.actions import Filters, Sort, list_rows
-from relink.data_sources.failures import apply_grant_failure
 from relink.db import Database
+from relink.grants.failures import apply_grant_failure
 from relink.kit.crypto import SecretBox, generate_key
 from relink.models import Agency, Client, DataSource, Grant, Role, User
 from relink.models.base import utcnow

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.grants import callback, connect, detached, oauth_flow
+from relink.data_sources import connect
+from relink.grants import callback, detached, oauth_flow
 from relink.kit.crypto import SecretBox
 from relink.models import Grant
 from relink.sandbox import seed

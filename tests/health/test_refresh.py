@@ -8,13 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.grants.refresh import (
+from relink.grants.refresh import Outcome, refresh_grant
+from relink.grants.refresh_schedule import (
     MAX_REFRESH_INTERVAL,
     MIN_REFRESH_INTERVAL,
     REFRESH_MARGIN,
-    Outcome,
     next_refresh_at,
-    refresh_grant,
 )
 from relink.kit.crypto import SecretBox
 from relink.sandbox import seed

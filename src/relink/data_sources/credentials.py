@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import is_staff_or_admin
 from relink.data_sources.gaps import backfill_start
-from relink.data_sources.service import get_data_source, transition
+from relink.data_sources.service import get_data_source
 from relink.errors import Forbidden, InvalidInput, RelinkError
 from relink.events import service as events
 from relink.grants.service import store_credentials
@@ -24,7 +24,8 @@ from relink.providers.data_api import verify_api_key
 from relink.providers.results import ProviderFailure
 from relink.providers.spec import ApiKeySpec, ProviderSpec
 from relink.providers.taxonomy import DATA_SOURCE_LEVEL, GRANT_LEVEL, AuthKind, ErrorClass
-from relink.status import DataSourceStatus, GrantStatus, check_grant_transition
+from relink.status import DataSourceStatus, GrantStatus
+from relink.status_writer import may_become_grant, transition_many
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
 
@@ -141,7 +142,7 @@ async def reverify_api_key(
     store_credentials(box=ctx.box, grant=grant, credentials={"api_key": key})
     if identity.name:
         grant.identity_name = identity.name
-    await _reactivate_grant(session, grant=grant, user=user)
+    await _reactivate_grant(session, grant=grant, user=user, now=now)
     repaired = (
         source.status is DataSourceStatus.DISCONNECTED
         and source.status_reason in REPAIRED_BY_NEW_KEY
@@ -161,15 +162,15 @@ async def reverify_api_key(
 async def _reconnect(
     session: AsyncSession, *, source: DataSource, grant: Grant, user: User, now: datetime
 ) -> None:
-    await transition(
-        session,
-        source=source,
-        to=DataSourceStatus.CONNECTED,
-        actor=events.user_actor(user),
-        detail="a new API key was verified",
-    )
     # The event keeps the why; a connected source shows no reason.
-    source.status_detail = None
+    await transition_many(
+        session,
+        [source.id],
+        to=DataSourceStatus.CONNECTED,
+        reason="a new API key was verified",
+        actor=events.user_actor(user),
+        now=now,
+    )
     source.consecutive_failures = 0
     source.next_sync_at = now
     gap = backfill_start(source, today=now.date())
@@ -181,25 +182,30 @@ async def _reconnect(
         session, agency_id=source.agency_id, keys=keys, now=now, by=events.user_actor(user)
     )
     await emit_for_data_sources(
-        session, agency_id=source.agency_id, event="data_source.reconnected",
-        data_source_ids=[source.id], error_class=None, hint=None, now=now,
-    )  # fmt: skip
+        session,
+        agency_id=source.agency_id,
+        event="data_source.reconnected",
+        data_source_ids=[source.id],
+        error_class=None,
+        hint=None,
+        now=now,
+    )
     enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
 
 
-async def _reactivate_grant(session: AsyncSession, *, grant: Grant, user: User) -> None:
+async def _reactivate_grant(
+    session: AsyncSession, *, grant: Grant, user: User, now: datetime
+) -> None:
     """A verified key makes its grant usable again, whatever ended it."""
-    if grant.status is GrantStatus.ACTIVE:
-        return
-    check_grant_transition(grant.status, GrantStatus.ACTIVE)
-    await events.record(
-        session, agency_id=grant.agency_id, actor=events.user_actor(user), subject_type="grant",
-        subject_id=grant.id, action="status_changed", from_status=grant.status,
-        to_status=GrantStatus.ACTIVE, reason="a new API key was verified",
-    )  # fmt: skip
-    grant.status = GrantStatus.ACTIVE
-    grant.status_reason = None
-    grant.status_detail = None
+    await transition_many(
+        session,
+        [grant.id],
+        to=GrantStatus.ACTIVE,
+        only_from=may_become_grant(GrantStatus.ACTIVE),
+        reason="a new API key was verified",
+        actor=events.user_actor(user),
+        now=now,
+    )
 
 
 def refusal(spec: ProviderSpec, failure: ProviderFailure) -> RelinkError:

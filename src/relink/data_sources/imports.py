@@ -18,20 +18,21 @@ import structlog
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.failures import Applied, apply_data_source_failure
+from relink.data_sources.failures import apply_data_source_failure
+from relink.data_sources.import_credentials import RefreshFailed, credentials_for_import
 from relink.data_sources.runs import close_abandoned_runs, heartbeat, lease_until
 from relink.errors import CredentialsUnreadable
-from relink.grants.refresh import Outcome, RefreshResult, refresh_grant
-from relink.grants.service import open_credentials
+from relink.grants.failures import Applied
 from relink.incidents import service as incidents
 from relink.metrics.service import upsert_days
-from relink.models import DataSource, Event, Grant, SyncOutcome, SyncRun
+from relink.models import DataSource, Grant, SyncOutcome, SyncRun
 from relink.providers.api_auth import api_auth
-from relink.providers.classify import Classification
 from relink.providers.data_api import fetch_daily_metrics
 from relink.providers.results import ProviderFailure
+from relink.providers.spec import ProviderSpec
 from relink.providers.taxonomy import GRANT_LEVEL, AuthKind, ErrorClass
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
+from relink.status_writer import transition_many
 from relink.worker.context import JobContext
 
 log = structlog.get_logger(__name__)
@@ -43,11 +44,6 @@ IMPORT_JITTER = timedelta(minutes=5)
 INITIAL_HISTORY_DAYS = 90
 # Days per provider request and per commit: small enough for every provider's range limit.
 IMPORT_BATCH_DAYS = 31
-# An import uses the access token it holds while it stays valid this much longer. The schedule
-# refreshes ahead of expiry; refreshing here on the schedule's wider margin would refresh a
-# short-lived token once per data source, and a token the provider calls expired is refreshed
-# on the spot anyway.
-TOKEN_VALID_FOR_IMPORT = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -73,15 +69,6 @@ class ImportResult:
     skipped: bool = False
 
 
-class RefreshFailed(Exception):
-    """The refresh an import needed failed; carries what that failure already did."""
-
-    def __init__(self, result: RefreshResult, failure: ProviderFailure) -> None:
-        super().__init__(str(failure))
-        self.failure = failure
-        self.applied = result.applied
-
-
 def first_missing_day(source: DataSource, *, today: date) -> date:
     """The first day an import must (re)fetch: after the last complete day, at most yesterday."""
     if source.complete_through is None:
@@ -102,9 +89,11 @@ async def import_data_source(
             try:
                 rows = await _fetch(ctx, plan)
             except RefreshFailed as refresh:
-                # The refresh applied its own failure (a dead grant disconnects every source
-                # on it): report that, or a sweep would say nothing was disconnected.
-                applied = await _fail(ctx, plan, refresh.failure, applied=refresh.applied)
+                # The refresh may have applied its own failure (a dead grant disconnects every
+                # source on it): report that, or a sweep would say nothing was disconnected.
+                applied = await _fail(
+                    ctx, plan, refresh.failure, applied_by_refresh=refresh.result.applied
+                )
                 return ImportResult(data_source_id, ok=False, days=days, applied=applied)
             except ProviderFailure as failure:
                 applied = await _fail(ctx, plan, failure)
@@ -134,27 +123,42 @@ async def _begin(ctx: JobContext, *, data_source_id: int, trigger: str) -> Plan 
         start = first_missing_day(source, today=today)
         end = min(start + timedelta(days=IMPORT_BATCH_DAYS - 1), today)
         run = SyncRun(
-            agency_id=source.agency_id, data_source_id=source.id, trigger=trigger,
-            date_from=start, date_to=end, started_at=now, owner=ctx.worker_id,
+            agency_id=source.agency_id,
+            data_source_id=source.id,
+            trigger=trigger,
+            date_from=start,
+            date_to=end,
+            started_at=now,
+            owner=ctx.worker_id,
             lease_expires_at=lease_until(now),
-        )  # fmt: skip
+        )
         session.add(run)
         await session.flush()
         return Plan(
-            run_id=run.id, data_source_id=source.id, grant_id=grant.id,
-            agency_id=source.agency_id, provider=source.provider, auth_kind=grant.auth_kind,
-            account_id=source.external_account_id, start=start, end=end, today=today,
-        )  # fmt: skip
+            run_id=run.id,
+            data_source_id=source.id,
+            grant_id=grant.id,
+            agency_id=source.agency_id,
+            provider=source.provider,
+            auth_kind=grant.auth_kind,
+            account_id=source.external_account_id,
+            start=start,
+            end=end,
+            today=today,
+        )
 
 
 async def _fetch(ctx: JobContext, plan: Plan) -> dict[date, dict[str, float]]:
     spec = ctx.catalog.get(plan.provider)
-    credentials = await _credentials(ctx, plan, force_refresh=False)
+    credentials = await credentials_for_import(
+        ctx,
+        grant_id=plan.grant_id,
+        provider=plan.provider,
+        auth_kind=plan.auth_kind,
+        force_refresh=False,
+    )
     try:
-        return await fetch_daily_metrics(
-            ctx.http, spec, auth=api_auth(spec, credentials), account_id=plan.account_id,
-            start=plan.start, end=plan.end,
-        )  # fmt: skip
+        return await _fetch_days(ctx, spec, plan, credentials)
     except ProviderFailure as failure:
         if failure.error_class is not ErrorClass.ACCESS_TOKEN_EXPIRED:
             raise
@@ -162,55 +166,27 @@ async def _fetch(ctx: JobContext, plan: Plan) -> dict[date, dict[str, float]]:
             raise
     # The provider says the access token is no good: refresh (which decides whether the grant
     # itself is dead) and try once more.
-    credentials = await _credentials(ctx, plan, force_refresh=True)
-    return await fetch_daily_metrics(
-        ctx.http, spec, auth=api_auth(spec, credentials), account_id=plan.account_id,
-        start=plan.start, end=plan.end,
-    )  # fmt: skip
-
-
-async def _credentials(ctx: JobContext, plan: Plan, *, force_refresh: bool) -> dict[str, Any]:
-    oauth = plan.auth_kind is AuthKind.OAUTH2
-    if oauth and (force_refresh or not await _holds_usable_token(ctx, plan)):
-        result = await refresh_grant(ctx, grant_id=plan.grant_id, force=force_refresh)
-        if result.failure is not None:
-            raise RefreshFailed(result, result.failure)
-        if result.outcome is Outcome.BUSY:
-            raise _transient(plan, "another worker is still refreshing this grant")
-    async with ctx.database.transaction() as session:
-        grant = await session.get(Grant, plan.grant_id, populate_existing=True)
-        assert grant is not None
-        if grant.status is not GrantStatus.ACTIVE:
-            raise _transient(plan, "the grant went down while this import waited")
-        credentials = await open_credentials(session, box=ctx.box, grant=grant)
-    if plan.auth_kind is AuthKind.OAUTH2 and not credentials.get("access_token"):
-        raise _transient(plan, "no access token yet")
-    return credentials
-
-
-async def _holds_usable_token(ctx: JobContext, plan: Plan) -> bool:
-    """Whether the grant's access token can be used as it is, without a refresh first.
-
-    A token with a stated lifetime: while it stays valid ``TOKEN_VALID_FOR_IMPORT`` longer.
-    One without: while the provider accepts it (a rejection refreshes on the spot).
-    """
-    async with ctx.database.transaction() as session:
-        grant = await session.get(Grant, plan.grant_id)
-        if grant is None:
-            return False
-        if grant.status is not GrantStatus.ACTIVE:
-            return True  # nothing to refresh; reading the credentials reports it
-        if grant.access_expires_at is not None:
-            return grant.access_expires_at > ctx.now() + TOKEN_VALID_FOR_IMPORT
-        credentials = await open_credentials(session, box=ctx.box, grant=grant)
-    return bool(credentials.get("access_token"))
-
-
-def _transient(plan: Plan, detail: str) -> ProviderFailure:
-    classification = Classification(
-        ErrorClass.PROVIDER_UNAVAILABLE, "Relink will retry shortly.", detail=detail
+    credentials = await credentials_for_import(
+        ctx,
+        grant_id=plan.grant_id,
+        provider=plan.provider,
+        auth_kind=plan.auth_kind,
+        force_refresh=True,
     )
-    return ProviderFailure(classification, provider=plan.provider, operation="import")
+    return await _fetch_days(ctx, spec, plan, credentials)
+
+
+async def _fetch_days(
+    ctx: JobContext, spec: ProviderSpec, plan: Plan, credentials: dict[str, Any]
+) -> dict[date, dict[str, float]]:
+    return await fetch_daily_metrics(
+        ctx.http,
+        spec,
+        auth=api_auth(spec, credentials),
+        account_id=plan.account_id,
+        start=plan.start,
+        end=plan.end,
+    )
 
 
 async def _succeed(ctx: JobContext, plan: Plan, rows: dict[date, dict[str, float]]) -> int:
@@ -235,16 +211,16 @@ async def _succeed(ctx: JobContext, plan: Plan, rows: dict[date, dict[str, float
         source.last_ok_at = now
         source.consecutive_failures = 0
         source.next_sync_at = now + IMPORT_INTERVAL + IMPORT_JITTER * ctx.rng.random()
-        if source.status is DataSourceStatus.FAILING:
-            session.add(
-                Event(agency_id=source.agency_id, actor="system:import",
-                      subject_type="data_source", subject_id=source.id, action="status_changed",
-                      from_status=source.status, to_status=DataSourceStatus.CONNECTED,
-                      reason="imports work again", at=now, details={})
-            )  # fmt: skip
-            source.status = DataSourceStatus.CONNECTED
-            source.status_reason = None
-            source.status_detail = None
+        # A failing source is connected again; any other stays as it is.
+        await transition_many(
+            session,
+            [source.id],
+            to=DataSourceStatus.CONNECTED,
+            only_from={DataSourceStatus.FAILING},
+            reason="imports work again",
+            actor="system:import",
+            now=now,
+        )
         await session.flush()
         repaired = [
             incidents.data_source_key(plan.data_source_id, ErrorClass.DATA_ERROR),
@@ -281,9 +257,13 @@ async def _resolve_outage_if_over(session: AsyncSession, *, plan: Plan, now: dat
 
 
 async def _fail(
-    ctx: JobContext, plan: Plan, failure: ProviderFailure, *, applied: Applied | None = None
+    ctx: JobContext,
+    plan: Plan,
+    failure: ProviderFailure,
+    *,
+    applied_by_refresh: Applied | None = None,
 ) -> Applied | None:
-    """Record the run's failure; ``applied`` is what a failed refresh did already."""
+    """Record the run's failure; ``applied_by_refresh`` is what a failed refresh did already."""
     now = ctx.now()
     log.info(
         "data_source.import.failed",
@@ -296,31 +276,33 @@ async def _fail(
         source = await session.get(DataSource, plan.data_source_id, with_for_update=True)
         grant = await session.get(Grant, plan.grant_id, populate_existing=True)
         assert source is not None and grant is not None
-        # A refresh that ended the grant (or found our app misconfigured) has already been
-        # applied by the refresh itself, and a grant that went down while this import waited
-        # was applied by whoever found it; anything else counts against this source.
-        applied_by_refresh = applied is not None or (
-            failure.operation == "refresh"
-            and (
-                failure.error_class in GRANT_LEVEL
-                or failure.error_class is ErrorClass.APP_MISCONFIGURED
-            )
-        )
-        if grant.status is not GrantStatus.ACTIVE and failure.error_class not in GRANT_LEVEL:
-            source.last_failed_at = now
-        elif not applied_by_refresh:
-            applied = await apply_data_source_failure(
-                session, source=source, grant=grant, classification=failure.classification,
-                now=now, actor="system:import", rng=ctx.rng,
-            )  # fmt: skip
-        else:
+        applied = applied_by_refresh
+        if applied is not None:
+            # The refresh ended the grant (or found our app misconfigured) and applied that
+            # itself: this source waits with its grant rather than count it twice.
             source.last_failed_at = now
             if grant.status is GrantStatus.ACTIVE:
                 source.next_sync_at = grant.next_refresh_at or now + IMPORT_INTERVAL
+        elif grant.status is not GrantStatus.ACTIVE and failure.error_class not in GRANT_LEVEL:
+            # The grant went down while this import waited, applied by whoever found it.
+            source.last_failed_at = now
+        else:
+            applied = await apply_data_source_failure(
+                session,
+                source=source,
+                grant=grant,
+                classification=failure.classification,
+                now=now,
+                actor="system:import",
+                rng=ctx.rng,
+            )
         await _finish(
-            session, plan, now=now, error=failure.error_class,
+            session,
+            plan,
+            now=now,
+            error=failure.error_class,
             detail=failure.classification.detail or failure.classification.hint,
-        )  # fmt: skip
+        )
     return applied
 
 

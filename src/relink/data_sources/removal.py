@@ -138,9 +138,12 @@ async def disconnect(
     # Lock the grant so two people removing its last two sources at once see each other.
     await session.get(Grant, source.grant_id, with_for_update=True)
     await transition(
-        session, source=source, to=DataSourceStatus.REMOVED, actor=events.user_actor(user),
+        session,
+        source=source,
+        to=DataSourceStatus.REMOVED,
+        actor=events.user_actor(user),
         detail="disconnected by a person; its data is kept in the trash",
-    )  # fmt: skip
+    )
     source.next_sync_at = None
     keys = [incidents.data_source_key(source.id, c) for c in _OWN_CAUSES]
     last_one = await _live_others(session, source=source) == 0
@@ -217,8 +220,9 @@ async def purge_expired(
         await _delete(session, Incident, Incident.data_source_id.in_(ids))
         sources += await _delete(session, DataSource, DataSource.id.in_(ids))
     if sources:
-        log.info("data_source.trash.purged", data_sources=sources, daily_metrics=metrics,
-                 sync_runs=runs)  # fmt: skip
+        log.info(
+            "data_source.trash.purged", data_sources=sources, daily_metrics=metrics, sync_runs=runs
+        )
     return PurgeReport(data_sources=sources, daily_metrics=metrics, sync_runs=runs)
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import visible_client_ids
 from relink.errors import InvalidInput, NotFound
-from relink.events import service as events
 from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from relink.models import DataSource, Grant, SyncRun, User
 from relink.models.base import utcnow
 from relink.providers.taxonomy import ErrorClass
-from relink.status import DataSourceStatus, check_data_source_transition
+from relink.status import DataSourceStatus
+from relink.status_writer import transition_many
 
 
 async def create_data_source(
@@ -48,26 +48,18 @@ async def transition(
     actor: str,
     reason: ErrorClass | None = None,
     detail: str | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Move one data source to ``to`` (raises on an illegal move) and log the event."""
-    check_data_source_transition(source.status, to)
-    before = source.status
-    source.status = to
-    source.status_reason = reason
-    source.status_detail = detail
-    now = utcnow()
-    source.paused_at = now if to is DataSourceStatus.PAUSED else None
-    source.removed_at = now if to is DataSourceStatus.REMOVED else None
-    await events.record(
+    """Move one data source to ``to`` (``IllegalTransition`` on an illegal move, nothing
+    written) and log the event: ``transition_many`` for one row a person acts on."""
+    await transition_many(
         session,
-        agency_id=source.agency_id,
+        [source.id],
+        to=to,
+        error_class=reason,
+        detail=detail,
         actor=actor,
-        subject_type="data_source",
-        subject_id=source.id,
-        action="status_changed",
-        from_status=before,
-        to_status=to,
-        reason=detail or (reason.value if reason else None),
+        now=now or utcnow(),
     )
 
 

@@ -77,9 +77,13 @@ async def adopt(
     if unreachable:
         raise InvalidInput(f"the new login cannot reach: {', '.join(unreachable)}")
     target = await grant_for_identity(
-        session, ctx=ctx, agency_id=row.agency_id, provider=row.provider,
-        identity=identity, tokens=tokens,
-    )  # fmt: skip
+        session,
+        ctx=ctx,
+        agency_id=row.agency_id,
+        provider=row.provider,
+        identity=identity,
+        tokens=tokens,
+    )
     ids = [s.id for s in chosen]
     await session.execute(
         update(DataSource)
@@ -89,18 +93,30 @@ async def adopt(
     )
     row.pending = None
     repaired = await repair_grant(
-        session, ctx=ctx, grant=target, tokens=tokens, identity=identity,
-        reachable_account_ids=reachable, now=now, actor=f"user:{user.id}",
+        session,
+        ctx=ctx,
+        grant=target,
+        tokens=tokens,
+        identity=identity,
+        reachable_account_ids=reachable,
+        now=now,
+        actor=f"user:{user.id}",
         only_data_source_ids=set(ids),
-    )  # fmt: skip
+    )
     still_down = await session.scalar(
-        select(exists().where(
-            DataSource.grant_id == row.grant_id, DataSource.status == DataSourceStatus.DISCONNECTED
-        ))
-    )  # fmt: skip
+        select(
+            exists().where(
+                DataSource.grant_id == row.grant_id,
+                DataSource.status == DataSourceStatus.DISCONNECTED,
+            )
+        )
+    )
     if not still_down and row.grant_id is not None:
         await incidents.resolve(
-            session, agency_id=row.agency_id, now=now, by=f"user:{user.id}",
+            session,
+            agency_id=row.agency_id,
+            now=now,
+            by=f"user:{user.id}",
             keys=[incidents.grant_key(row.grant_id, ErrorClass.AUTH_REVOKED)],
-        )  # fmt: skip
+        )
     return repaired

@@ -104,9 +104,13 @@ async def _exchange_and_store(
     spec = ctx.catalog.get(row.provider)
     try:
         tokens = await oauth2.exchange_code(
-            ctx.http, spec, app=ctx.app_credentials(row.provider), code=code,
-            code_verifier=verifier, now=now,
-        )  # fmt: skip
+            ctx.http,
+            spec,
+            app=ctx.app_credentials(row.provider),
+            code=code,
+            code_verifier=verifier,
+            now=now,
+        )
         identity = await oauth2.identity(ctx.http, spec, tokens=tokens)
         accounts = await list_accounts(ctx.http, spec, auth=api_auth(spec, tokens.as_credentials()))
     except ProviderFailure as failure:
@@ -117,33 +121,55 @@ async def _exchange_and_store(
     if grant is not None and identity.id != (pinned or grant.external_identity):
         await _keep_pending(ctx, row.id, tokens=tokens, identity=identity, accounts=accounts)
         log.info("grant.reconnect.identity_mismatch", grant_id=grant.id, state_id=row.id)
-        return CallbackResult("identity_mismatch", row.id, grant.id, row.provider, identity,
-                              accounts=accounts)  # fmt: skip
+        return CallbackResult(
+            "identity_mismatch", row.id, grant.id, row.provider, identity, accounts=accounts
+        )
 
     async with ctx.database.transaction() as session:
         target = grant and await session.get(Grant, grant.id)
         if target is None:
             target = await grant_for_identity(
-                session, ctx=ctx, agency_id=row.agency_id, provider=row.provider,
-                identity=identity, tokens=tokens,
-            )  # fmt: skip
+                session,
+                ctx=ctx,
+                agency_id=row.agency_id,
+                provider=row.provider,
+                identity=identity,
+                tokens=tokens,
+            )
         repaired = await repair_grant(
-            session, ctx=ctx, grant=target, tokens=tokens, identity=identity,
-            reachable_account_ids=reachable, now=now, actor=actor,
-        )  # fmt: skip
+            session,
+            ctx=ctx,
+            grant=target,
+            tokens=tokens,
+            identity=identity,
+            reachable_account_ids=reachable,
+            now=now,
+            actor=actor,
+        )
         if row.reconnect_link_id is not None:
             await _spend_link(session, link_id=row.reconnect_link_id, now=now)
         await events.record(
-            session, agency_id=row.agency_id, actor=actor, subject_type="grant",
-            subject_id=target.id, action="authorized",
-            details={"purpose": row.purpose, "reconnected": list(repaired.reconnected_ids),
-                     "unreachable": list(repaired.unreachable_ids)},
-        )  # fmt: skip
+            session,
+            agency_id=row.agency_id,
+            actor=actor,
+            subject_type="grant",
+            subject_id=target.id,
+            action="authorized",
+            details={
+                "purpose": row.purpose,
+                "reconnected": list(repaired.reconnected_ids),
+                "unreachable": list(repaired.unreachable_ids),
+            },
+        )
     outcome: Outcome = "reconnected" if grant is not None else "connected"
-    log.info("grant.reconnect.done", grant_id=repaired.grant_id,
-             reconnected=len(repaired.reconnected_ids))  # fmt: skip
-    return CallbackResult(outcome, row.id, repaired.grant_id, row.provider, identity, repaired,
-                          accounts)  # fmt: skip
+    log.info(
+        "grant.reconnect.done",
+        grant_id=repaired.grant_id,
+        reconnected=len(repaired.reconnected_ids),
+    )
+    return CallbackResult(
+        outcome, row.id, repaired.grant_id, row.provider, identity, repaired, accounts
+    )
 
 
 async def grant_for_identity(
@@ -167,11 +193,17 @@ async def grant_for_identity(
     if existing is not None:
         return existing
     return await create_grant(
-        session, box=ctx.box, agency_id=agency_id, provider=provider, auth_kind=AuthKind.OAUTH2,
-        credentials=tokens.as_credentials(), external_identity=identity.id,
-        identity_name=identity.email or identity.name, scopes=list(tokens.scopes),
+        session,
+        box=ctx.box,
+        agency_id=agency_id,
+        provider=provider,
+        auth_kind=AuthKind.OAUTH2,
+        credentials=tokens.as_credentials(),
+        external_identity=identity.id,
+        identity_name=identity.email or identity.name,
+        scopes=list(tokens.scopes),
         access_expires_at=tokens.expires_at,
-    )  # fmt: skip
+    )
 
 
 async def _keep_pending(
@@ -185,14 +217,17 @@ async def _keep_pending(
     """A different login is never bound silently: its tokens wait, sealed, for a choice."""
     sealed = ctx.box.seal(
         {
-            "tokens": {**tokens.as_credentials(),
-                       "expires_at": tokens.expires_at.isoformat() if tokens.expires_at else None,
-                       "scopes": list(tokens.scopes)},
+            "tokens": {
+                **tokens.as_credentials(),
+                "expires_at": tokens.expires_at.isoformat() if tokens.expires_at else None,
+                "scopes": list(tokens.scopes),
+            },
             "identity": {"id": identity.id, "name": identity.name, "email": identity.email},
-            "accounts": [{"id": a.id, "name": a.name, "manager_id": a.manager_id}
-                         for a in accounts],
+            "accounts": [
+                {"id": a.id, "name": a.name, "manager_id": a.manager_id} for a in accounts
+            ],
         }
-    )  # fmt: skip
+    )
     async with ctx.database.transaction() as session:
         row = await session.get(OAuthState, state_id)
         assert row is not None

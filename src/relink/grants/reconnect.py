@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.grants.refresh import next_refresh_at
+from relink.grants.refresh_schedule import next_refresh_at
 from relink.grants.service import store_credentials
 from relink.incidents import service as incidents
-from relink.models import DataSource, Event, Grant
+from relink.models import DataSource, Grant
 from relink.notifications.outgoing import emit_for_data_sources
 from relink.providers.results import ExternalIdentity, TokenSet
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
-from relink.status import DataSourceStatus, GrantStatus, check_grant_transition
+from relink.status import DataSourceStatus, GrantStatus
+from relink.status_writer import may_become_grant, transition_many
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
 
@@ -42,7 +43,7 @@ class Repaired:
 def store_tokens(
     ctx: JobContext, *, grant: Grant, tokens: TokenSet, identity: ExternalIdentity, now: datetime
 ) -> None:
-    """New tokens on the grant, which is live again (the caller flushes with the rest)."""
+    """New tokens on the grant, with no cause left to show (the caller moves its status)."""
     store_credentials(box=ctx.box, grant=grant, credentials=tokens.as_credentials())
     grant.access_expires_at = tokens.expires_at
     grant.last_refreshed_at = now
@@ -54,9 +55,6 @@ def store_tokens(
     grant.identity_name = identity.email or identity.name or grant.identity_name
     # A new consent restarts the provider's lifetime clocks (see grants/expiry.py).
     grant.extra = {**(grant.extra or {}), "authorized_at": now.isoformat()}
-    if grant.status is not GrantStatus.ACTIVE:
-        check_grant_transition(grant.status, GrantStatus.ACTIVE)
-        grant.status = GrantStatus.ACTIVE
     grant.status_reason = None
     grant.status_detail = None
 
@@ -74,15 +72,18 @@ async def repair_grant(
     only_data_source_ids: set[int] | None = None,
 ) -> Repaired:
     """Store the tokens and bring back every reachable data source that was down for auth."""
-    before = grant.status
     store_tokens(ctx, grant=grant, tokens=tokens, identity=identity, now=now)
-    if before is not GrantStatus.ACTIVE:
-        session.add(
-            Event(agency_id=grant.agency_id, actor=actor, subject_type="grant",
-                  subject_id=grant.id, action="reconnected", from_status=before,
-                  to_status=GrantStatus.ACTIVE, reason="re-authorized by the same login",
-                  at=now, details={"identity": identity.id})
-        )  # fmt: skip
+    # Live again, whatever ended it; a grant that is active already stays as it is.
+    await transition_many(
+        session,
+        [grant.id],
+        to=GrantStatus.ACTIVE,
+        only_from=may_become_grant(GrantStatus.ACTIVE),
+        reason="re-authorized by the same login",
+        details={"identity": identity.id},
+        actor=actor,
+        now=now,
+    )
     down = list(
         await session.execute(
             select(DataSource.id, DataSource.external_account_id, DataSource.complete_through)
@@ -100,40 +101,53 @@ async def repair_grant(
     lost = [row for row in down if row.external_account_id not in reachable_account_ids]
     today = now.date()
     if back:
+        await transition_many(
+            session,
+            [row.id for row in back],
+            to=DataSourceStatus.CONNECTED,
+            only_from={DataSourceStatus.DISCONNECTED},
+            reason="the grant was re-authorized",
+            details={"grant_id": grant.id},
+            actor=actor,
+            now=now,
+        )
+        # Each comes back importing from the start of its own gap.
         await session.execute(
             update(DataSource),
             [
-                {"id": row.id, "status": DataSourceStatus.CONNECTED, "status_reason": None,
-                 "status_detail": None, "consecutive_failures": 0, "next_sync_at": now,
-                 "backfill_from": _gap_start(row.complete_through, today), "updated_at": now}
+                {
+                    "id": row.id,
+                    "consecutive_failures": 0,
+                    "next_sync_at": now,
+                    "backfill_from": _gap_start(row.complete_through, today),
+                }
                 for row in back
             ],
-        )  # fmt: skip
-        await session.execute(
-            insert(Event),
-            [
-                {"agency_id": grant.agency_id, "actor": actor, "subject_type": "data_source",
-                 "subject_id": row.id, "action": "status_changed", "from_status": "disconnected",
-                 "to_status": "connected", "reason": "the grant was re-authorized", "at": now,
-                 "details": {"grant_id": grant.id}}
-                for row in back
-            ],
-        )  # fmt: skip
+        )
     if lost:
         await session.execute(
             update(DataSource),
             [
-                {"id": row.id, "status_reason": ErrorClass.ACCOUNT_NOT_FOUND,
-                 "status_detail": UNREACHABLE_HINT, "updated_at": now}
+                {
+                    "id": row.id,
+                    "status_reason": ErrorClass.ACCOUNT_NOT_FOUND,
+                    "status_detail": UNREACHABLE_HINT,
+                    "updated_at": now,
+                }
                 for row in lost
             ],
-        )  # fmt: skip
+        )
     await _settle_incidents(session, grant=grant, back=back, lost=lost, now=now, actor=actor)
     back_ids = [row.id for row in back]
     await emit_for_data_sources(
-        session, agency_id=grant.agency_id, event="data_source.reconnected",
-        data_source_ids=back_ids, error_class=None, hint=None, now=now,
-    )  # fmt: skip
+        session,
+        agency_id=grant.agency_id,
+        event="data_source.reconnected",
+        data_source_ids=back_ids,
+        error_class=None,
+        hint=None,
+        now=now,
+    )
     for ds_id in back_ids:
         enqueue(session, "data_sources.import", data_source_id=ds_id, trigger="backfill")
     return Repaired(grant.id, tuple(back_ids), tuple(row.id for row in lost))

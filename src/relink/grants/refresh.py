@@ -18,8 +18,9 @@ from typing import Any
 
 import structlog
 
-from relink.data_sources.failures import Applied, apply_grant_failure, backoff
 from relink.errors import CredentialsUnreadable
+from relink.grants.failures import Applied, apply_grant_failure, backoff
+from relink.grants.refresh_schedule import in_backoff, is_fresh, next_refresh_at
 from relink.grants.service import open_credentials, store_credentials
 from relink.incidents import service as incidents
 from relink.kit.locks import LeaseLock
@@ -34,20 +35,6 @@ from relink.worker.context import JobContext
 
 log = structlog.get_logger(__name__)
 
-# Refresh this long before the access token lapses, so an import never starts on a dead token.
-REFRESH_MARGIN = timedelta(minutes=5)
-# Spread refreshes over this window: a thousand grants with one expiry must not refresh at once.
-REFRESH_JITTER = timedelta(minutes=10)
-# Every grant at least daily: refresh tokens left idle for months die at some providers.
-MAX_REFRESH_INTERVAL = timedelta(hours=24)
-# A token shorter-lived than margin + jitter is refreshed between these shares of its lifetime:
-# late enough to be worth a call, early enough to keep a quarter of it as margin.
-SHORT_LIFETIME_REFRESH_SHARE = (0.5, 0.75)
-# ... and is fresh until this share of its lifetime is left (the margin of a short token).
-SHORT_LIFETIME_MARGIN_SHARE = 0.25
-# Never due again sooner than this after a refresh: a token endpoint handing out tokens of a few
-# seconds must not be called in a loop (one sweep once made 2,956 calls for 2 grants).
-MIN_REFRESH_INTERVAL = timedelta(seconds=30)
 # Added to the longest a refresh can take (every attempt waiting its full token timeout), so a
 # lease outlives the refresh holding it; short enough to recover from a crash.
 LEASE_SLACK = timedelta(seconds=30)
@@ -77,52 +64,10 @@ class Outcome(enum.StrEnum):
 class RefreshResult:
     outcome: Outcome
     failure: ProviderFailure | None = None
-    # What the failure did to the grant and its data sources, when it was definitive.
+    # What the refresh did about its failure, when that failure was definitive: the grant and
+    # its data sources went down (grant-level), or the app's incident opened (misconfigured).
+    # A caller must not apply the same failure again; None means nothing was applied.
     applied: Applied | None = None
-
-
-def next_refresh_at(
-    *, now: datetime, access_expires_at: datetime | None, ctx: JobContext
-) -> datetime:
-    """When to refresh next: before the access token lapses (margin + jitter), and at least daily.
-
-    A token living less than margin + jitter is refreshed at one half to three quarters of its
-    lifetime instead, and never sooner than ``MIN_REFRESH_INTERVAL``: never "now", so a grant
-    just refreshed is not due again in the same sweep.
-    """
-    daily = now + MAX_REFRESH_INTERVAL - REFRESH_JITTER * ctx.rng.random()
-    if access_expires_at is None:
-        return daily
-    ahead = access_expires_at - REFRESH_MARGIN - REFRESH_JITTER * ctx.rng.random()
-    lifetime = max(access_expires_at - now, timedelta(0))
-    low, high = SHORT_LIFETIME_REFRESH_SHARE
-    share_of_lifetime = now + lifetime * ctx.rng.uniform(low, high)
-    earliest = now + MIN_REFRESH_INTERVAL
-    return min(max(ahead, share_of_lifetime, earliest), daily)
-
-
-def refresh_margin(grant: Grant) -> timedelta:
-    """How much of the access token's life must be left to use it: ``REFRESH_MARGIN``, or a
-    quarter of a shorter-lived token's lifetime."""
-    if grant.access_expires_at is None or grant.last_refreshed_at is None:
-        return REFRESH_MARGIN
-    lifetime = max(grant.access_expires_at - grant.last_refreshed_at, timedelta(0))
-    return min(REFRESH_MARGIN, lifetime * SHORT_LIFETIME_MARGIN_SHARE)
-
-
-def is_fresh(grant: Grant, *, now: datetime) -> bool:
-    return grant.access_expires_at is not None and grant.access_expires_at > now + refresh_margin(
-        grant
-    )
-
-
-def in_backoff(grant: Grant, *, now: datetime) -> bool:
-    """A refresh failed lately for a transient reason and its retry is not due yet."""
-    return (
-        grant.refresh_failures > 0
-        and grant.next_refresh_at is not None
-        and grant.next_refresh_at > now
-    )
 
 
 def _attempt_marker(grant: Grant) -> tuple[datetime | None, int]:
@@ -321,17 +266,28 @@ async def _record_failure(
                     operation=failure.operation,
                 )
             applied = await apply_grant_failure(
-                session, grant=grant, classification=failure.classification, now=now,
+                session,
+                grant=grant,
+                classification=failure.classification,
+                now=now,
                 actor="system:refresh",
-            )  # fmt: skip
+            )
             return failure, applied
+        misconfigured: Applied | None = None
         if failure.error_class is ErrorClass.APP_MISCONFIGURED:
-            await incidents.open_or_extend(
-                session, agency_id=grant.agency_id,
+            opened = await incidents.open_or_extend(
+                session,
+                agency_id=grant.agency_id,
                 key=incidents.provider_key(grant.provider, ErrorClass.APP_MISCONFIGURED),
-                error_class=ErrorClass.APP_MISCONFIGURED, provider=grant.provider, now=now,
-                detail=failure.classification.detail, hint=failure.classification.hint,
-            )  # fmt: skip
+                error_class=ErrorClass.APP_MISCONFIGURED,
+                provider=grant.provider,
+                now=now,
+                detail=failure.classification.detail,
+                hint=failure.classification.hint,
+            )
+            misconfigured = Applied(
+                ErrorClass.APP_MISCONFIGURED, (), opened.incident.id, opened.created
+            )
         if lost_answers and grant.refresh_answer_lost_at is None:
             # Remembered until a refresh succeeds: a later invalid_grant is then explained.
             grant.refresh_answer_lost_at = now
@@ -343,4 +299,4 @@ async def _record_failure(
             else backoff(grant.refresh_failures, rng=ctx.rng)
         )
         grant.next_refresh_at = now + wait
-    return failure, None
+    return failure, misconfigured

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.service import transition
 from relink.errors import CredentialsUnreadable, RelinkError
-from relink.events import service as events
 from relink.grants.service import open_credentials, store_credentials
 from relink.kit.crypto import SecretBox
 from relink.models import DataSource, Grant
 from relink.providers import oauth2
 from relink.providers.results import ProviderFailure
 from relink.providers.taxonomy import GRANT_LEVEL, AuthKind, ErrorClass
-from relink.status import DataSourceStatus, GrantStatus, check_grant_transition
+from relink.status import DataSourceStatus, GrantStatus
+from relink.status_writer import may_become_data_source, transition_many
 from relink.worker.context import JobContext
 
 log = structlog.get_logger(__name__)
@@ -71,25 +71,40 @@ async def revoke_unused_grant(ctx: JobContext, *, grant_id: int) -> RevokeResult
         except ProviderFailure as failure:
             # invalid_grant: the token was dead already, which is what we wanted.
             if failure.error_class not in GRANT_LEVEL:
-                log.warning("grant.revoke.failed", grant_id=grant_id, provider=provider,
-                            error_class=failure.error_class.value)  # fmt: skip
+                log.warning(
+                    "grant.revoke.failed",
+                    grant_id=grant_id,
+                    provider=provider,
+                    error_class=failure.error_class.value,
+                )
                 return RevokeResult(grant_id, Outcome.FAILED)
         except RelinkError as exc:
-            log.warning("grant.revoke.failed", grant_id=grant_id, provider=provider,
-                        error=type(exc).__name__)  # fmt: skip
+            log.warning(
+                "grant.revoke.failed",
+                grant_id=grant_id,
+                provider=provider,
+                error=type(exc).__name__,
+            )
             return RevokeResult(grant_id, Outcome.FAILED)
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, grant_id, with_for_update=True, populate_existing=True)
         if grant is None:
             return RevokeResult(grant_id, Outcome.NOT_FOUND)
+        now = ctx.now()
         if grant.status is not GrantStatus.REVOKED:
-            await _mark_revoked(session, box=ctx.box, grant=grant)
+            await _mark_revoked(session, box=ctx.box, grant=grant, now=now)
         # A restore that slipped in while the provider was being told cannot use a dead grant.
-        for source in await _users(session, grant_id=grant_id):
-            if source.status is not DataSourceStatus.DISCONNECTED:
-                await transition(session, source=source, to=DataSourceStatus.DISCONNECTED,
-                                 actor=ACTOR, reason=ErrorClass.AUTH_REVOKED,
-                                 detail=REVOKED_DETAIL)  # fmt: skip
+        await transition_many(
+            session,
+            [s.id for s in await _users(session, grant_id=grant_id)],
+            to=DataSourceStatus.DISCONNECTED,
+            only_from=may_become_data_source(DataSourceStatus.DISCONNECTED)
+            - {DataSourceStatus.REMOVED},
+            error_class=ErrorClass.AUTH_REVOKED,
+            detail=REVOKED_DETAIL,
+            actor=ACTOR,
+            now=now,
+        )
     log.info("grant.revoked", grant_id=grant_id, provider=provider, at_provider=told)
     return RevokeResult(grant_id, Outcome.REVOKED, at_provider=told)
 
@@ -115,16 +130,18 @@ async def _revocable_token(
     return None, ""
 
 
-async def _mark_revoked(session: AsyncSession, *, box: SecretBox, grant: Grant) -> None:
-    check_grant_transition(grant.status, GrantStatus.REVOKED)
-    await events.record(
-        session, agency_id=grant.agency_id, actor=ACTOR, subject_type="grant",
-        subject_id=grant.id, action="status_changed", from_status=grant.status,
-        to_status=GrantStatus.REVOKED, reason=REVOKED_DETAIL,
-    )  # fmt: skip
-    grant.status = GrantStatus.REVOKED
-    grant.status_reason = ErrorClass.AUTH_REVOKED
-    grant.status_detail = REVOKED_DETAIL
+async def _mark_revoked(
+    session: AsyncSession, *, box: SecretBox, grant: Grant, now: datetime
+) -> None:
+    await transition_many(
+        session,
+        [grant.id],
+        to=GrantStatus.REVOKED,
+        error_class=ErrorClass.AUTH_REVOKED,
+        detail=REVOKED_DETAIL,
+        actor=ACTOR,
+        now=now,
+    )
     grant.next_refresh_at = None
     if grant.auth_kind is AuthKind.OAUTH2:
         # The tokens are dead at the provider: nothing worth keeping, even sealed.

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relink.auth.access import is_staff_or_admin
+from relink.data_sources import connect
 from relink.data_sources.credentials import KeyNotVerified, KeyRefused
 from relink.data_sources.imports import INITIAL_HISTORY_DAYS
 from relink.errors import InvalidInput, NotFound
-from relink.grants import connect
 from relink.grants.endpoints import session_nonce
 from relink.kit.row_ids import RowId
 from relink.models import User

@@ -22,9 +22,9 @@ import structlog
 from sqlalchemy import Select, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.failures import Applied
 from relink.data_sources.imports import ImportResult, import_data_source
 from relink.data_sources.runs import close_abandoned_runs
+from relink.grants.failures import Applied
 from relink.grants.refresh import RefreshResult, refresh_grant
 from relink.models import DataSource, Grant
 from relink.providers.taxonomy import AuthKind

@@ -1,5 +1,8 @@
 """Connecting a new data source: sign in (OAuth) or give a key, then link accounts to clients.
 
+A data_sources service, not a grants one: it creates data sources through a grant (and the
+grant itself, for a key), so it depends on ``grants`` like the rest of ``data_sources``.
+
 The OAuth round trip itself is ``oauth_flow`` + ``callback`` (purpose "connect"), which finds or
 creates the agency's grant for the login. What is left is here: which accounts that grant reaches,
 and linking the chosen ones to clients, each queued for its first import of history.
@@ -24,7 +27,8 @@ from relink.errors import Forbidden, InvalidInput, NotFound, RelinkError
 from relink.events import service as events
 from relink.grants import oauth_flow
 from relink.grants.detached import wait_briefly
-from relink.grants.refresh import Outcome, is_fresh, refresh_grant
+from relink.grants.refresh import Outcome, refresh_grant
+from relink.grants.refresh_schedule import is_fresh
 from relink.grants.service import create_grant, open_credentials
 from relink.models import Client, DataSource, Grant, User
 from relink.providers.api_auth import api_auth
@@ -100,9 +104,15 @@ async def start_oauth(
     """The provider's consent URL for a new login; the callback brings the browser back."""
     _ensure_can_connect(user)
     started = await oauth_flow.start(
-        session, ctx=ctx, agency_id=user.agency_id, provider=provider, purpose="connect",
-        session_nonce=nonce, now=now, user_id=user.id,
-    )  # fmt: skip
+        session,
+        ctx=ctx,
+        agency_id=user.agency_id,
+        provider=provider,
+        purpose="connect",
+        session_nonce=nonce,
+        now=now,
+        user_id=user.id,
+    )
     return started.authorize_url
 
 
@@ -162,8 +172,8 @@ async def account_choices(
     session: AsyncSession, *, user: User, provider: str, accounts: list[ExternalAccount]
 ) -> list[AccountChoice]:
     """Each reachable account with the clients it is already linked to."""
-    visible = {c.id: c for c in await session.scalars(
-        select(Client).where(Client.id.in_(visible_client_ids(user))))}  # fmt: skip
+    clients = await session.scalars(select(Client).where(Client.id.in_(visible_client_ids(user))))
+    visible = {c.id: c for c in clients}
     links: dict[str, list[int]] = defaultdict(list)
     rows = await session.execute(
         select(DataSource.external_account_id, DataSource.client_id).where(
@@ -204,15 +214,19 @@ async def link_accounts(
         if account is None:
             raise InvalidInput(f"this sign-in does not reach account {account_id}")
         await ensure_client_visible(session, user=user, client_id=client_id)
-        await _ensure_not_linked(session, user=user, provider=grant.provider,
-                                 account_id=account.id, client_id=client_id)  # fmt: skip
+        await _ensure_not_linked(
+            session, user=user, provider=grant.provider, account_id=account.id, client_id=client_id
+        )
         chosen.append((account, client_id))
     created = []
     for account, client_id in chosen:
         source = await create_data_source(
-            session, grant=grant, client_id=client_id,
-            external_account_id=account.id, external_account_name=account.name,
-        )  # fmt: skip
+            session,
+            grant=grant,
+            client_id=client_id,
+            external_account_id=account.id,
+            external_account_name=account.name,
+        )
         created.append(await _queue_history(session, user=user, source=source, now=now))
     log.info("data_source.connected", grant_id=grant.id, count=len(created))
     return created
@@ -239,17 +253,26 @@ async def connect_api_key(
         raise refusal(spec, failure) from None
     account_id = identity.id or spec.key
     account_name = identity.name or spec.display_name
-    await _ensure_not_linked(session, user=user, provider=spec.key,
-                             account_id=account_id, client_id=client_id)  # fmt: skip
+    await _ensure_not_linked(
+        session, user=user, provider=spec.key, account_id=account_id, client_id=client_id
+    )
     grant = await create_grant(
-        session, box=ctx.box, agency_id=user.agency_id, provider=spec.key,
-        auth_kind=AuthKind.API_KEY, credentials={"api_key": key},
-        external_identity=identity.id or None, identity_name=account_name,
-    )  # fmt: skip
+        session,
+        box=ctx.box,
+        agency_id=user.agency_id,
+        provider=spec.key,
+        auth_kind=AuthKind.API_KEY,
+        credentials={"api_key": key},
+        external_identity=identity.id or None,
+        identity_name=account_name,
+    )
     source = await create_data_source(
-        session, grant=grant, client_id=client_id,
-        external_account_id=account_id, external_account_name=account_name,
-    )  # fmt: skip
+        session,
+        grant=grant,
+        client_id=client_id,
+        external_account_id=account_id,
+        external_account_name=account_name,
+    )
     log.info("data_source.connected", grant_id=grant.id, provider=spec.key, count=1)
     return await _queue_history(session, user=user, source=source, now=now)
 
@@ -276,10 +299,14 @@ async def _queue_history(
     # The first import fetches this much history; backfill_from makes its progress visible.
     source.backfill_from = now.date() - timedelta(days=INITIAL_HISTORY_DAYS)
     await events.record(
-        session, agency_id=source.agency_id, actor=events.user_actor(user),
-        subject_type="data_source", subject_id=source.id, action="created",
+        session,
+        agency_id=source.agency_id,
+        actor=events.user_actor(user),
+        subject_type="data_source",
+        subject_id=source.id,
+        action="created",
         details={"grant_id": source.grant_id, "external_account_id": source.external_account_id},
-    )  # fmt: skip
+    )
     await session.flush()
     enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
     return source

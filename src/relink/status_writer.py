@@ -1,0 +1,216 @@
+"""The one writer of a status: every move of a data source or a grant, and its event.
+
+``transition_many`` is the only code that sets ``DataSource.status`` or ``Grant.status``
+(``tests/foundation/test_status_writer.py`` greps the tree for any other). It checks each move
+against the state machine of ``status.py``, moves many rows with one conditional UPDATE per
+chunk and writes their events with one bulk INSERT, so an agency's ten thousand data sources
+are a handful of statements, not ten thousand flushes.
+
+Illegal moves: by default every row named must be able to make the move, or
+``IllegalTransition`` is raised before anything is written (a person's Pause, Restore or
+Disconnect must not silently do nothing). Callers that move "whichever of these are still in
+state X" pass ``only_from``: rows in any other state are left alone, and the filter is part
+of the UPDATE itself, so a row changed by someone else a moment ago cannot be moved twice.
+
+Every event has one shape: ``action="status_changed"``, ``from_status``/``to_status``,
+``reason`` = the human why, and ``details={"error_class": ...}`` when a cause is known (plus
+any ``details`` the caller adds, such as the grant a reconnect came through).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, overload
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from relink.errors import IllegalTransition
+from relink.models import DataSource, Event, Grant
+from relink.providers.taxonomy import ErrorClass
+from relink.status import (
+    DATA_SOURCE_TRANSITIONS,
+    GRANT_TRANSITIONS,
+    DataSourceStatus,
+    GrantStatus,
+)
+
+# Rows per statement: the ids travel as bound parameters, and this stays well under SQLite's
+# (32,766) and asyncpg's (32,767) limits while keeping 10k rows to ten round trips.
+CHUNK = 1000
+STATUS_CHANGED = "status_changed"
+
+
+def may_become_data_source(target: DataSourceStatus) -> frozenset[DataSourceStatus]:
+    """Every data source status from which ``target`` is a legal move."""
+    return frozenset(s for s, targets in DATA_SOURCE_TRANSITIONS.items() if target in targets)
+
+
+def may_become_grant(target: GrantStatus) -> frozenset[GrantStatus]:
+    """Every grant status from which ``target`` is a legal move."""
+    return frozenset(s for s, targets in GRANT_TRANSITIONS.items() if target in targets)
+
+
+@overload
+async def transition_many(
+    session: AsyncSession,
+    ids: Iterable[int],
+    *,
+    to: DataSourceStatus,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    error_class: ErrorClass | None = None,
+    detail: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    only_from: Collection[DataSourceStatus] | None = None,
+) -> list[int]: ...
+
+
+@overload
+async def transition_many(
+    session: AsyncSession,
+    ids: Iterable[int],
+    *,
+    to: GrantStatus,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    error_class: ErrorClass | None = None,
+    detail: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    only_from: Collection[GrantStatus] | None = None,
+) -> list[int]: ...
+
+
+async def transition_many(
+    session: AsyncSession,
+    ids: Iterable[int],
+    *,
+    to: DataSourceStatus | GrantStatus,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    error_class: ErrorClass | None = None,
+    detail: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    only_from: Collection[DataSourceStatus] | Collection[GrantStatus] | None = None,
+) -> list[int]:
+    """Move the data sources (``to`` a ``DataSourceStatus``) or grants (``to`` a
+    ``GrantStatus``) named by ``ids`` to ``to``; return the ids moved, in id order.
+
+    ``error_class`` becomes the row's ``status_reason`` and the event's
+    ``details["error_class"]``; ``detail`` the row's ``status_detail`` (what pages show);
+    ``reason`` the event's why, defaulting to ``detail`` and then to the error class.
+    Loaded objects in the session see the new values without another round trip.
+    """
+    model: type[DataSource] | type[Grant]
+    legal: frozenset[StrEnum]
+    if isinstance(to, DataSourceStatus):
+        model, subject, legal = DataSource, "data source", may_become_data_source(to)
+    else:
+        model, subject, legal = Grant, "grant", may_become_grant(to)
+    if only_from is not None:
+        for status in only_from:
+            if status not in legal:
+                raise IllegalTransition(subject, status, to)
+        allowed: frozenset[StrEnum] = frozenset(only_from)
+    else:
+        allowed = legal
+    wanted = sorted(set(ids))
+    if not wanted or not allowed:
+        return []
+    # Changes still pending in the session must reach the rows before they are read.
+    await session.flush()
+    rows: list[Any] = []
+    for chunk in _chunks(wanted):
+        found = await session.execute(
+            select(model.id, model.status, model.agency_id)
+            .where(model.id.in_(chunk))
+            .order_by(model.id)
+            .with_for_update()
+        )
+        rows.extend(found.all())
+    if only_from is None:
+        for row in rows:
+            if row.status not in allowed:
+                raise IllegalTransition(subject, row.status, to)
+    moving = [row for row in rows if row.status in allowed]
+    if not moving:
+        return []
+    values = _values(to, error_class=error_class, detail=detail, now=now)
+    for chunk in _chunks([row.id for row in moving]):
+        await session.execute(
+            update(model)
+            .where(model.id.in_(chunk), model.status.in_(allowed))
+            .values(**values, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    why = reason or detail or (error_class.value if error_class else None)
+    shared = {**(details or {})}
+    if error_class is not None:
+        shared["error_class"] = error_class.value
+    await session.execute(
+        insert(Event),
+        [
+            {
+                "agency_id": row.agency_id,
+                "at": now,
+                "actor": actor,
+                "subject_type": model.__tablename__,
+                "subject_id": row.id,
+                "action": STATUS_CHANGED,
+                "from_status": row.status.value,
+                "to_status": to.value,
+                "reason": why,
+                "details": shared,
+            }
+            for row in moving
+        ],
+    )
+    moved = [row.id for row in moving]
+    _sync_loaded(session, model, moved, {**values, "updated_at": now})
+    return moved
+
+
+def _values(
+    to: DataSourceStatus | GrantStatus,
+    *,
+    error_class: ErrorClass | None,
+    detail: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": to, "status_reason": error_class, "status_detail": detail}
+    if isinstance(to, DataSourceStatus):
+        # When it was paused or put in the trash; cleared by any other move.
+        values["paused_at"] = now if to is DataSourceStatus.PAUSED else None
+        values["removed_at"] = now if to is DataSourceStatus.REMOVED else None
+    return values
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def _sync_loaded(
+    session: AsyncSession,
+    model: type[DataSource] | type[Grant],
+    ids: list[int],
+    values: Mapping[str, Any],
+) -> None:
+    """Objects already loaded see the UPDATE as committed state: no refresh, no second write."""
+    identity_map = session.sync_session.identity_map
+    for row_id in ids:
+        obj = identity_map.get(identity_key(model, row_id))
+        if obj is None:
+            continue
+        for name, value in values.items():
+            set_committed_value(obj, name, value)
+        if isinstance(obj, DataSource):
+            # Computed by the database from the status: stale now, so read again if asked.
+            session.expire(obj, ["attention"])
