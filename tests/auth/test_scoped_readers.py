@@ -33,9 +33,17 @@ MANAGER = "manager@sandbox.test"
 OTHER = "other@sandbox.test"
 # The folders whose readers serve users; the sandbox, migrations and CLI wiring are not readers.
 READER_PACKAGES = (
-    "auth", "clients", "data_sources", "events", "grants", "incidents", "metrics",
-    "notifications", "users", "web",
-)  # fmt: skip
+    "auth",
+    "clients",
+    "data_sources",
+    "events",
+    "grants",
+    "incidents",
+    "metrics",
+    "notifications",
+    "users",
+    "web",
+)
 SCOPE_PARAMETERS = {"user", "scope"}
 
 

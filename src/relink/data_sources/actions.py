@@ -161,9 +161,12 @@ async def pause(
     if source.status not in IMPORTABLE_STATUSES:
         raise IllegalTransition("data source", source.status, DataSourceStatus.PAUSED)
     await transition(
-        session, source=source, to=DataSourceStatus.PAUSED, actor=events.user_actor(user),
+        session,
+        source=source,
+        to=DataSourceStatus.PAUSED,
+        actor=events.user_actor(user),
         detail="paused by a person",
-    )  # fmt: skip
+    )
     source.status_detail = None
     log.info("data_source.paused", data_source_id=source.id)
     return source
@@ -191,8 +194,9 @@ async def back_in_service(
     assert grant is not None
     actor = events.user_actor(user)
     if grant.status is GrantStatus.ACTIVE:
-        await transition(session, source=source, to=DataSourceStatus.CONNECTED, actor=actor,
-                         detail=why)  # fmt: skip
+        await transition(
+            session, source=source, to=DataSourceStatus.CONNECTED, actor=actor, detail=why
+        )
         source.status_detail = None
         source.consecutive_failures = 0
         source.next_sync_at = now
@@ -202,10 +206,13 @@ async def back_in_service(
         enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
         return
     await transition(
-        session, source=source, to=DataSourceStatus.DISCONNECTED, actor=actor,
+        session,
+        source=source,
+        to=DataSourceStatus.DISCONNECTED,
+        actor=actor,
         reason=grant.status_reason or ErrorClass.AUTH_REVOKED,
         detail=grant.status_detail or "its sign-in no longer works: reconnect it",
-    )  # fmt: skip
+    )
 
 
 async def sync_now(

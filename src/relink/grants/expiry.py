@@ -128,6 +128,11 @@ async def _warn(
         hint=message,
     )
     await emit_for_data_sources(
-        session, agency_id=grant.agency_id, event="grant.expires_soon",
-        data_source_ids=sources, error_class=ErrorClass.AUTH_EXPIRED, hint=message, now=now,
-    )  # fmt: skip
+        session,
+        agency_id=grant.agency_id,
+        event="grant.expires_soon",
+        data_source_ids=sources,
+        error_class=ErrorClass.AUTH_EXPIRED,
+        hint=message,
+        now=now,
+    )

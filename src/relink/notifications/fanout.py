@@ -95,10 +95,17 @@ async def notify_incident(
         current = existing.get(user.id)
         if current is None:
             new_rows.append(
-                {"agency_id": incident.agency_id, "user_id": user.id, "incident_id": incident.id,
-                 "kind": incident.kind, "payload": payload, "created_at": now, "updated_at": now,
-                 "email_due_at": email_due_at(user.email_preference, now=now)}
-            )  # fmt: skip
+                {
+                    "agency_id": incident.agency_id,
+                    "user_id": user.id,
+                    "incident_id": incident.id,
+                    "kind": incident.kind,
+                    "payload": payload,
+                    "created_at": now,
+                    "updated_at": now,
+                    "email_due_at": email_due_at(user.email_preference, now=now),
+                }
+            )
             touched.append(user.id)
         elif current.payload != payload:
             current.payload = payload

@@ -147,8 +147,9 @@ async def claim_due_data_sources(session: AsyncSession, *, now: datetime, limit:
     return await _claim(session, DataSource, due, DataSource.next_sync_at, now + CLAIM_TTL)
 
 
-async def _claim(session: AsyncSession, model: type, due: Any, column: Any,
-                 until: datetime) -> list[int]:  # fmt: skip
+async def _claim(
+    session: AsyncSession, model: type, due: Any, column: Any, until: datetime
+) -> list[int]:
     ids = list(await session.scalars(due))
     if ids:
         await session.execute(
@@ -205,9 +206,12 @@ async def sweep(
     while True:
         async with ctx.database.transaction() as session:
             claimed = await claim_due_grants(
-                session, now=ctx.now(), limit=CLAIM_BATCH, every_active=check_every_grant,
+                session,
+                now=ctx.now(),
+                limit=CLAIM_BATCH,
+                every_active=check_every_grant,
                 refreshed_before=started,
-            )  # fmt: skip
+            )
         grant_ids = [g for g in claimed if g not in seen_grants]
         if not grant_ids:
             break
