@@ -14,7 +14,6 @@ from relink.data_sources import service as data_sources
 from relink.errors import NotFound
 from relink.events import service as events
 from relink.grants import service as grants
-from relink.incidents import service as incidents
 from relink.metrics import service as metrics
 from relink.models import (
     DataSource,
@@ -159,19 +158,6 @@ async def test_grants_are_limited_to_those_serving_their_clients(
     for grant_id in set(await session.scalars(select(DataSource.grant_id))) - serving:
         with pytest.raises(NotFound):
             await grants.get_grant(session, user=world.limited, grant_id=grant_id)
-
-
-async def test_incidents_of_other_clients_are_invisible(session: AsyncSession, world: Demo) -> None:
-    foreign_ids = {s.id for s in await _foreign_sources(session, world)}
-
-    listed = await incidents.list_incidents(session, user=world.limited, limit=500)
-
-    assert listed and not {i.data_source_id for i in listed} & foreign_ids
-    for incident in await session.scalars(
-        select(Incident).where(Incident.data_source_id.in_(foreign_ids))
-    ):
-        with pytest.raises(NotFound):
-            await incidents.get_incident(session, user=world.limited, incident_id=incident.id)
 
 
 async def test_events_of_other_clients_are_invisible(session: AsyncSession, world: Demo) -> None:

@@ -404,10 +404,12 @@ async def test_a_second_composer_skips_what_the_first_claimed(
 
     async def compose_elsewhere() -> int:
         async with other.transaction() as second:
-            return await composition.compose_due(second, now=clock(), base_url=BASE_URL)
+            return (await composition.compose_batch(second, now=clock(), base_url=BASE_URL)).emails
 
     async with database.transaction() as first:
-        first_emails = await composition.compose_due(first, now=clock(), base_url=BASE_URL)
+        first_emails = (
+            await composition.compose_batch(first, now=clock(), base_url=BASE_URL)
+        ).emails
         racing = asyncio.create_task(compose_elsewhere())
         await asyncio.sleep(0.5)  # it reads the rows, then waits on the first one's row locks
     second_emails = await racing

@@ -17,14 +17,14 @@ from relink.data_sources.service import get_data_source, transition
 from relink.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from relink.events import service as events
 from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from relink.models import Client, DataSource, Grant, User
+from relink.models import Client, DataSource, Grant, SyncTrigger, User
 from relink.providers.taxonomy import AuthKind, ErrorClass
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 log = structlog.get_logger(__name__)
 
-IMPORT_JOB = "data_sources.import"
 _DS = DataSourceStatus
 # "Click the status column": what needs a person comes first, the trash last.
 STATUS_RANK = {_DS.DISCONNECTED: 0, _DS.FAILING: 1, _DS.PAUSED: 2, _DS.CONNECTED: 3, _DS.REMOVED: 4}
@@ -203,7 +203,7 @@ async def back_in_service(
         gap = backfill_start(source, today=now.date())
         if gap is not None:
             source.backfill_from = gap
-        enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
+        enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.BACKFILL)
         return
     await transition(
         session,
@@ -228,6 +228,6 @@ async def sync_now(
             DataSourceStatus.REMOVED: "restore it from the trash first",
         }[source.status]
         raise InvalidInput(f"this data source is {source.status.value}: {needed}")
-    enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="manual")
+    enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.MANUAL)
     log.info("data_source.sync.requested", data_source_id=source.id)
     return source

@@ -18,7 +18,7 @@ from relink.errors import Forbidden, InvalidInput, RelinkError
 from relink.events import service as events
 from relink.grants.service import store_credentials
 from relink.incidents import service as incidents
-from relink.models import DataSource, Grant, User
+from relink.models import DataSource, Grant, SyncTrigger, User
 from relink.notifications.outgoing import emit_for_data_sources
 from relink.providers.data_api import verify_api_key
 from relink.providers.results import ProviderFailure
@@ -27,13 +27,13 @@ from relink.providers.taxonomy import DATA_SOURCE_LEVEL, GRANT_LEVEL, AuthKind, 
 from relink.status import DataSourceStatus, GrantStatus, check_grant_transition
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 log = structlog.get_logger(__name__)
 
 # Down for a reason a new key repairs. Grant-level reasons count too: an API-key grant has one
 # data source, and Relink revokes it itself when that source goes to the trash.
 REPAIRED_BY_NEW_KEY = DATA_SOURCE_LEVEL | GRANT_LEVEL
-IMPORT_JOB = "data_sources.import"
 
 
 # Refusals from Relink's own check of the key's shape: the provider was never asked.
@@ -184,7 +184,7 @@ async def _reconnect(
         session, agency_id=source.agency_id, event="data_source.reconnected",
         data_source_ids=[source.id], error_class=None, hint=None, now=now,
     )  # fmt: skip
-    enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
+    enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.BACKFILL)
 
 
 async def _reactivate_grant(session: AsyncSession, *, grant: Grant, user: User) -> None:

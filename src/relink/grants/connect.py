@@ -26,7 +26,7 @@ from relink.grants import oauth_flow
 from relink.grants.detached import wait_briefly
 from relink.grants.refresh import Outcome, is_fresh, refresh_grant
 from relink.grants.service import create_grant, open_credentials
-from relink.models import Client, DataSource, Grant, User
+from relink.models import Client, DataSource, Grant, SyncTrigger, User
 from relink.providers.api_auth import api_auth
 from relink.providers.data_api import list_accounts, verify_api_key
 from relink.providers.results import ExternalAccount, ProviderFailure
@@ -35,10 +35,10 @@ from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus, GrantStatus
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 log = structlog.get_logger(__name__)
 
-IMPORT_JOB = "data_sources.import"
 # Offered first: they work out of the box, so a new agency can try the whole flow at once.
 SANDBOX_PROVIDERS = ("sandbox", "sandbox_api")
 
@@ -281,5 +281,5 @@ async def _queue_history(
         details={"grant_id": source.grant_id, "external_account_id": source.external_account_id},
     )  # fmt: skip
     await session.flush()
-    enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
+    enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.BACKFILL)
     return source

@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.grants.refresh import next_refresh_at
 from relink.grants.service import store_credentials
 from relink.incidents import service as incidents
-from relink.models import DataSource, Event, Grant
+from relink.models import DataSource, Event, Grant, SyncTrigger
 from relink.notifications.outgoing import emit_for_data_sources
 from relink.providers.results import ExternalIdentity, TokenSet
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
 from relink.status import DataSourceStatus, GrantStatus, check_grant_transition
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 # Down for one of these, a data source comes back when its grant is re-authorized.
 RECONNECTABLE_REASONS = frozenset(
@@ -135,7 +136,7 @@ async def repair_grant(
         data_source_ids=back_ids, error_class=None, hint=None, now=now,
     )  # fmt: skip
     for ds_id in back_ids:
-        enqueue(session, "data_sources.import", data_source_id=ds_id, trigger="backfill")
+        enqueue(session, JobName.IMPORT, data_source_id=ds_id, trigger=SyncTrigger.BACKFILL)
     return Repaired(grant.id, tuple(back_ids), tuple(row.id for row in lost))
 
 
@@ -150,7 +151,7 @@ async def _settle_incidents(
 ) -> None:
     keys = [
         incidents.grant_key(grant.id, ErrorClass.AUTH_REVOKED),
-        f"grant:{grant.id}:expires_soon",
+        incidents.expires_soon_key(grant.id),
     ]
     for row in back:
         keys += [

@@ -26,11 +26,11 @@ from relink.data_sources.failures import Applied
 from relink.data_sources.imports import ImportResult, import_data_source
 from relink.data_sources.runs import close_abandoned_runs
 from relink.grants.refresh import RefreshResult, refresh_grant
-from relink.models import DataSource, Grant
+from relink.models import DataSource, Grant, SyncTrigger
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, GrantStatus
 from relink.worker.context import JobContext
-from relink.worker.registry import job
+from relink.worker.registry import JobName, job
 
 T = TypeVar("T")
 
@@ -229,7 +229,10 @@ async def sweep(
         if not source_ids:
             break
         seen_sources.update(source_ids)
-        imports = [partial(import_data_source, ctx, data_source_id=s) for s in source_ids]
+        imports = [
+            partial(import_data_source, ctx, data_source_id=s, trigger=SyncTrigger.SCHEDULE)
+            for s in source_ids
+        ]
         for imported in await _gather(limiter, imports):
             report.add_import(imported)
             done += 1
@@ -248,10 +251,7 @@ async def _gather(
     return list(await asyncio.gather(*(bounded(c) for c in calls)))
 
 
-SWEEP_JOB = "worker.sweep"
-
-
-@job(SWEEP_JOB)
+@job(JobName.SWEEP)
 async def sweep_job(ctx: JobContext) -> SweepReport:
     """One sweep now (queued by an operator's request; the scheduler sweeps on its own)."""
     report = await sweep(ctx)
