@@ -26,6 +26,7 @@ from relink.models import (
 )
 from relink.notifications import service as notifications
 from relink.providers.taxonomy import ErrorClass
+from relink.users import preferences
 from tests.fixtures.demo import Demo
 
 LIMITED_CLIENTS = {"Acme Dental", "Juniper Florist"}
@@ -89,7 +90,7 @@ async def _foreign_sources(session: AsyncSession, demo: Demo) -> list[DataSource
 async def test_the_limited_user_sees_exactly_their_two_clients(
     session: AsyncSession, world: Demo
 ) -> None:
-    listed = await clients.list_clients(session, user=world.limited)
+    listed = await preferences.visible_clients(session, user=world.limited)
 
     assert {c.name for c in listed} == LIMITED_CLIENTS
 

@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import is_staff_or_admin, visible_client_ids
+from relink.auth.access import data_source_visible, is_staff_or_admin, scope_of
 from relink.data_sources.gaps import backfill_start, missing_since
 from relink.data_sources.service import get_data_source, transition
 from relink.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
@@ -71,10 +71,7 @@ def _rows_query(user: User) -> _RowSelect:
         select(DataSource, Client.name, Grant.identity_name, Grant.auth_kind)
         .join(Client, Client.id == DataSource.client_id)
         .join(Grant, Grant.id == DataSource.grant_id)
-        .where(
-            DataSource.agency_id == user.agency_id,
-            DataSource.client_id.in_(visible_client_ids(user)),
-        )
+        .where(data_source_visible(scope_of(user)))
     )
 
 
