@@ -16,7 +16,12 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import ensure_client_visible, is_staff_or_admin, visible_client_ids
+from relink.auth.access import (
+    ensure_client_visible,
+    is_staff_or_admin,
+    scope_of,
+    visible_clients,
+)
 from relink.data_sources.credentials import checked_key, refusal
 from relink.data_sources.imports import INITIAL_HISTORY_DAYS
 from relink.data_sources.service import create_data_source
@@ -163,7 +168,7 @@ async def account_choices(
 ) -> list[AccountChoice]:
     """Each reachable account with the clients it is already linked to."""
     visible = {c.id: c for c in await session.scalars(
-        select(Client).where(Client.id.in_(visible_client_ids(user))))}  # fmt: skip
+        visible_clients(scope_of(user)))}  # fmt: skip
     links: dict[str, list[int]] = defaultdict(list)
     rows = await session.execute(
         select(DataSource.external_account_id, DataSource.client_id).where(
