@@ -14,7 +14,6 @@ from relink.data_sources import service as data_sources
 from relink.errors import NotFound
 from relink.events import service as events
 from relink.grants import service as grants
-from relink.incidents import service as incidents
 from relink.metrics import service as metrics
 from relink.models import (
     DataSource,
@@ -27,6 +26,7 @@ from relink.models import (
 )
 from relink.notifications import service as notifications
 from relink.providers.taxonomy import ErrorClass
+from relink.users import preferences
 from tests.fixtures.demo import Demo
 
 LIMITED_CLIENTS = {"Acme Dental", "Juniper Florist"}
@@ -90,7 +90,7 @@ async def _foreign_sources(session: AsyncSession, demo: Demo) -> list[DataSource
 async def test_the_limited_user_sees_exactly_their_two_clients(
     session: AsyncSession, world: Demo
 ) -> None:
-    listed = await clients.list_clients(session, user=world.limited)
+    listed = await preferences.visible_clients(session, user=world.limited)
 
     assert {c.name for c in listed} == LIMITED_CLIENTS
 
@@ -159,19 +159,6 @@ async def test_grants_are_limited_to_those_serving_their_clients(
     for grant_id in set(await session.scalars(select(DataSource.grant_id))) - serving:
         with pytest.raises(NotFound):
             await grants.get_grant(session, user=world.limited, grant_id=grant_id)
-
-
-async def test_incidents_of_other_clients_are_invisible(session: AsyncSession, world: Demo) -> None:
-    foreign_ids = {s.id for s in await _foreign_sources(session, world)}
-
-    listed = await incidents.list_incidents(session, user=world.limited, limit=500)
-
-    assert listed and not {i.data_source_id for i in listed} & foreign_ids
-    for incident in await session.scalars(
-        select(Incident).where(Incident.data_source_id.in_(foreign_ids))
-    ):
-        with pytest.raises(NotFound):
-            await incidents.get_incident(session, user=world.limited, incident_id=incident.id)
 
 
 async def test_events_of_other_clients_are_invisible(session: AsyncSession, world: Demo) -> None:

@@ -18,12 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import relink
 from relink.auth.access import operator_scope, scope_of, visible_client_ids
+from relink.clients import health
+from relink.data_sources import actions
 from relink.data_sources.backfill import backfills
 from relink.data_sources.health import health_by_client, health_by_provider
 from relink.demo import DEMO_PASSWORD
 from relink.grants.views import grant_view
-from relink.models import Client, DataSource
+from relink.incidents import service as incidents
+from relink.models import Client, DataSource, Grant, User
+from relink.providers.taxonomy import ErrorClass
+from relink.status import DataSourceStatus, GrantStatus
+from relink.users import preferences
 from tests.fixtures.app_server import signed_in
+from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo
 from tests.fixtures.oauth_dance import reconnect
 from tests.fixtures.sandbox import SandboxServer
@@ -34,9 +41,17 @@ MANAGER = "manager@sandbox.test"
 OTHER = "other@sandbox.test"
 # The folders whose readers serve users; the sandbox, migrations and CLI wiring are not readers.
 READER_PACKAGES = (
-    "auth", "clients", "data_sources", "events", "grants", "incidents", "metrics",
-    "notifications", "users", "web",
-)  # fmt: skip
+    "auth",
+    "clients",
+    "data_sources",
+    "events",
+    "grants",
+    "incidents",
+    "metrics",
+    "notifications",
+    "users",
+    "web",
+)
 SCOPE_PARAMETERS = {"user", "scope"}
 
 
@@ -183,3 +198,95 @@ async def test_choosing_a_data_source_of_an_invisible_client_is_not_found(
     answer = limited.post(choose, data={"data_source": str(bluebird)})
 
     assert answer.status_code == 404
+
+
+# The readers the pages call, as the pages call them: a limited staff user, then a client login.
+
+
+async def _visible_names(session: AsyncSession, user: User) -> set[str]:
+    query = select(Client.name).where(Client.id.in_(visible_client_ids(user)))
+    return set(await session.scalars(query))
+
+
+@pytest.mark.parametrize("who", ["limited", "client_user"])
+async def test_the_client_pages_readers_list_only_visible_clients(
+    session: AsyncSession, demo: Demo, who: str
+) -> None:
+    user: User = getattr(demo, who)
+    today = date.today()
+    expected = await _visible_names(session, user)
+
+    summaries = await health.client_summaries(session, user=user, today=today)
+    choices = await health.client_choices(session, user=user)
+    rows = await health.client_rows(session, user=user, today=today)
+    pickers = await preferences.visible_clients(session, user=user)
+
+    assert {s.name for s in summaries} == expected
+    assert {name for _, name in choices} == expected
+    assert {r.client_name for r in rows} == expected
+    assert {c.name for c in pickers} == expected
+
+
+async def test_the_data_sources_page_counts_and_lists_only_what_the_limited_user_may_see(
+    session: AsyncSession, demo: Demo
+) -> None:
+    visible = await _visible_sources(session, demo)
+    expected = Counter(s.status for s in visible)
+
+    counts = await health.status_counts(session, user=demo.limited)
+    page = await actions.list_rows(session, user=demo.limited, today=date.today(), limit=500)
+
+    assert counts == dict(expected)
+    assert {r.source.id for r in page.items} == {s.id for s in visible}
+
+
+async def test_a_broken_shared_grant_counts_only_the_limited_user_s_waiting_sources(
+    session: AsyncSession, demo: Demo
+) -> None:
+    # given: the shared grant is down and every one of its data sources waits for it
+    await session.execute(
+        update(Grant)
+        .where(Grant.id == demo.shared_grant_id)
+        .values(status=GrantStatus.DISCONNECTED)
+    )
+    await session.execute(
+        update(DataSource)
+        .where(DataSource.grant_id == demo.shared_grant_id)
+        .values(status=DataSourceStatus.DISCONNECTED)
+    )
+    await session.commit()
+    mine = [s for s in await _visible_sources(session, demo) if s.grant_id == demo.shared_grant_id]
+
+    broken = await health.broken_grants(session, user=demo.limited)
+
+    assert [(b.grant_id, b.waiting) for b in broken] == [(demo.shared_grant_id, len(mine))]
+
+
+async def test_the_timeline_of_an_invisible_client_is_empty(
+    session: AsyncSession, demo: Demo, clock: Clock
+) -> None:
+    # given: an incident on every data source of the shared grant
+    shared = list(
+        await session.scalars(
+            select(DataSource.id).where(DataSource.grant_id == demo.shared_grant_id)
+        )
+    )
+    await incidents.open_or_extend(
+        session,
+        agency_id=demo.agency.id,
+        key=incidents.grant_key(demo.shared_grant_id, ErrorClass.AUTH_REVOKED),
+        error_class=ErrorClass.AUTH_REVOKED,
+        provider="sandbox",
+        now=clock(),
+        grant_id=demo.shared_grant_id,
+        data_source_ids=shared,
+    )
+    await session.commit()
+    acme = demo.client_named("Acme Dental")
+    bluebird = demo.client_named("Bluebird Bakery")
+
+    seen = await health.timeline(session, user=demo.limited, client_id=acme.id, now=clock())
+    unseen = await health.timeline(session, user=demo.limited, client_id=bluebird.id, now=clock())
+
+    assert len(seen) == 1
+    assert unseen == []

@@ -28,8 +28,10 @@ def _revoke_and_sweep(admin: httpx.Client, sandbox: SandboxServer) -> None:
 
 
 def test_a_wrong_password_is_refused_with_a_clear_message(app_url: str) -> None:
-    answer = httpx.post(f"{app_url}/api/session", json={"email": "admin@demo.relink.test",
-                                                        "password": "nope-nope-nope"})  # fmt: skip
+    answer = httpx.post(
+        f"{app_url}/api/session",
+        json={"email": "admin@demo.relink.test", "password": "nope-nope-nope"},
+    )
 
     assert answer.status_code == 401
     assert "do not match" in answer.json()["detail"]
@@ -40,8 +42,10 @@ def test_the_inbox_needs_a_signed_in_user(app_url: str) -> None:
 
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(app_url: str) -> None:
-    answer = httpx.post(f"{app_url}/api/session", json={"email": "admin@demo.relink.test",
-                                                        "password": DEMO_PASSWORD})  # fmt: skip
+    answer = httpx.post(
+        f"{app_url}/api/session",
+        json={"email": "admin@demo.relink.test", "password": DEMO_PASSWORD},
+    )
 
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
@@ -166,9 +170,12 @@ def test_signing_in_from_the_link_comes_back_to_it(app_url: str) -> None:
 
     answer = client.post(
         "/login",
-        data={"email": "admin@demo.relink.test", "password": DEMO_PASSWORD,
-              "next": "/notifications/1"},
-    )  # fmt: skip
+        data={
+            "email": "admin@demo.relink.test",
+            "password": DEMO_PASSWORD,
+            "next": "/notifications/1",
+        },
+    )
 
     assert answer.status_code == 303 and answer.headers["location"] == "/notifications/1"
 
@@ -178,9 +185,12 @@ def test_a_next_target_off_site_is_ignored(app_url: str) -> None:
 
     answer = client.post(
         "/login",
-        data={"email": "admin@demo.relink.test", "password": DEMO_PASSWORD,
-              "next": "//evil.example/x"},
-    )  # fmt: skip
+        data={
+            "email": "admin@demo.relink.test",
+            "password": DEMO_PASSWORD,
+            "next": "//evil.example/x",
+        },
+    )
 
     assert answer.headers["location"] == "/"
 

@@ -57,9 +57,14 @@ def job_context(
         mail_from="Relink <relink@relink.example>",
     )
     return JobContext(
-        database=database, box=box, catalog=load_catalog(), http=HttpClient(),
-        settings=settings, clock=clock, rng=random.Random(7),
-    )  # fmt: skip
+        database=database,
+        box=box,
+        catalog=load_catalog(),
+        http=HttpClient(),
+        settings=settings,
+        clock=clock,
+        rng=random.Random(7),
+    )
 
 
 @pytest.fixture
@@ -77,16 +82,26 @@ async def shared_grant_sources(session: AsyncSession, demo: Demo) -> list[int]:
 
 
 async def open_incident(
-    session: AsyncSession, demo: Demo, clock: Clock, *, key: str = "grant:shared:auth",
+    session: AsyncSession,
+    demo: Demo,
+    clock: Clock,
+    *,
+    key: str = "grant:shared:auth",
     data_source_ids: list[int] | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """An auth incident on the shared grant (Acme Dental and seven more clients)."""
     ids = data_source_ids or await shared_grant_sources(session, demo)
     opened = await incidents.open_or_extend(
-        session, agency_id=demo.agency.id, key=key, error_class=ErrorClass.AUTH_REVOKED,
-        provider="sandbox", now=clock(), grant_id=demo.shared_grant_id, data_source_ids=ids,
+        session,
+        agency_id=demo.agency.id,
+        key=key,
+        error_class=ErrorClass.AUTH_REVOKED,
+        provider="sandbox",
+        now=clock(),
+        grant_id=demo.shared_grant_id,
+        data_source_ids=ids,
         hint="Sign in again with the manager account.",
-    )  # fmt: skip
+    )
     await session.commit()
     return opened.incident.id
 
@@ -271,10 +286,16 @@ async def test_every_email_has_a_text_and_an_html_part(
 
 def test_the_html_escapes_names_people_typed() -> None:
     item = EmailItem(
-        notification_id=7, title="Sandbox Ads disconnected", date="03 Mar 2025, 10:00 UTC",
-        provider_name="Sandbox Ads", clients_text="Tom & <b>Jerry</b>", reason="Revoked",
-        hint="", action_label="Reconnect", action_url=f"{BASE_URL}/notifications/7",
-    )  # fmt: skip
+        notification_id=7,
+        title="Sandbox Ads disconnected",
+        date="03 Mar 2025, 10:00 UTC",
+        provider_name="Sandbox Ads",
+        clients_text="Tom & <b>Jerry</b>",
+        reason="Revoked",
+        hint="",
+        action_label="Reconnect",
+        action_url=f"{BASE_URL}/notifications/7",
+    )
 
     rendered = render_email(SINGLE, items=[item], base_url=BASE_URL, name="Ada")
 
@@ -301,9 +322,13 @@ async def test_a_notification_resolved_before_sending_is_dropped_from_the_mail(
 
 
 async def test_without_smtp_the_emails_stay_in_the_outbox_unsent(
-    session: AsyncSession, demo: Demo, clock: Clock, database: Database, box: SecretBox,
+    session: AsyncSession,
+    demo: Demo,
+    clock: Clock,
+    database: Database,
+    box: SecretBox,
     smtp: SmtpServer,
-) -> None:  # fmt: skip
+) -> None:
     context = job_context(database, box, clock, smtp_url=None)
     await open_incident(session, demo, clock)
 
@@ -379,10 +404,12 @@ async def test_a_second_composer_skips_what_the_first_claimed(
 
     async def compose_elsewhere() -> int:
         async with other.transaction() as second:
-            return await composition.compose_due(second, now=clock(), base_url=BASE_URL)
+            return (await composition.compose_batch(second, now=clock(), base_url=BASE_URL)).emails
 
     async with database.transaction() as first:
-        first_emails = await composition.compose_due(first, now=clock(), base_url=BASE_URL)
+        first_emails = (
+            await composition.compose_batch(first, now=clock(), base_url=BASE_URL)
+        ).emails
         racing = asyncio.create_task(compose_elsewhere())
         await asyncio.sleep(0.5)  # it reads the rows, then waits on the first one's row locks
     second_emails = await racing
@@ -398,10 +425,11 @@ def test_the_smtp_url_says_how_to_connect() -> None:
     starttls = parse_smtp_url("smtp://mail.example?starttls=1")
 
     assert (plain.port, plain.implicit_tls, plain.starttls, plain.username) == (
-        2525, False, False, None
-    )  # fmt: skip
-    assert (tls.port, tls.implicit_tls, tls.username, tls.password) == (
-        465, True, "user@x", "p:ss"
-    )  # fmt: skip
+        2525,
+        False,
+        False,
+        None,
+    )
+    assert (tls.port, tls.implicit_tls, tls.username, tls.password) == (465, True, "user@x", "p:ss")
     assert (starttls.port, starttls.starttls) == (587, True)
     assert "p:ss" not in repr(tls)

@@ -50,8 +50,9 @@ async def test_each_told_person_gets_one_email_whose_link_opens_their_notificati
     assert "Acme Dental" in text and "Bluebird Bakery" not in text
     link = re.search(r"http://\S+/notifications/\d+", text)
     assert link is not None
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                 sandbox_url=sandbox.url) as app:  # fmt: skip
+    with run_app(
+        monkeypatch, database_url=database_url, secret_key=secret_key, sandbox_url=sandbox.url
+    ) as app:
         person = signed_in(app.url, "limited@demo.relink.test", DEMO_PASSWORD)
         page = person.get(urlsplit(link.group(0)).path)
     assert page.status_code == 200 and "Reconnect</button>" in page.text

@@ -20,9 +20,15 @@ from tests.fixtures.sandbox import SandboxServer
 
 MANAGER = "manager@sandbox.test"
 SHARED_CLIENTS = {
-    "Acme Dental", "Bluebird Bakery", "Cedar Law Group", "Delta Roofing",
-    "Evergreen Vets", "Fjord Outdoor", "Golden Gym", "Harbor Hotel",
-}  # fmt: skip
+    "Acme Dental",
+    "Bluebird Bakery",
+    "Cedar Law Group",
+    "Delta Roofing",
+    "Evergreen Vets",
+    "Fjord Outdoor",
+    "Golden Gym",
+    "Harbor Hotel",
+}
 
 
 async def _revoke_shared(ctx: JobContext, sandbox: SandboxServer) -> None:
@@ -114,10 +120,15 @@ async def test_a_growing_incident_grows_the_client_list_not_the_inbox(
     sources = await data_sources_of(session, demo.shared_grant_id)
     for source in sources[:2]:
         await incidents.open_or_extend(
-            session, agency_id=demo.agency.id, key="grant:1:auth",
-            error_class=ErrorClass.AUTH_REVOKED, provider="sandbox", now=clock(),
-            grant_id=demo.shared_grant_id, data_source_ids=[source.id],
-        )  # fmt: skip
+            session,
+            agency_id=demo.agency.id,
+            key="grant:1:auth",
+            error_class=ErrorClass.AUTH_REVOKED,
+            provider="sandbox",
+            now=clock(),
+            grant_id=demo.shared_grant_id,
+            data_source_ids=[source.id],
+        )
     await session.commit()
 
     items = await _items(session, demo.admin)
@@ -131,9 +142,12 @@ async def test_repairing_the_cause_resolves_it_for_everyone_and_clears_the_count
     await _revoke_shared(ctx, sandbox)
 
     await incidents.resolve(
-        session, agency_id=demo.agency.id, keys=[f"grant:{demo.shared_grant_id}:auth"],
-        now=clock(), by="test",
-    )  # fmt: skip
+        session,
+        agency_id=demo.agency.id,
+        keys=[f"grant:{demo.shared_grant_id}:auth"],
+        now=clock(),
+        by="test",
+    )
     await session.commit()
 
     for user in (demo.admin, demo.staff, demo.limited):
@@ -148,9 +162,14 @@ async def test_a_new_staff_user_is_told_of_what_is_already_broken(
     await _revoke_shared(ctx, sandbox)
 
     newcomer = await create_user(
-        session, agency_id=demo.agency.id, email="new@agency.test", name="New",
-        password="long-enough-pw", role=Role.STAFF, all_clients=True,
-    )  # fmt: skip
+        session,
+        agency_id=demo.agency.id,
+        email="new@agency.test",
+        name="New",
+        password="long-enough-pw",
+        role=Role.STAFF,
+        all_clients=True,
+    )
     await session.commit()
 
     assert await inbox.unread_count(session, user=newcomer) == 1
@@ -250,10 +269,15 @@ async def test_fan_out_tells_each_user_exactly_the_clients_visible_client_ids_gi
 
     # when
     opened = await incidents.open_or_extend(
-        session, agency_id=demo.agency.id, key=f"grant:{demo.shared_grant_id}:auth",
-        error_class=ErrorClass.AUTH_REVOKED, provider="sandbox", now=clock(),
-        grant_id=demo.shared_grant_id, data_source_ids=[s.id for s in shared],
-    )  # fmt: skip
+        session,
+        agency_id=demo.agency.id,
+        key=f"grant:{demo.shared_grant_id}:auth",
+        error_class=ErrorClass.AUTH_REVOKED,
+        provider="sandbox",
+        now=clock(),
+        grant_id=demo.shared_grant_id,
+        data_source_ids=[s.id for s in shared],
+    )
     await session.commit()
 
     # then: the notification of each user names exactly what the access rule lets them see

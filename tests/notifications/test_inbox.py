@@ -19,11 +19,16 @@ async def _incidents(session: AsyncSession, demo: Demo, clock: Clock, count: int
     sources = list(await session.scalars(select(DataSource).order_by(DataSource.id)))
     for source in sources[:count]:
         await incidents.open_or_extend(
-            session, agency_id=demo.agency.id, key=f"data_source:{source.id}:permission_denied",
-            error_class=ErrorClass.PERMISSION_DENIED, provider=source.provider, now=clock(),
-            grant_id=source.grant_id, data_source_id=source.id,
+            session,
+            agency_id=demo.agency.id,
+            key=f"data_source:{source.id}:permission_denied",
+            error_class=ErrorClass.PERMISSION_DENIED,
+            provider=source.provider,
+            now=clock(),
+            grant_id=source.grant_id,
+            data_source_id=source.id,
             hint="The login lost access to this account.",
-        )  # fmt: skip
+        )
         clock.advance(seconds=1)
     await session.commit()
 

@@ -25,9 +25,12 @@ async def test_a_revoked_grant_posts_one_signed_disconnect_event_per_data_source
     ctx.http = HttpClient()  # the receiver may be slow on a busy machine; no timeout games here
     async with running_receiver() as receiver:
         _, secret = await webhooks.create_endpoint(
-            session, box=box, agency_id=demo.agency.id, url=receiver.endpoint(),
+            session,
+            box=box,
+            agency_id=demo.agency.id,
+            url=receiver.endpoint(),
             events=["data_source.disconnected"],
-        )  # fmt: skip
+        )
         await session.commit()
         sandbox.add_fault("revoke_grant", grant="manager@sandbox.test")
 

@@ -63,9 +63,14 @@ async def _endpoints(session: AsyncSession) -> int:
 
 def _ctx(database: Database, box: SecretBox, clock: Clock, allowed: list[str]) -> JobContext:
     return JobContext(
-        database=database, box=box, catalog=load_catalog(), http=HttpClient(timeout=5),
-        settings=Settings(webhook_allowed_hosts=allowed), clock=clock, rng=random.Random(7),
-    )  # fmt: skip
+        database=database,
+        box=box,
+        catalog=load_catalog(),
+        http=HttpClient(timeout=5),
+        settings=Settings(webhook_allowed_hosts=allowed),
+        clock=clock,
+        rng=random.Random(7),
+    )
 
 
 async def _saved_before_the_check(
@@ -73,13 +78,20 @@ async def _saved_before_the_check(
 ) -> None:
     """An endpoint whose host was acceptable when saved (allowed then, or DNS changed since)."""
     await webhooks.create_endpoint(
-        session, box=box, agency_id=demo.agency.id, url=url, events=[],
+        session,
+        box=box,
+        agency_id=demo.agency.id,
+        url=url,
+        events=[],
         policy=HostPolicy.allowing(["localhost", "127.0.0.1"]),
-    )  # fmt: skip
+    )
     await webhooks.emit(
-        session, agency_id=demo.agency.id, event="data_source.disconnected",
-        items=[{"data_source_id": 1}], now=clock(),
-    )  # fmt: skip
+        session,
+        agency_id=demo.agency.id,
+        event="data_source.disconnected",
+        items=[{"data_source_id": 1}],
+        now=clock(),
+    )
     await session.commit()
 
 
@@ -95,9 +107,13 @@ async def test_saving_a_webhook_to_an_internal_address_is_refused_with_what_to_f
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
         await webhooks.create_endpoint(
-            session, box=box, agency_id=demo.agency.id, url=url, events=[],
+            session,
+            box=box,
+            agency_id=demo.agency.id,
+            url=url,
+            events=[],
             policy=NOTHING_ALLOWED,
-        )  # fmt: skip
+        )
 
     message = refused.value.message
     assert message.startswith("webhook URL refused: ")
@@ -110,25 +126,41 @@ async def test_the_refusal_names_the_address_a_name_resolves_to(
 ) -> None:
     with pytest.raises(InvalidInput, match=r"127\.0\.0\.1 is a loopback address \(this machine\)"):
         await webhooks.create_endpoint(
-            session, box=box, agency_id=demo.agency.id, url="http://127.0.0.1:9/x", events=[],
+            session,
+            box=box,
+            agency_id=demo.agency.id,
+            url="http://127.0.0.1:9/x",
+            events=[],
             policy=NOTHING_ALLOWED,
-        )  # fmt: skip
+        )
     with pytest.raises(InvalidInput, match=r"169\.254\.169\.254 is a link-local address"):
         await webhooks.create_endpoint(
-            session, box=box, agency_id=demo.agency.id, url="http://169.254.169.254/", events=[],
+            session,
+            box=box,
+            agency_id=demo.agency.id,
+            url="http://169.254.169.254/",
+            events=[],
             policy=NOTHING_ALLOWED,
-        )  # fmt: skip
+        )
     with pytest.raises(InvalidInput, match=r"0x7f\.0\.0\.1 resolves to 127\.0\.0\.1, a loopback"):
         await webhooks.create_endpoint(
-            session, box=box, agency_id=demo.agency.id, url="http://0x7f.0.0.1/", events=[],
+            session,
+            box=box,
+            agency_id=demo.agency.id,
+            url="http://0x7f.0.0.1/",
+            events=[],
             policy=NOTHING_ALLOWED,
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize(
-    "url", ["https://8.8.8.8/hook", "https://[2606:4700:4700::1111]/hook",
-            "https://hooks.relink.invalid/not-resolvable-yet"],
-)  # fmt: skip
+    "url",
+    [
+        "https://8.8.8.8/hook",
+        "https://[2606:4700:4700::1111]/hook",
+        "https://hooks.relink.invalid/not-resolvable-yet",
+    ],
+)
 async def test_a_public_or_not_yet_resolvable_webhook_url_is_saved(
     session: AsyncSession, box: SecretBox, demo: Demo, url: str
 ) -> None:
@@ -147,16 +179,24 @@ async def test_a_host_named_in_the_settings_may_be_saved(
     policy = webhooks.host_policy(Settings().webhook_allowed_hosts)
 
     endpoint, _ = await webhooks.create_endpoint(
-        session, box=box, agency_id=demo.agency.id, url="http://127.0.0.1:9/hook", events=[],
+        session,
+        box=box,
+        agency_id=demo.agency.id,
+        url="http://127.0.0.1:9/hook",
+        events=[],
         policy=policy,
-    )  # fmt: skip
+    )
 
     assert endpoint.url == "http://127.0.0.1:9/hook"
     with pytest.raises(InvalidInput, match=r"10\.1\.2\.3 is a private address"):
         await webhooks.create_endpoint(
-            session, box=box, agency_id=demo.agency.id, url="http://10.1.2.3/", events=[],
+            session,
+            box=box,
+            agency_id=demo.agency.id,
+            url="http://10.1.2.3/",
+            events=[],
             policy=policy,
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture
@@ -166,9 +206,13 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 
 
 async def test_sending_refuses_a_name_that_resolves_to_loopback(
-    session: AsyncSession, database: Database, box: SecretBox, demo: Demo, clock: Clock,
+    session: AsyncSession,
+    database: Database,
+    box: SecretBox,
+    demo: Demo,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     # Saved while "localhost" was allowed; the operator has since narrowed the list.
     local_url = receiver.endpoint().replace("127.0.0.1", "localhost")
     await _saved_before_the_check(session, box, demo, clock, local_url)
@@ -185,9 +229,13 @@ async def test_sending_refuses_a_name_that_resolves_to_loopback(
 
 
 async def test_sending_refuses_a_literal_internal_address(
-    session: AsyncSession, database: Database, box: SecretBox, demo: Demo, clock: Clock,
+    session: AsyncSession,
+    database: Database,
+    box: SecretBox,
+    demo: Demo,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     await _saved_before_the_check(session, box, demo, clock, receiver.endpoint())
     ctx = _ctx(database, box, clock, allowed=[])
 
@@ -200,9 +248,13 @@ async def test_sending_refuses_a_literal_internal_address(
 
 
 async def test_an_allowed_name_is_sent_to_the_address_it_was_checked_at(
-    session: AsyncSession, database: Database, box: SecretBox, demo: Demo, clock: Clock,
+    session: AsyncSession,
+    database: Database,
+    box: SecretBox,
+    demo: Demo,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     local_url = receiver.endpoint().replace("127.0.0.1", "localhost")
     await _saved_before_the_check(session, box, demo, clock, local_url)
     ctx = _ctx(database, box, clock, allowed=["localhost"])
@@ -261,9 +313,13 @@ async def redirecting_receiver() -> AsyncIterator[tuple[str, list[str]]]:
 
 
 async def test_a_redirect_towards_an_internal_host_is_not_followed(
-    session: AsyncSession, database: Database, box: SecretBox, demo: Demo, clock: Clock,
+    session: AsyncSession,
+    database: Database,
+    box: SecretBox,
+    demo: Demo,
+    clock: Clock,
     redirecting_receiver: tuple[str, list[str]],
-) -> None:  # fmt: skip
+) -> None:
     url, reached = redirecting_receiver
     await _saved_before_the_check(session, box, demo, clock, url)
     ctx = _ctx(database, box, clock, allowed=["127.0.0.1"])

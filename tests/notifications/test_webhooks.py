@@ -101,17 +101,24 @@ async def add_endpoint(
     payload_format: str = "json",
 ) -> tuple[WebhookEndpoint, str]:
     endpoint, secret = await webhooks.create_endpoint(
-        session, box=box, agency_id=demo.agency.id, url=url, events=list(events),
+        session,
+        box=box,
+        agency_id=demo.agency.id,
+        url=url,
+        events=list(events),
         payload_format=payload_format,
-    )  # fmt: skip
+    )
     await session.commit()
     return endpoint, secret
 
 
 async def emit(
-    session: AsyncSession, demo: Demo, clock: Clock, items: list[dict[str, Any]],
+    session: AsyncSession,
+    demo: Demo,
+    clock: Clock,
+    items: list[dict[str, Any]],
     event_name: str = "data_source.disconnected",
-) -> int:  # fmt: skip
+) -> int:
     count = await webhooks.emit(
         session, agency_id=demo.agency.id, event=event_name, items=items, now=clock()
     )
@@ -125,9 +132,13 @@ async def deliveries(session: AsyncSession) -> list[WebhookDelivery]:
 
 
 async def test_webhook_arrives_signed_and_verifies_with_the_documented_recipe(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     _, secret = await add_endpoint(session, box, demo, receiver.endpoint())
     await emit(session, demo, clock, [DISCONNECTED])
 
@@ -147,9 +158,13 @@ async def test_webhook_arrives_signed_and_verifies_with_the_documented_recipe(
 
 
 async def test_a_tampered_body_or_another_secret_does_not_verify(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     _, secret = await add_endpoint(session, box, demo, receiver.endpoint())
     await emit(session, demo, clock, [DISCONNECTED])
     await deliver_due(ctx)
@@ -172,9 +187,13 @@ def test_verify_rejects_a_replayed_old_signature() -> None:
 
 
 async def test_endpoints_receive_only_the_events_they_subscribe_to(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     await add_endpoint(session, box, demo, receiver.endpoint("/all"))
     await add_endpoint(
         session, box, demo, receiver.endpoint("/disconnects"), events=("data_source.disconnected",)
@@ -193,9 +212,13 @@ async def test_endpoints_receive_only_the_events_they_subscribe_to(
 
 
 async def test_a_failing_endpoint_is_retried_with_backoff_then_logged_as_failed(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     receiver.status = 500
     await add_endpoint(session, box, demo, receiver.endpoint())
     await emit(session, demo, clock, [DISCONNECTED])
@@ -226,9 +249,13 @@ async def test_a_failing_endpoint_is_retried_with_backoff_then_logged_as_failed(
 
 
 async def test_an_endpoint_that_does_not_answer_is_scheduled_for_a_retry(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     receiver.down = True
     await add_endpoint(session, box, demo, receiver.endpoint())
     await emit(session, demo, clock, [DISCONNECTED])
@@ -242,9 +269,13 @@ async def test_an_endpoint_that_does_not_answer_is_scheduled_for_a_retry(
 
 
 async def test_a_2xx_after_failures_marks_the_delivery_delivered(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     await add_endpoint(session, box, demo, receiver.endpoint())
     await emit(session, demo, clock, [DISCONNECTED])
     receiver.down = True
@@ -265,9 +296,13 @@ async def test_a_2xx_after_failures_marks_the_delivery_delivered(
 
 
 async def test_a_slack_endpoint_gets_an_incoming_webhook_message(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     await add_endpoint(session, box, demo, receiver.endpoint(), payload_format="slack")
     await emit(session, demo, clock, [DISCONNECTED])
 
@@ -309,8 +344,12 @@ def statements(database: Database) -> Iterator[list[str]]:
 
 
 async def test_emit_writes_many_deliveries_in_one_insert(
-    session: AsyncSession, box: SecretBox, demo: Demo, clock: Clock, statements: list[str],
-) -> None:  # fmt: skip
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    clock: Clock,
+    statements: list[str],
+) -> None:
     await add_endpoint(session, box, demo, "https://hooks.example/relink")
     items = [{"data_source_id": n} for n in range(500)]
     statements.clear()
@@ -325,8 +364,11 @@ async def test_emit_writes_many_deliveries_in_one_insert(
 
 
 async def test_emit_queues_delivery_to_run_after_commit(
-    session: AsyncSession, box: SecretBox, demo: Demo, clock: Clock,
-) -> None:  # fmt: skip
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    clock: Clock,
+) -> None:
     sent: list[QueuedJob] = []
 
     class Recorder:
@@ -348,9 +390,13 @@ async def test_emit_queues_delivery_to_run_after_commit(
 
 
 async def test_the_secret_never_appears_in_delivery_rows_or_logs(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     receiver.status = 500
     with capture_logs() as logs:
         endpoint, secret = await add_endpoint(session, box, demo, receiver.endpoint())
@@ -387,9 +433,12 @@ async def test_an_unknown_event_is_refused_by_name(
 ) -> None:
     with pytest.raises(InvalidInput, match=r"unknown webhook event 'data_source\.exploded'"):
         await webhooks.create_endpoint(
-            session, box=box, agency_id=demo.agency.id, url="https://hooks.example/x",
+            session,
+            box=box,
+            agency_id=demo.agency.id,
+            url="https://hooks.example/x",
             events=["import.failed", "data_source.exploded"],
-        )  # fmt: skip
+        )
 
 
 async def test_the_secret_is_shown_once_with_its_prefix_and_stored_sealed(
@@ -402,9 +451,13 @@ async def test_the_secret_is_shown_once_with_its_prefix_and_stored_sealed(
 
 
 async def test_after_a_rotation_both_secrets_sign_for_a_grace_period(
-    session: AsyncSession, box: SecretBox, demo: Demo, ctx: JobContext, clock: Clock,
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
     receiver: WebhookReceiver,
-) -> None:  # fmt: skip
+) -> None:
     endpoint, old = await add_endpoint(session, box, demo, receiver.endpoint())
     new = await webhooks.rotate_secret(
         session, box=box, agency_id=demo.agency.id, endpoint_id=endpoint.id, now=clock()
@@ -431,9 +484,12 @@ async def test_the_delivery_log_pages_newest_first(
         session, agency_id=demo.agency.id, endpoint_id=endpoint.id, limit=3
     )
     rest = await webhooks.list_deliveries(
-        session, agency_id=demo.agency.id, endpoint_id=endpoint.id, limit=3,
+        session,
+        agency_id=demo.agency.id,
+        endpoint_id=endpoint.id,
+        limit=3,
         before_id=first[-1].id,
-    )  # fmt: skip
+    )
 
     assert [d.payload["data"]["n"] for d in first + rest] == [4, 3, 2, 1, 0]
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.clients.service import list_clients
 from relink.demo import DEMO_PASSWORD
 from relink.models import EmailPreference, OutboxEmail, User
+from relink.users.preferences import visible_clients
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
@@ -180,7 +180,7 @@ async def test_a_user_created_with_chosen_clients_sees_only_those(
     assert sources and {s["client_id"] for s in sources} <= {acme.id, harbor.id}
     user = await session.scalar(select(User).where(User.email == "robin@demo.relink.test"))
     assert user is not None
-    assert {c.id for c in await list_clients(session, user=user)} == {acme.id, harbor.id}
+    assert {c.id for c in await visible_clients(session, user=user)} == {acme.id, harbor.id}
 
 
 async def test_a_refused_user_is_shown_the_reason_on_the_form(
@@ -226,7 +226,7 @@ async def test_an_admin_edits_a_staff_user_s_client_access(
     session.expire_all()
     limited = await session.get(User, limited_id)
     assert limited is not None
-    assert [c.id for c in await list_clients(session, user=limited)] == [bakery_id]
+    assert [c.id for c in await visible_clients(session, user=limited)] == [bakery_id]
 
 
 async def test_the_outbox_lists_a_mail_and_shows_its_body(

@@ -99,6 +99,16 @@ def client_visible(scope: Scope, client_id: Any) -> ColumnElement[bool]:
     return and_(client_id.in_(visible_client_ids(scope.user)))
 
 
+def data_source_visible(scope: Scope) -> ColumnElement[bool]:
+    """A WHERE condition on ``DataSource`` rows: a data source of a client the scope may see."""
+    if isinstance(scope, OperatorScope):
+        return true()
+    return and_(
+        DataSource.agency_id == scope.user.agency_id,
+        client_visible(scope, DataSource.client_id),
+    )
+
+
 def visible_clients(scope: Scope) -> Select[Client]:
     """The clients the scope may see, as a query to narrow, order and page."""
     query = select(Client)
@@ -111,13 +121,7 @@ def visible_clients(scope: Scope) -> Select[Client]:
 
 def visible_data_sources(scope: Scope) -> Select[DataSource]:
     """The data sources (of every status) of the clients the scope may see."""
-    query = select(DataSource)
-    if isinstance(scope, UserScope):
-        query = query.where(
-            DataSource.agency_id == scope.user.agency_id,
-            client_visible(scope, DataSource.client_id),
-        )
-    return query
+    return select(DataSource).where(data_source_visible(scope))
 
 
 async def visible_client_ids_by_user(

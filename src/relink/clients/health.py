@@ -1,7 +1,7 @@
 """Read-only views of clients' health for the pages: summaries, broken grants, timelines.
 
-Every query here joins through ``visible_client_ids``: a client login reads its own client
-only, a limited staff user the clients it was given. Nothing here writes.
+Every query here goes through the access rule (``auth/access.py``): a client login reads its
+own client only, a limited staff user the clients it was given. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
+from relink.auth.access import data_source_visible, scope_of, visible_clients
 from relink.data_sources.actions import STATUS_RANK, Row
 from relink.data_sources.gaps import DOWN_STATUSES, gap_start, missing_since
 from relink.models import Client, DataSource, Grant, Incident, IncidentDataSource, User
@@ -75,10 +75,7 @@ async def client_rows(
         select(DataSource, Client.name, Grant.identity_name, Grant.auth_kind)
         .join(Client, Client.id == DataSource.client_id)
         .join(Grant, Grant.id == DataSource.grant_id)
-        .where(
-            DataSource.agency_id == user.agency_id,
-            DataSource.client_id.in_(visible_client_ids(user)),
-        )
+        .where(data_source_visible(scope_of(user)))
         .order_by(Client.name, DataSource.provider, DataSource.id)
         .limit(CLIENT_ROWS_LIMIT)
     )
@@ -95,22 +92,15 @@ async def client_rows(
 
 async def client_choices(session: AsyncSession, *, user: User) -> list[tuple[int, str]]:
     """(id, name) of every visible client, for the client filter."""
-    rows = await session.execute(
-        select(Client.id, Client.name)
-        .where(Client.id.in_(visible_client_ids(user)))
-        .order_by(Client.name)
-    )
-    return [(client_id, name) for client_id, name in rows]
+    clients = visible_clients(scope_of(user)).order_by(Client.name)
+    return [(client.id, client.name) for client in await session.scalars(clients)]
 
 
 async def status_counts(session: AsyncSession, *, user: User) -> dict[DataSourceStatus, int]:
     """How many visible data sources are in each status: one grouped query."""
     rows = await session.execute(
         select(DataSource.status, func.count())
-        .where(
-            DataSource.agency_id == user.agency_id,
-            DataSource.client_id.in_(visible_client_ids(user)),
-        )
+        .where(data_source_visible(scope_of(user)))
         .group_by(DataSource.status)
     )
     return {status: int(count) for status, count in rows}
@@ -130,7 +120,7 @@ async def broken_grants(session: AsyncSession, *, user: User) -> list[BrokenGran
             Grant.auth_kind == AuthKind.OAUTH2,
             Grant.status != GrantStatus.ACTIVE,
             DataSource.status == DataSourceStatus.DISCONNECTED,
-            DataSource.client_id.in_(visible_client_ids(user)),
+            data_source_visible(scope_of(user)),
         )
         .group_by(Grant.id, Grant.provider, Grant.identity_name, Grant.external_identity)
         .order_by(waiting.desc(), Grant.id)
@@ -146,7 +136,7 @@ async def client_summaries(
 ) -> list[ClientHealth]:
     """Visible clients by name with their data sources counted by status, and the first day
     whose data may be missing among the down ones (the same rule as each source's own gap)."""
-    clients = select(Client.id, Client.name).where(Client.id.in_(visible_client_ids(user)))
+    clients = visible_clients(scope_of(user)).with_only_columns(Client.id, Client.name)
     if q and q.strip():
         clients = clients.where(Client.name.icontains(q.strip(), autoescape=True))
     picked = list(await session.execute(clients.order_by(Client.name).limit(CLIENT_LIST_LIMIT)))
@@ -187,7 +177,7 @@ async def timeline(
         .where(
             Incident.agency_id == user.agency_id,
             DataSource.client_id == client_id,
-            DataSource.client_id.in_(visible_client_ids(user)),
+            data_source_visible(scope_of(user)),
             or_(Incident.resolved_at.is_(None), Incident.resolved_at >= start),
         )
         .order_by(Incident.opened_at, Incident.id)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import ensure_client_visible, scope_of, visible_clients
+from relink.auth.access import ensure_client_visible
 from relink.errors import InvalidInput
-from relink.kit.pagination import clamp_limit
 from relink.models import Client, User
 
 
@@ -18,16 +17,6 @@ async def create_client(session: AsyncSession, *, agency_id: int, name: str) -> 
     session.add(client)
     await session.flush()
     return client
-
-
-async def list_clients(
-    session: AsyncSession, *, user: User, limit: int | None = None, after_id: int | None = None
-) -> list[Client]:
-    """The clients ``user`` may see, by id."""
-    query = visible_clients(scope_of(user)).order_by(Client.id).limit(clamp_limit(limit))
-    if after_id is not None:
-        query = query.where(Client.id > after_id)
-    return list(await session.scalars(query))
 
 
 async def get_client(session: AsyncSession, *, user: User, client_id: int) -> Client:

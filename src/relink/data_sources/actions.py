@@ -11,20 +11,20 @@ import structlog
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import is_staff_or_admin, visible_client_ids
+from relink.auth.access import data_source_visible, is_staff_or_admin, scope_of
 from relink.data_sources.gaps import backfill_start, missing_since
 from relink.data_sources.service import get_data_source, transition
 from relink.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from relink.events import service as events
 from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from relink.models import Client, DataSource, Grant, User
+from relink.models import Client, DataSource, Grant, SyncTrigger, User
 from relink.providers.taxonomy import AuthKind, ErrorClass
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 log = structlog.get_logger(__name__)
 
-IMPORT_JOB = "data_sources.import"
 _DS = DataSourceStatus
 # "Click the status column": what needs a person comes first, the trash last.
 STATUS_RANK = {_DS.DISCONNECTED: 0, _DS.FAILING: 1, _DS.PAUSED: 2, _DS.CONNECTED: 3, _DS.REMOVED: 4}
@@ -71,10 +71,7 @@ def _rows_query(user: User) -> _RowSelect:
         select(DataSource, Client.name, Grant.identity_name, Grant.auth_kind)
         .join(Client, Client.id == DataSource.client_id)
         .join(Grant, Grant.id == DataSource.grant_id)
-        .where(
-            DataSource.agency_id == user.agency_id,
-            DataSource.client_id.in_(visible_client_ids(user)),
-        )
+        .where(data_source_visible(scope_of(user)))
     )
 
 
@@ -161,9 +158,12 @@ async def pause(
     if source.status not in IMPORTABLE_STATUSES:
         raise IllegalTransition("data source", source.status, DataSourceStatus.PAUSED)
     await transition(
-        session, source=source, to=DataSourceStatus.PAUSED, actor=events.user_actor(user),
+        session,
+        source=source,
+        to=DataSourceStatus.PAUSED,
+        actor=events.user_actor(user),
         detail="paused by a person",
-    )  # fmt: skip
+    )
     source.status_detail = None
     log.info("data_source.paused", data_source_id=source.id)
     return source
@@ -191,21 +191,25 @@ async def back_in_service(
     assert grant is not None
     actor = events.user_actor(user)
     if grant.status is GrantStatus.ACTIVE:
-        await transition(session, source=source, to=DataSourceStatus.CONNECTED, actor=actor,
-                         detail=why)  # fmt: skip
+        await transition(
+            session, source=source, to=DataSourceStatus.CONNECTED, actor=actor, detail=why
+        )
         source.status_detail = None
         source.consecutive_failures = 0
         source.next_sync_at = now
         gap = backfill_start(source, today=now.date())
         if gap is not None:
             source.backfill_from = gap
-        enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
+        enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.BACKFILL)
         return
     await transition(
-        session, source=source, to=DataSourceStatus.DISCONNECTED, actor=actor,
+        session,
+        source=source,
+        to=DataSourceStatus.DISCONNECTED,
+        actor=actor,
         reason=grant.status_reason or ErrorClass.AUTH_REVOKED,
         detail=grant.status_detail or "its sign-in no longer works: reconnect it",
-    )  # fmt: skip
+    )
 
 
 async def sync_now(
@@ -221,6 +225,6 @@ async def sync_now(
             DataSourceStatus.REMOVED: "restore it from the trash first",
         }[source.status]
         raise InvalidInput(f"this data source is {source.status.value}: {needed}")
-    enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="manual")
+    enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.MANUAL)
     log.info("data_source.sync.requested", data_source_id=source.id)
     return source

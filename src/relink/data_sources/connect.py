@@ -19,7 +19,12 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import ensure_client_visible, is_staff_or_admin, visible_client_ids
+from relink.auth.access import (
+    ensure_client_visible,
+    is_staff_or_admin,
+    scope_of,
+    visible_clients,
+)
 from relink.data_sources.credentials import checked_key, refusal
 from relink.data_sources.imports import INITIAL_HISTORY_DAYS
 from relink.data_sources.service import create_data_source
@@ -30,7 +35,7 @@ from relink.grants.detached import wait_briefly
 from relink.grants.refresh import Outcome, refresh_grant
 from relink.grants.refresh_schedule import is_fresh
 from relink.grants.service import create_grant, open_credentials
-from relink.models import Client, DataSource, Grant, User
+from relink.models import Client, DataSource, Grant, SyncTrigger, User
 from relink.providers.api_auth import api_auth
 from relink.providers.data_api import list_accounts, verify_api_key
 from relink.providers.results import ExternalAccount, ProviderFailure
@@ -39,10 +44,10 @@ from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus, GrantStatus
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 log = structlog.get_logger(__name__)
 
-IMPORT_JOB = "data_sources.import"
 # Offered first: they work out of the box, so a new agency can try the whole flow at once.
 SANDBOX_PROVIDERS = ("sandbox", "sandbox_api")
 
@@ -172,8 +177,7 @@ async def account_choices(
     session: AsyncSession, *, user: User, provider: str, accounts: list[ExternalAccount]
 ) -> list[AccountChoice]:
     """Each reachable account with the clients it is already linked to."""
-    clients = await session.scalars(select(Client).where(Client.id.in_(visible_client_ids(user))))
-    visible = {c.id: c for c in clients}
+    visible = {c.id: c for c in await session.scalars(visible_clients(scope_of(user)))}
     links: dict[str, list[int]] = defaultdict(list)
     rows = await session.execute(
         select(DataSource.external_account_id, DataSource.client_id).where(
@@ -308,5 +312,5 @@ async def _queue_history(
         details={"grant_id": source.grant_id, "external_account_id": source.external_account_id},
     )
     await session.flush()
-    enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
+    enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.BACKFILL)
     return source

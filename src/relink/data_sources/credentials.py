@@ -18,7 +18,7 @@ from relink.errors import Forbidden, InvalidInput, RelinkError
 from relink.events import service as events
 from relink.grants.service import store_credentials
 from relink.incidents import service as incidents
-from relink.models import DataSource, Grant, User
+from relink.models import DataSource, Grant, SyncTrigger, User
 from relink.notifications.outgoing import emit_for_data_sources
 from relink.providers.data_api import verify_api_key
 from relink.providers.results import ProviderFailure
@@ -28,13 +28,13 @@ from relink.status import DataSourceStatus, GrantStatus
 from relink.status_writer import may_become_grant, transition_many
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 log = structlog.get_logger(__name__)
 
 # Down for a reason a new key repairs. Grant-level reasons count too: an API-key grant has one
 # data source, and Relink revokes it itself when that source goes to the trash.
 REPAIRED_BY_NEW_KEY = DATA_SOURCE_LEVEL | GRANT_LEVEL
-IMPORT_JOB = "data_sources.import"
 
 
 # Refusals from Relink's own check of the key's shape: the provider was never asked.
@@ -190,7 +190,7 @@ async def _reconnect(
         hint=None,
         now=now,
     )
-    enqueue(session, IMPORT_JOB, data_source_id=source.id, trigger="backfill")
+    enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.BACKFILL)
 
 
 async def _reactivate_grant(

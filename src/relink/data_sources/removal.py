@@ -28,10 +28,10 @@ from relink.providers.taxonomy import DATA_SOURCE_LEVEL, ErrorClass
 from relink.status import DataSourceStatus
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 log = structlog.get_logger(__name__)
 
-REVOKE_JOB = "grants.revoke"
 # Removed data sources purged per statement batch: their metric rows (a year each at most)
 # stay well under what one DELETE should hold.
 PURGE_BATCH = 200
@@ -149,7 +149,7 @@ async def disconnect(
     last_one = await _live_others(session, source=source) == 0
     if last_one:
         keys += [incidents.grant_key(source.grant_id, c) for c in _GRANT_CAUSES]
-        enqueue(session, REVOKE_JOB, grant_id=source.grant_id)
+        enqueue(session, JobName.REVOKE, grant_id=source.grant_id)
     await incidents.resolve(
         session, agency_id=source.agency_id, keys=keys, now=now, by=events.user_actor(user)
     )

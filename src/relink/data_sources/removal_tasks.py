@@ -5,16 +5,16 @@ from __future__ import annotations
 from relink.data_sources.removal import PurgeReport, purge_expired
 from relink.grants.revoke import RevokeResult, revoke_unused_grant
 from relink.worker.context import JobContext
-from relink.worker.registry import job
+from relink.worker.registry import JobName, job
 
 
-@job("grants.revoke")
+@job(JobName.REVOKE)
 async def revoke_job(ctx: JobContext, *, grant_id: int) -> RevokeResult:
     """Revoke one grant at its provider and in Relink, unless a data source still uses it."""
     return await revoke_unused_grant(ctx, grant_id=grant_id)
 
 
-@job("data_sources.purge_trash")
+@job(JobName.PURGE_TRASH)
 async def purge_trash_job(ctx: JobContext) -> PurgeReport:
     """Delete what has been in the trash longer than the retention window, a batch at a time."""
     total = PurgeReport()

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from relink.data_sources.imports import ImportResult, import_data_source
+from relink.models import SyncTrigger
 from relink.worker.context import JobContext
-from relink.worker.registry import job
+from relink.worker.registry import JobName, job
 
 
-@job("data_sources.import")
+@job(JobName.IMPORT)
 async def import_job(
-    ctx: JobContext, *, data_source_id: int, trigger: str = "schedule"
+    ctx: JobContext, *, data_source_id: int, trigger: str = SyncTrigger.SCHEDULE
 ) -> ImportResult:
-    """Import one data source's missing days up to today."""
-    return await import_data_source(ctx, data_source_id=data_source_id, trigger=trigger)
+    """Import one data source's missing days up to today.
+
+    ``trigger`` arrives as its value when a queue carried it; an unknown one is refused here.
+    """
+    return await import_data_source(
+        ctx, data_source_id=data_source_id, trigger=SyncTrigger(trigger)
+    )

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
+from relink.auth.access import data_source_visible, scope_of
 from relink.errors import InvalidInput, NotFound
 from relink.grants.callback import grant_for_identity
 from relink.grants.errors import StateUsed
@@ -65,7 +65,7 @@ async def adopt(
             select(DataSource).where(
                 DataSource.id.in_(data_source_ids),
                 DataSource.grant_id == row.grant_id,
-                DataSource.client_id.in_(visible_client_ids(user)),
+                data_source_visible(scope_of(user)),
             )
         )
     )

@@ -103,7 +103,7 @@ async def watch(
 async def _warn(
     session: AsyncSession, *, grant: Grant, dies: datetime, message: str, now: datetime
 ) -> None:
-    key = f"grant:{grant.id}:{EXPIRES_SOON}"
+    key = incidents.expires_soon_key(grant.id)
     if await incidents.open_incident(session, agency_id=grant.agency_id, key=key):
         return
     sources = list(
@@ -124,10 +124,15 @@ async def _warn(
         kind=EXPIRES_SOON,
         grant_id=grant.id,
         data_source_ids=sources,
-        detail=dies.date().isoformat(),
+        expires_on=dies.date(),
         hint=message,
     )
     await emit_for_data_sources(
-        session, agency_id=grant.agency_id, event="grant.expires_soon",
-        data_source_ids=sources, error_class=ErrorClass.AUTH_EXPIRED, hint=message, now=now,
-    )  # fmt: skip
+        session,
+        agency_id=grant.agency_id,
+        event="grant.expires_soon",
+        data_source_ids=sources,
+        error_class=ErrorClass.AUTH_EXPIRED,
+        hint=message,
+        now=now,
+    )

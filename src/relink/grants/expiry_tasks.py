@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from relink.grants.expiry import Expiring, watch
 from relink.worker.context import JobContext
-from relink.worker.registry import job
+from relink.worker.registry import JobName, job
 
 
-@job("grants.expiry_watch")
+@job(JobName.EXPIRY_WATCH)
 async def expiry_watch(ctx: JobContext) -> list[Expiring]:
     """Warn of every grant whose documented clock is about to end it."""
     async with ctx.database.transaction() as session:

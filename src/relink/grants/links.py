@@ -65,10 +65,14 @@ async def create_link(
     session.add(link)
     await session.flush()
     await events.record(
-        session, agency_id=grant.agency_id, actor=f"user:{user.id}", subject_type="grant",
-        subject_id=grant.id, action="reconnect_link_created",
+        session,
+        agency_id=grant.agency_id,
+        actor=f"user:{user.id}",
+        subject_type="grant",
+        subject_id=grant.id,
+        action="reconnect_link_created",
         details={"link_id": link.id, "expires_at": link.expires_at.isoformat()},
-    )  # fmt: skip
+    )
     return link, token
 
 

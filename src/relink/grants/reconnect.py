@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.grants.refresh_schedule import next_refresh_at
 from relink.grants.service import store_credentials
 from relink.incidents import service as incidents
-from relink.models import DataSource, Grant
+from relink.models import DataSource, Grant, SyncTrigger
 from relink.notifications.outgoing import emit_for_data_sources
 from relink.providers.results import ExternalIdentity, TokenSet
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
@@ -25,6 +25,7 @@ from relink.status import DataSourceStatus, GrantStatus
 from relink.status_writer import may_become_grant, transition_many
 from relink.worker.context import JobContext
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 # Down for one of these, a data source comes back when its grant is re-authorized.
 RECONNECTABLE_REASONS = frozenset(
@@ -149,7 +150,7 @@ async def repair_grant(
         now=now,
     )
     for ds_id in back_ids:
-        enqueue(session, "data_sources.import", data_source_id=ds_id, trigger="backfill")
+        enqueue(session, JobName.IMPORT, data_source_id=ds_id, trigger=SyncTrigger.BACKFILL)
     return Repaired(grant.id, tuple(back_ids), tuple(row.id for row in lost))
 
 
@@ -164,7 +165,7 @@ async def _settle_incidents(
 ) -> None:
     keys = [
         incidents.grant_key(grant.id, ErrorClass.AUTH_REVOKED),
-        f"grant:{grant.id}:expires_soon",
+        incidents.expires_soon_key(grant.id),
     ]
     for row in back:
         keys += [

@@ -10,7 +10,12 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import ensure_staff_or_admin, is_staff_or_admin, visible_client_ids
+from relink.auth.access import (
+    data_source_visible,
+    ensure_staff_or_admin,
+    is_staff_or_admin,
+    scope_of,
+)
 from relink.errors import CredentialsUnreadable, NotFound
 from relink.events import service as events
 from relink.kit.crypto import SecretBox
@@ -121,7 +126,7 @@ async def get_grant(session: AsyncSession, *, user: User, grant_id: int) -> Gran
 
 
 def _visible_grant_ids(user: User) -> Any:
-    return select(DataSource.grant_id).where(DataSource.client_id.in_(visible_client_ids(user)))
+    return select(DataSource.grant_id).where(data_source_visible(scope_of(user)))
 
 
 async def _flag_unreadable(session: AsyncSession, *, grant: Grant) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from relink.grants.refresh import RefreshResult, refresh_grant
 from relink.worker.context import JobContext
-from relink.worker.registry import job
+from relink.worker.registry import JobName, job
 
 
-@job("grants.refresh")
+@job(JobName.REFRESH)
 async def refresh_job(ctx: JobContext, *, grant_id: int, force: bool = False) -> RefreshResult:
     """Refresh one grant's access token unless it is still fresh."""
     return await refresh_grant(ctx, grant_id=grant_id, force=force)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
-from relink.errors import NotFound
-from relink.kit.pagination import clamp_limit
-from relink.models import DataSource, Incident, IncidentDataSource, Role, User
+from relink.models import Incident, IncidentDataSource
 from relink.notifications.fanout import notify_incident, resolve_for_incidents
-from relink.notifications.kinds import kind_for
+from relink.notifications.kinds import EXPIRES_SOON, kind_for
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
 
 
@@ -24,15 +21,26 @@ def cause_family(error_class: ErrorClass) -> str:
     return "auth" if error_class in GRANT_LEVEL else error_class.value
 
 
+# Incident keys: one open incident per key. Every key is built here, never by hand.
+
+
 def grant_key(grant_id: int, error_class: ErrorClass) -> str:
+    """A grant's failure of ``error_class``'s cause."""
     return f"grant:{grant_id}:{cause_family(error_class)}"
 
 
+def expires_soon_key(grant_id: int) -> str:
+    """A grant whose provider's documented clock is about to end it (not a failure yet)."""
+    return f"grant:{grant_id}:{EXPIRES_SOON}"
+
+
 def data_source_key(data_source_id: int, error_class: ErrorClass) -> str:
+    """One data source's failure of ``error_class``'s cause."""
     return f"data_source:{data_source_id}:{cause_family(error_class)}"
 
 
 def provider_key(provider: str, error_class: ErrorClass) -> str:
+    """A failure of our own registration at ``provider`` (no grant or data source to blame)."""
     return f"provider:{provider}:{cause_family(error_class)}"
 
 
@@ -58,8 +66,12 @@ async def open_or_extend(
     data_source_ids: Iterable[int] = (),
     detail: str | None = None,
     hint: str | None = None,
+    expires_on: date | None = None,
 ) -> Opened:
-    """The open incident of ``key``, extended, or a new one; safe against a concurrent opener."""
+    """The open incident of ``key``, extended, or a new one; safe against a concurrent opener.
+
+    ``expires_on`` is the day an "expires soon" incident's grant ends.
+    """
     incident = await _open_by_key(session, agency_id=agency_id, key=key)
     created = False
     if incident is None:
@@ -75,6 +87,7 @@ async def open_or_extend(
                     data_source_id=data_source_id,
                     detail=detail,
                     hint=hint,
+                    expires_on=expires_on,
                     opened_at=now,
                     last_seen_at=now,
                     failure_count=1,
@@ -90,6 +103,7 @@ async def open_or_extend(
         incident.last_seen_at = now
         incident.detail = detail or incident.detail
         incident.hint = hint or incident.hint
+        incident.expires_on = expires_on or incident.expires_on
     added = await _link(session, incident=incident, data_source_ids=data_source_ids)
     await session.flush()
     if created or added:
@@ -159,32 +173,3 @@ async def _link(
         for ds in added
     )
     return added
-
-
-def _scoped(user: User) -> Select[Incident]:
-    query = select(Incident).where(Incident.agency_id == user.agency_id)
-    if user.role is Role.ADMIN:
-        return query
-    touching_visible = (
-        select(IncidentDataSource.incident_id)
-        .join(DataSource, DataSource.id == IncidentDataSource.data_source_id)
-        .where(DataSource.client_id.in_(visible_client_ids(user)))
-    )
-    return query.where(Incident.id.in_(touching_visible))
-
-
-async def list_incidents(
-    session: AsyncSession, *, user: User, open_only: bool = False, limit: int | None = None
-) -> list[Incident]:
-    """Incidents touching a client the user may see (admins: all), newest first."""
-    query = _scoped(user).order_by(Incident.id.desc()).limit(clamp_limit(limit))
-    if open_only:
-        query = query.where(Incident.resolved_at.is_(None))
-    return list(await session.scalars(query))
-
-
-async def get_incident(session: AsyncSession, *, user: User, incident_id: int) -> Incident:
-    incident = await session.scalar(_scoped(user).where(Incident.id == incident_id))
-    if incident is None:
-        raise NotFound("incident")
-    return incident

@@ -12,7 +12,7 @@ from relink.models.login_attempt import LoginAttempt
 from relink.models.notification import Notification
 from relink.models.oauth_state import OAuthState, ReconnectLink
 from relink.models.outbox import OutboxEmail
-from relink.models.sync_run import SyncOutcome, SyncRun
+from relink.models.sync_run import SyncOutcome, SyncRun, SyncTrigger
 from relink.models.user import EmailPreference, Role, User, UserClientAccess
 from relink.models.user_session import UserSession
 from relink.models.webhook import WebhookDelivery, WebhookEndpoint
@@ -36,6 +36,7 @@ __all__ = [
     "Role",
     "SyncOutcome",
     "SyncRun",
+    "SyncTrigger",
     "User",
     "UserClientAccess",
     "UserSession",

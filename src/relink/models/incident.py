@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,7 +26,7 @@ class Incident(HasId, Base):
     )
 
     agency_id: Mapped[int] = agency_fk()
-    # "grant:<id>:<class>" or "data_source:<id>:<class>".
+    # Built by the key builders of incidents/service.py ("grant:<id>:<cause>", ...).
     key: Mapped[str] = mapped_column(String(120))
     grant_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("grant.id", ondelete="CASCADE"), index=True
@@ -42,6 +42,8 @@ class Incident(HasId, Base):
     # The provider's own message (scrubbed) and the plain-words hint from the catalog.
     detail: Mapped[str | None] = mapped_column(Text)
     hint: Mapped[str | None] = mapped_column(Text)
+    # An "expires soon" incident: the day the provider's documented clock ends the grant.
+    expires_on: Mapped[date | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     failure_count: Mapped[int] = mapped_column(default=1)

@@ -16,6 +16,17 @@ class SyncOutcome(enum.StrEnum):
     FAILED = "failed"
 
 
+class SyncTrigger(enum.StrEnum):
+    """What started an import."""
+
+    # The sweep found it due.
+    SCHEDULE = "schedule"
+    # A person asked ("Sync now", "Try again").
+    MANUAL = "manual"
+    # A repair (reconnect, new key, new link) left days to import again.
+    BACKFILL = "backfill"
+
+
 class SyncRun(HasId, Base):
     """One import of a data source for a date range.
 
@@ -39,7 +50,7 @@ class SyncRun(HasId, Base):
     data_source_id: Mapped[int] = mapped_column(
         Id, ForeignKey("data_source.id", ondelete="CASCADE")
     )
-    trigger: Mapped[str] = mapped_column(String(24))
+    trigger: Mapped[SyncTrigger] = mapped_column(str_enum(SyncTrigger))
     date_from: Mapped[date]
     date_to: Mapped[date]
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -61,6 +61,8 @@ class EmailItem:
     hint: str
     action_label: str
     action_url: str
+    # The kind's own template for one item (``.txt`` and ``.html`` are added).
+    template: str = "email/_item"
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def email_item(row: ClaimedRow, *, base_url: str) -> EmailItem | None:
         hint=content.hint,
         action_label=content.action.label,
         action_url=notification_url(base_url, row.notification_id),
+        template=content.email_template,
     )
 
 
@@ -242,7 +245,7 @@ async def compose_batch(
     after_user_id: int = 0,
     limit: int = COMPOSE_BATCH,
 ) -> ComposeBatch:
-    """One keyset batch of ``compose_due``: claim, render, write the outbox rows; flush."""
+    """One keyset batch of the ``email.compose_due`` job: claim, render, write the outbox; flush."""
     batch = await claim_for_users(
         session,
         due=[Notification.emailed_at.is_(None), Notification.email_due_at <= now],
@@ -285,18 +288,3 @@ async def compose_batch(
             dropped_resolved=dropped,
         )
     return ComposeBatch(emails=len(outbox), last_user_id=batch.last_user_id)
-
-
-async def compose_due(
-    session: AsyncSession, *, now: datetime, base_url: str, limit: int = COMPOSE_BATCH
-) -> int:
-    """Write one outbox e-mail per person with notifications due by ``now``; the count written."""
-    total, after = 0, 0
-    while True:
-        result = await compose_batch(
-            session, now=now, base_url=base_url, after_user_id=after, limit=limit
-        )
-        if result.last_user_id is None:
-            return total
-        total += result.emails
-        after = result.last_user_id

@@ -20,7 +20,7 @@ from relink.notifications.email import compose_batch
 from relink.notifications.reminders import send_reminders
 from relink.notifications.smtp import SendFailed, SmtpUrlInvalid, parse_smtp_url, send
 from relink.worker.context import JobContext
-from relink.worker.registry import job
+from relink.worker.registry import JobName, job
 
 log = structlog.get_logger(__name__)
 
@@ -133,7 +133,7 @@ async def _send_claimed(
             await session.execute(update(OutboxEmail), rows)
 
 
-@job("email.deliver_outbox")
+@job(JobName.EMAIL_DELIVER_OUTBOX)
 async def deliver_outbox(ctx: JobContext) -> OutboxReport:
     """Send every due e-mail of the outbox when SMTP is configured; keep them otherwise."""
     return await _deliver(ctx, OutboxReport())
@@ -158,7 +158,7 @@ async def _deliver(ctx: JobContext, report: OutboxReport) -> OutboxReport:
         await _send_claimed(ctx, ids, smtp_url, report)
 
 
-@job("email.compose_due")
+@job(JobName.EMAIL_COMPOSE_DUE)
 async def compose_due(ctx: JobContext) -> OutboxReport:
     """Compose every e-mail due now (a transaction per batch of users), then deliver."""
     report = OutboxReport()
@@ -175,7 +175,7 @@ async def compose_due(ctx: JobContext) -> OutboxReport:
     return await _deliver(ctx, report)
 
 
-@job("email.reminders")
+@job(JobName.EMAIL_REMINDERS)
 async def remind_and_escalate(ctx: JobContext) -> OutboxReport:
     """Remind about incidents still open, escalate old ones to admins, then deliver."""
     report = OutboxReport()

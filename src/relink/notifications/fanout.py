@@ -76,7 +76,7 @@ async def notify_incident(
             select(Notification).where(Notification.incident_id == incident.id)
         )
     }
-    base = await _payload_base(session, incident, linked, catalog or default_catalog())
+    facts = await _facts(session, incident, linked, catalog or default_catalog())
     new_rows: list[dict[str, object]] = []
     touched: list[int] = []
     for user in users:
@@ -87,18 +87,27 @@ async def notify_incident(
         # Admins hear of every incident (an operations alert touches no client at all).
         if user.role is not Role.ADMIN and not mine:
             continue
-        payload = {
-            **base,
-            "client_names": sorted({item.client_name for item in mine}),
-            "data_source_ids": sorted(item.data_source_id for item in mine),
-        }
+        content = kinds.build(
+            incident.kind,
+            facts,
+            client_names=sorted({item.client_name for item in mine}),
+            data_source_ids=sorted(item.data_source_id for item in mine),
+        )
+        payload = content.model_dump(mode="json")
         current = existing.get(user.id)
         if current is None:
             new_rows.append(
-                {"agency_id": incident.agency_id, "user_id": user.id, "incident_id": incident.id,
-                 "kind": incident.kind, "payload": payload, "created_at": now, "updated_at": now,
-                 "email_due_at": email_due_at(user.email_preference, now=now)}
-            )  # fmt: skip
+                {
+                    "agency_id": incident.agency_id,
+                    "user_id": user.id,
+                    "incident_id": incident.id,
+                    "kind": content.kind,
+                    "payload": payload,
+                    "created_at": now,
+                    "updated_at": now,
+                    "email_due_at": email_due_at(user.email_preference, now=now),
+                }
+            )
             touched.append(user.id)
         elif current.payload != payload:
             current.payload = payload
@@ -164,31 +173,26 @@ def _linked_client_ids(incident: Incident) -> Select[int]:
     )
 
 
-async def _payload_base(
+async def _facts(
     session: AsyncSession, incident: Incident, linked: list[Linked], catalog: Catalog
-) -> dict[str, object]:
-    provider_name = catalog.display_name(incident.provider)
-    auth_kind = AuthKind.OAUTH2
+) -> kinds.Facts:
     grant_id = incident.grant_id
     if grant_id is None and linked:
         grant_id = await session.scalar(
             select(DataSource.grant_id).where(DataSource.id == linked[0].data_source_id)
         )
+    auth_kind = AuthKind.OAUTH2
     if grant_id is not None:
-        auth_kind = await session.scalar(select(Grant.auth_kind).where(Grant.id == grant_id)) or (
-            AuthKind.OAUTH2
-        )
-    return {
-        "kind": incident.kind,
-        "incident_id": incident.id,
-        "provider": incident.provider,
-        "provider_name": provider_name,
-        "opened_at": incident.opened_at.isoformat(),
-        "grant_id": grant_id,
-        "error_class": incident.error_class.value,
-        "hint": incident.hint or "",
-        "detail": incident.detail or "",
-        "auth_kind": auth_kind.value,
-        # An "expires soon" incident keeps the documented death date in its detail.
-        **({"expires_on": incident.detail} if incident.kind == kinds.EXPIRES_SOON else {}),
-    }
+        found = await session.scalar(select(Grant.auth_kind).where(Grant.id == grant_id))
+        auth_kind = found or AuthKind.OAUTH2
+    return kinds.Facts(
+        incident_id=incident.id,
+        provider=incident.provider,
+        provider_name=catalog.display_name(incident.provider),
+        opened_at=incident.opened_at,
+        error_class=incident.error_class,
+        grant_id=grant_id,
+        hint=incident.hint or "",
+        auth_kind=auth_kind,
+        expires_on=incident.expires_on,
+    )

@@ -1,9 +1,15 @@
-"""Notification kinds, a discriminated union: each knows its title, text, action and e-mail."""
+"""Notification kinds, a discriminated union: each knows its label, title, text, action and
+e-mail template.
+
+Notifications are written as these models (``build``, then ``model_dump``) and read back with
+``parse``: a stored payload is always the dump of a kind, never a hand-made dict.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -58,7 +64,14 @@ class Action(BaseModel):
 FALLBACK_PATH = "/data-sources"
 
 
+# Where the e-mail templates of each kind live (``<name>.txt`` and ``<name>.html`` each).
+EMAIL_TEMPLATES = "email/kinds"
+
+
 class _Common(BaseModel):
+    # The short name of the kind (inbox filter, client page timeline).
+    label: ClassVar[str]
+
     incident_id: int
     provider: str
     provider_name: str
@@ -83,10 +96,12 @@ class _Common(BaseModel):
 
     @property
     def email_template(self) -> str:
-        return f"email/{self.kind}"  # type: ignore[attr-defined]
+        """The template (without ``.txt`` / ``.html``) of this notification in an e-mail."""
+        return f"{EMAIL_TEMPLATES}/{self.kind}"  # type: ignore[attr-defined]
 
 
 class ReconnectNeeded(_Common):
+    label: ClassVar[str] = "Reconnect needed"
     kind: Literal["reconnect_needed"] = "reconnect_needed"
     auth_kind: AuthKind = AuthKind.OAUTH2
 
@@ -110,6 +125,7 @@ class ReconnectNeeded(_Common):
 
 
 class UploadFailed(_Common):
+    label: ClassVar[str] = "Data upload failed"
     kind: Literal["upload_failed"] = "upload_failed"
 
     @property
@@ -132,6 +148,7 @@ class UploadFailed(_Common):
 
 
 class DataDelayed(_Common):
+    label: ClassVar[str] = "Data delayed"
     kind: Literal["data_delayed"] = "data_delayed"
 
     @property
@@ -151,6 +168,7 @@ class DataDelayed(_Common):
 
 
 class ExpiresSoon(_Common):
+    label: ClassVar[str] = "Expires soon"
     kind: Literal["expires_soon"] = "expires_soon"
     expires_on: date | None = None
 
@@ -172,6 +190,7 @@ class ExpiresSoon(_Common):
 
 
 class OperationsAlert(_Common):
+    label: ClassVar[str] = "Operations alert"
     kind: Literal["operations_alert"] = "operations_alert"
 
     @property
@@ -197,6 +216,65 @@ NotificationKind = Annotated[
     Field(discriminator="kind"),
 ]
 KINDS: TypeAdapter[NotificationKind] = TypeAdapter(NotificationKind)
+
+# Every kind's model, by its stored name, in the order the inbox offers them.
+MODELS: dict[str, type[_Common]] = {
+    RECONNECT_NEEDED: ReconnectNeeded,
+    UPLOAD_FAILED: UploadFailed,
+    DATA_DELAYED: DataDelayed,
+    EXPIRES_SOON: ExpiresSoon,
+    OPERATIONS_ALERT: OperationsAlert,
+}
+# The short name of every kind, for the pages (inbox filter, client timeline).
+LABELS: dict[str, str] = {name: model.label for name, model in MODELS.items()}
+
+
+def label_of(kind: str) -> str:
+    """The short name of ``kind``; a name no model knows (an old row) reads as plain words."""
+    return LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an incident says, as every recipient's notification of it shows it."""
+
+    incident_id: int
+    provider: str
+    provider_name: str
+    opened_at: datetime
+    error_class: ErrorClass
+    grant_id: int | None = None
+    hint: str = ""
+    auth_kind: AuthKind = AuthKind.OAUTH2
+    expires_on: date | None = None
+
+
+def build(
+    kind: str, facts: Facts, *, client_names: list[str], data_source_ids: list[int]
+) -> NotificationKind:
+    """The typed notification of ``kind`` for one recipient (only the clients they may see)."""
+    common: dict[str, Any] = {
+        "incident_id": facts.incident_id,
+        "provider": facts.provider,
+        "provider_name": facts.provider_name,
+        "opened_at": facts.opened_at,
+        "error_class": facts.error_class,
+        "grant_id": facts.grant_id,
+        "hint": facts.hint,
+        "client_names": client_names,
+        "data_source_ids": data_source_ids,
+    }
+    if kind == RECONNECT_NEEDED:
+        return ReconnectNeeded(**common, auth_kind=facts.auth_kind)
+    if kind == UPLOAD_FAILED:
+        return UploadFailed(**common)
+    if kind == DATA_DELAYED:
+        return DataDelayed(**common)
+    if kind == EXPIRES_SOON:
+        return ExpiresSoon(**common, expires_on=facts.expires_on)
+    if kind == OPERATIONS_ALERT:
+        return OperationsAlert(**common)
+    raise ValueError(f"no notification kind {kind!r}")
 
 
 def parse(payload: dict[str, object]) -> NotificationKind:

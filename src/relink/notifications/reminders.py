@@ -125,9 +125,13 @@ async def escalate_batch(
         limit=limit,
     )
     emails = await _mail(
-        session, batch, kind=ESCALATION, now=now, base_url=base_url,
+        session,
+        batch,
+        kind=ESCALATION,
+        now=now,
+        base_url=base_url,
         open_for=_duration(escalate_after),
-    )  # fmt: skip
+    )
     escalated = sum(len(rows) for rows in batch.rows.values())
     return ReminderReport(escalated=escalated, emails=emails), batch.last_user_id
 
@@ -156,9 +160,13 @@ async def remind_batch(
         limit=limit,
     )
     emails = await _mail(
-        session, batch, kind=REMINDER, now=now, base_url=base_url,
+        session,
+        batch,
+        kind=REMINDER,
+        now=now,
+        base_url=base_url,
         open_for=_duration(remind_after),
-    )  # fmt: skip
+    )
     reminded = sum(len(rows) for rows in batch.rows.values())
     return ReminderReport(reminded=reminded, emails=emails), batch.last_user_id
 
@@ -178,16 +186,24 @@ async def send_reminders(
     after: int | None = 0
     while after is not None:
         report, after = await escalate_batch(
-            session, now=now, base_url=base_url, after_user_id=after,
-            escalate_after=escalate_after, limit=limit,
-        )  # fmt: skip
+            session,
+            now=now,
+            base_url=base_url,
+            after_user_id=after,
+            escalate_after=escalate_after,
+            limit=limit,
+        )
         total.add(report)
     after = 0
     while after is not None:
         report, after = await remind_batch(
-            session, now=now, base_url=base_url, after_user_id=after,
-            remind_after=remind_after, limit=limit,
-        )  # fmt: skip
+            session,
+            now=now,
+            base_url=base_url,
+            after_user_id=after,
+            remind_after=remind_after,
+            limit=limit,
+        )
         total.add(report)
     if total.reminded or total.escalated:
         log.info(

@@ -149,10 +149,4 @@ async def take_action(
     return f"{action.path}?done=synced"
 
 
-_KIND_NAMES = (
-    kinds.RECONNECT_NEEDED,
-    kinds.UPLOAD_FAILED,
-    kinds.DATA_DELAYED,
-    kinds.EXPIRES_SOON,
-    kinds.OPERATIONS_ALERT,
-)
+_KIND_NAMES = tuple(kinds.MODELS)

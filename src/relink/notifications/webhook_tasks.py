@@ -25,7 +25,7 @@ from relink.notifications.webhook_signing import (
 from relink.notifications.webhooks import request_body, signing_secrets
 from relink.providers.http import NoAnswer
 from relink.worker.context import JobContext
-from relink.worker.registry import job
+from relink.worker.registry import JobName, job
 
 log = structlog.get_logger(__name__)
 
@@ -230,7 +230,7 @@ async def deliver_claimed(
     return report
 
 
-@job("webhooks.deliver_due")
+@job(JobName.WEBHOOKS_DELIVER_DUE)
 async def deliver_due(ctx: JobContext) -> DeliveryReport:
     """Deliver everything due now, batch by batch; failures are rescheduled, not re-tried here."""
     total = DeliveryReport()
@@ -247,7 +247,7 @@ async def deliver_due(ctx: JobContext) -> DeliveryReport:
             total.failed += report.failed
 
 
-@job("webhooks.deliver")
+@job(JobName.WEBHOOKS_DELIVER)
 async def deliver_one(ctx: JobContext, *, delivery_id: int) -> DeliveryReport:
     """Attempt one pending delivery now, due or not (a "send now" button); idempotent."""
     due = select(WebhookDelivery.id).where(

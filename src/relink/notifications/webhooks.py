@@ -21,6 +21,7 @@ from relink.kit.pagination import clamp_limit
 from relink.kit.public_address import HostPolicy, literal_ip, resolve
 from relink.models import WebhookDelivery, WebhookEndpoint
 from relink.worker.enqueue import enqueue
+from relink.worker.registry import JobName
 
 EVENTS = (
     "data_source.disconnected",
@@ -232,7 +233,7 @@ async def emit(
             for endpoint_id in endpoint_ids
         )
     await session.execute(insert(WebhookDelivery), rows)
-    enqueue(session, "webhooks.deliver_due")
+    enqueue(session, JobName.WEBHOOKS_DELIVER_DUE)
     return len(rows)
 
 

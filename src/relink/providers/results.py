@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from relink.providers.classify import Classification
@@ -69,10 +69,3 @@ class ExternalAccount:
     id: str
     name: str
     manager_id: str | None = None
-
-
-@dataclass(frozen=True)
-class DailyRows:
-    """Validated metric rows, one per day."""
-
-    days: dict[date, dict[str, float]] = field(default_factory=dict)

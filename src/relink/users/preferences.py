@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
+from relink.auth.access import scope_of
+from relink.auth.access import visible_clients as visible_clients_query
 from relink.errors import InvalidInput, NotFound
 from relink.models import Client, EmailPreference, Role, User, UserClientAccess
 from relink.models.base import utcnow
@@ -87,7 +88,7 @@ async def chosen_client_ids(session: AsyncSession, *, user: User) -> set[int]:
 
 async def visible_clients(session: AsyncSession, *, user: User) -> list[Client]:
     """Every client ``user`` may see, by name (for pickers: not paginated)."""
-    query = select(Client).where(Client.id.in_(visible_client_ids(user))).order_by(Client.name)
+    query = visible_clients_query(scope_of(user)).order_by(Client.name)
     return list(await session.scalars(query))
 
 

@@ -14,14 +14,15 @@ from pydantic import BaseModel
 from relink.models.base import utcnow
 from relink.web.deps import CurrentAdmin, DbSession
 from relink.worker.enqueue import enqueue
-from relink.worker.sweep import SWEEP_JOB, count_due
+from relink.worker.registry import JobName
+from relink.worker.sweep import count_due
 
 router = APIRouter(prefix="/api/health", tags=["health"])
 
 
 class SweepQueued(BaseModel):
     status: Literal["queued"] = "queued"
-    job: str = SWEEP_JOB
+    job: str = JobName.SWEEP
     # What the sweep will take for this agency, as of now: grants whose token refresh is due
     # and data sources whose import is due. Results show on the data sources and in the bell.
     due_grants: int
@@ -32,5 +33,5 @@ class SweepQueued(BaseModel):
 async def sweep_now(admin: CurrentAdmin, session: DbSession) -> SweepQueued:
     """Queue a sweep (refresh due grants, import due data sources) and answer at once (admins)."""
     due = await count_due(session, now=utcnow(), agency_id=admin.agency_id)
-    enqueue(session, SWEEP_JOB)
+    enqueue(session, JobName.SWEEP)
     return SweepQueued(due_grants=due.grants, due_data_sources=due.data_sources)

@@ -9,12 +9,14 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from relink.worker.registry import JobName
+
 _PENDING = "relink.pending_jobs"
 
 
 @dataclass(frozen=True)
 class QueuedJob:
-    name: str
+    name: JobName
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -38,7 +40,7 @@ def current_dispatcher() -> Dispatcher | None:
     return _dispatcher
 
 
-def enqueue(session: AsyncSession, name: str, **kwargs: Any) -> None:
+def enqueue(session: AsyncSession, name: JobName, **kwargs: Any) -> None:
     """Queue ``name(**kwargs)`` to run once ``session`` commits."""
     sync_session = session.sync_session
     pending: list[QueuedJob] = sync_session.info.setdefault(_PENDING, [])

@@ -1,7 +1,12 @@
-"""The job registry: plain async functions that take ids, reload, and are idempotent."""
+"""The job registry: plain async functions that take ids, reload, and are idempotent.
+
+Every job has a name in ``JobName``: registrations and enqueues use the member, never a string,
+so a renamed job cannot leave a caller queueing a name nobody runs.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -9,20 +14,37 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from relink.worker.context import JobContext
 
+
+class JobName(enum.StrEnum):
+    """The name of every job; the value is what a queue carries (stable across releases)."""
+
+    IMPORT = "data_sources.import"
+    PURGE_TRASH = "data_sources.purge_trash"
+    REFRESH = "grants.refresh"
+    REVOKE = "grants.revoke"
+    EXPIRY_WATCH = "grants.expiry_watch"
+    EMAIL_COMPOSE_DUE = "email.compose_due"
+    EMAIL_REMINDERS = "email.reminders"
+    EMAIL_DELIVER_OUTBOX = "email.deliver_outbox"
+    WEBHOOKS_DELIVER_DUE = "webhooks.deliver_due"
+    WEBHOOKS_DELIVER = "webhooks.deliver"
+    SWEEP = "worker.sweep"
+
+
 JobFunction = Callable[..., Awaitable[Any]]
 F = TypeVar("F", bound=JobFunction)
 
 
 @dataclass(frozen=True)
 class Job:
-    name: str
+    name: JobName
     function: JobFunction
 
 
-JOBS: dict[str, Job] = {}
+JOBS: dict[JobName, Job] = {}
 
 
-def job(name: str) -> Callable[[F], F]:
+def job(name: JobName) -> Callable[[F], F]:
     """Register ``function(ctx, **ids)`` under ``name``; a name is registered once."""
 
     def register(function: F) -> F:
@@ -46,10 +68,10 @@ def load_jobs() -> None:
 
 
 async def run_job(ctx: JobContext, name: str, kwargs: dict[str, Any]) -> Any:
-    """Run one registered job by name."""
+    """Run one registered job by name (a ``JobName``, or its value as a queue carried it)."""
     load_jobs()
     try:
-        registered = JOBS[name]
-    except KeyError:
+        registered = JOBS[JobName(name)]
+    except (KeyError, ValueError):
         raise LookupError(f"no job named {name!r}") from None
     return await registered.function(ctx, **kwargs)

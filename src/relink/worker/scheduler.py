@@ -8,16 +8,16 @@ import contextlib
 import structlog
 
 from relink.worker.context import JobContext
-from relink.worker.registry import run_job
+from relink.worker.registry import JobName, run_job
 from relink.worker.sweep import sweep
 
 # Jobs every tick runs after the sweep; Celery beat runs the same list in the scaled mode.
 PERIODIC_JOBS = (
-    "email.compose_due",
-    "email.reminders",
-    "webhooks.deliver_due",
-    "data_sources.purge_trash",
-    "grants.expiry_watch",
+    JobName.EMAIL_COMPOSE_DUE,
+    JobName.EMAIL_REMINDERS,
+    JobName.WEBHOOKS_DELIVER_DUE,
+    JobName.PURGE_TRASH,
+    JobName.EXPIRY_WATCH,
 )
 
 log = structlog.get_logger(__name__)
@@ -30,14 +30,9 @@ class EmbeddedScheduler:
         self.ctx = ctx
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="relink-scheduler")
-
-    def poke(self) -> None:
-        """Sweep now instead of at the next tick."""
-        self._wake.set()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -63,6 +58,4 @@ class EmbeddedScheduler:
                     await run_job(self.ctx, name, {})
                 except Exception:
                     log.exception("worker.job.crashed", job=name)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            await asyncio.sleep(self.interval)

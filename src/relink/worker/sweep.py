@@ -26,11 +26,11 @@ from relink.data_sources.imports import ImportResult, import_data_source
 from relink.data_sources.runs import close_abandoned_runs
 from relink.grants.failures import Applied
 from relink.grants.refresh import RefreshResult, refresh_grant
-from relink.models import DataSource, Grant
+from relink.models import DataSource, Grant, SyncTrigger
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, GrantStatus
 from relink.worker.context import JobContext
-from relink.worker.registry import job
+from relink.worker.registry import JobName, job
 
 T = TypeVar("T")
 
@@ -147,8 +147,9 @@ async def claim_due_data_sources(session: AsyncSession, *, now: datetime, limit:
     return await _claim(session, DataSource, due, DataSource.next_sync_at, now + CLAIM_TTL)
 
 
-async def _claim(session: AsyncSession, model: type, due: Any, column: Any,
-                 until: datetime) -> list[int]:  # fmt: skip
+async def _claim(
+    session: AsyncSession, model: type, due: Any, column: Any, until: datetime
+) -> list[int]:
     ids = list(await session.scalars(due))
     if ids:
         await session.execute(
@@ -205,9 +206,12 @@ async def sweep(
     while True:
         async with ctx.database.transaction() as session:
             claimed = await claim_due_grants(
-                session, now=ctx.now(), limit=CLAIM_BATCH, every_active=check_every_grant,
+                session,
+                now=ctx.now(),
+                limit=CLAIM_BATCH,
+                every_active=check_every_grant,
                 refreshed_before=started,
-            )  # fmt: skip
+            )
         grant_ids = [g for g in claimed if g not in seen_grants]
         if not grant_ids:
             break
@@ -225,7 +229,10 @@ async def sweep(
         if not source_ids:
             break
         seen_sources.update(source_ids)
-        imports = [partial(import_data_source, ctx, data_source_id=s) for s in source_ids]
+        imports = [
+            partial(import_data_source, ctx, data_source_id=s, trigger=SyncTrigger.SCHEDULE)
+            for s in source_ids
+        ]
         for imported in await _gather(limiter, imports):
             report.add_import(imported)
             done += 1
@@ -244,10 +251,7 @@ async def _gather(
     return list(await asyncio.gather(*(bounded(c) for c in calls)))
 
 
-SWEEP_JOB = "worker.sweep"
-
-
-@job(SWEEP_JOB)
+@job(JobName.SWEEP)
 async def sweep_job(ctx: JobContext) -> SweepReport:
     """One sweep now (queued by an operator's request; the scheduler sweeps on its own)."""
     report = await sweep(ctx)
