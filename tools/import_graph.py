@@ -15,6 +15,7 @@ The rules these edges must follow are in docs/architecture.md and are checked by
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -165,8 +166,10 @@ def render(graph: PartGraph, *, show_imports: bool) -> str:
         lines.append(f"  {number}. {', '.join(group)}")
         for loop in closing_loops(graph, group):
             lines.append(f"     {' -> '.join(loop)}")
-            for source, target in zip(loop, loop[1:], strict=False):
-                lines.append(f"       {source} -> {target}: {_examples(graph.imports[source, target])}")
+            for source, target in itertools.pairwise(loop):
+                lines.append(
+                    f"       {source} -> {target}: {_examples(graph.imports[source, target])}"
+                )
     if show_imports:
         lines += ["", "Every import across parts:"]
         for (source, target), imports in graph.imports.items():

@@ -31,8 +31,9 @@ async def list_accounts(
         if page_token and accounts_spec.page_token_param:
             separator = "&" if "?" in url else "?"
             page_url = f"{url}{separator}{accounts_spec.page_token_param}={page_token}"
-        answer = await _call(http, spec, auth, accounts_spec.method, page_url, "accounts",
-                             json=accounts_spec.body)  # fmt: skip
+        answer = await _call(
+            http, spec, auth, accounts_spec.method, page_url, "accounts", json=accounts_spec.body
+        )
         document = json_body(spec, answer, "accounts")
         items = resolve(document, accounts_spec.items) if accounts_spec.items else [document]
         for item in items:
@@ -73,8 +74,12 @@ async def fetch_daily_metrics(
     metrics = spec.metrics
     if metrics is None:
         raise ValueError(f"{spec.key} has no metrics endpoint in its catalog entry")
-    values = {**auth.url_params, "account_id": account_id,
-              "start": start.isoformat(), "end": end.isoformat()}  # fmt: skip
+    values = {
+        **auth.url_params,
+        "account_id": account_id,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
     answer = await _call(http, spec, auth, metrics.method, fill_url(metrics.url, values), "metrics")
     document = json_body(spec, answer, "metrics")
     days: dict[date, dict[str, float]] = {}
