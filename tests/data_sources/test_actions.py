@@ -13,7 +13,7 @@ from relink.models import DataSource
 from relink.providers.taxonomy import ErrorClass
 from relink.status import DataSourceStatus
 from relink.worker.context import JobContext
-from relink.worker.registry import run_job
+from relink.worker.jobs import run_job
 from relink.worker.sweep import sweep
 from tests.fixtures.clock import Clock
 from tests.fixtures.data_sources import count_metrics, recording_jobs, reload

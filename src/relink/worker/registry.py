@@ -1,13 +1,14 @@
-"""The job registry: plain async functions that take ids, reload, and are idempotent."""
+"""The job registry: plain async functions that take ids, reload, and are idempotent.
+
+Domains register their jobs here with ``@job(name)``; this module imports no domain. The table
+of every job, which the runners load, is ``relink.worker.jobs``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from relink.worker.context import JobContext
+from typing import Any, TypeVar
 
 JobFunction = Callable[..., Awaitable[Any]]
 F = TypeVar("F", bound=JobFunction)
@@ -32,24 +33,3 @@ def job(name: str) -> Callable[[F], F]:
         return function
 
     return register
-
-
-def load_jobs() -> None:
-    """Import every module that registers jobs."""
-    import relink.data_sources.removal_tasks
-    import relink.data_sources.tasks
-    import relink.grants.expiry_tasks
-    import relink.grants.tasks
-    import relink.notifications.email_tasks
-    import relink.notifications.webhook_tasks
-    import relink.worker.sweep  # noqa: F401
-
-
-async def run_job(ctx: JobContext, name: str, kwargs: dict[str, Any]) -> Any:
-    """Run one registered job by name."""
-    load_jobs()
-    try:
-        registered = JOBS[name]
-    except KeyError:
-        raise LookupError(f"no job named {name!r}") from None
-    return await registered.function(ctx, **kwargs)

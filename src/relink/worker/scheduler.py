@@ -8,7 +8,7 @@ import contextlib
 import structlog
 
 from relink.worker.context import JobContext
-from relink.worker.registry import run_job
+from relink.worker.jobs import run_job
 from relink.worker.sweep import sweep
 
 # Jobs every tick runs after the sweep; Celery beat runs the same list in the scaled mode.
