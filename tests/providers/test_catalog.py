@@ -13,7 +13,8 @@ import yaml
 from relink.providers.catalog import CATALOG_DIR, CatalogError, UnknownProvider, load_catalog
 from relink.providers.oauth2 import authorization_url, new_code_verifier
 from relink.providers.results import AppCredentials
-from relink.providers.spec import DEFAULT_REFRESH_TOKEN_REUSE_GRACE_SECONDS, fill_url
+from relink.providers.spec import DEFAULT_REFRESH_TOKEN_REUSE_GRACE_SECONDS
+from relink.providers.spec_fields import fill_url
 from relink.providers.taxonomy import AuthKind
 from relink.sandbox import seed
 from relink.sandbox.state import DEFAULT_REFRESH_REUSE_GRACE_SECONDS

@@ -10,7 +10,8 @@ from relink.providers.api_auth import ApiAuth, key_auth
 from relink.providers.http import Answer, HttpClient, NoAnswer
 from relink.providers.json_path import first, resolve
 from relink.providers.results import ExternalAccount, ExternalIdentity
-from relink.providers.spec import ProviderSpec, fill_url
+from relink.providers.spec import ProviderSpec
+from relink.providers.spec_fields import fill_url
 
 # Guards against a provider that paginates forever.
 MAX_ACCOUNT_PAGES = 100
