@@ -15,6 +15,7 @@ from relink.models import DataSource
 from relink.status import DataSourceStatus
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
+from tests.fixtures.sweeps import sweep_now
 
 TODAY = date(2025, 11, 29)
 MANAGER = "manager@sandbox.test"
@@ -77,7 +78,7 @@ async def test_the_pages_never_show_a_missing_since_day_after_today(
 ) -> None:
     # given: the shared grant is revoked and a sweep disconnected its data sources
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    admin.post("/api/health/sweep").raise_for_status()
+    sweep_now(admin)
     today = _utc_today()
     last_complete = None if behind_days is None else today - timedelta(days=behind_days)
     await session.execute(
