@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench browser clean
+.PHONY: install run test lint graph bench browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,16 @@ run: install
 	$(BIN)/relink demo --if-empty
 	$(BIN)/relink serve --with-sandbox
 
+# The import rules of docs/architecture.md are contracts in pyproject.toml, checked by lint-imports.
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
+	$(BIN)/mypy tools
+	$(BIN)/lint-imports --no-cache
+
+# Which parts of src/relink import which, and the cycles between them (--imports: every import).
+graph: install
+	$(BIN)/python tools/import_graph.py
 
 # Browser tests drive Debian's Chromium; Playwright's own download cannot work here.
 browser:

@@ -56,23 +56,45 @@ async def _seed(database: Database, box: SecretBox) -> tuple[int, int]:
         session.add(agency)
         await session.flush()
         admin = await create_user(
-            session, agency_id=agency.id, email="admin@scale.test", name="Admin",
-            password="scale-bench-pw", role=Role.ADMIN,  # noqa: S106  (a throw-away database)
-        )  # fmt: skip
+            session,
+            agency_id=agency.id,
+            email="admin@scale.test",
+            name="Admin",
+            password="scale-bench-pw",  # noqa: S106  (a throw-away database)
+            role=Role.ADMIN,
+        )
         now = utcnow()
         await session.execute(
             insert(Client),
-            [{"agency_id": agency.id, "name": f"Client {n:05d}", "created_at": now,
-              "updated_at": now} for n in range(CLIENTS)],
-        )  # fmt: skip
+            [
+                {
+                    "agency_id": agency.id,
+                    "name": f"Client {n:05d}",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(CLIENTS)
+            ],
+        )
         sealed = box.seal({"refresh_token": "bench", "access_token": "bench"})
         await session.execute(
             insert(Grant),
-            [{"agency_id": agency.id, "provider": "sandbox", "auth_kind": AuthKind.OAUTH2,
-              "external_identity": f"user-{n}", "identity_name": f"login{n}@bench.test",
-              "credentials": sealed, "scopes": [], "created_at": now, "updated_at": now,
-              "extra": {}} for n in range(GRANTS)],
-        )  # fmt: skip
+            [
+                {
+                    "agency_id": agency.id,
+                    "provider": "sandbox",
+                    "auth_kind": AuthKind.OAUTH2,
+                    "external_identity": f"user-{n}",
+                    "identity_name": f"login{n}@bench.test",
+                    "credentials": sealed,
+                    "scopes": [],
+                    "created_at": now,
+                    "updated_at": now,
+                    "extra": {},
+                }
+                for n in range(GRANTS)
+            ],
+        )
         client_ids = list(await session.scalars(select(Client.id).order_by(Client.id)))
         grant_ids = list(await session.scalars(select(Grant.id).order_by(Grant.id)))
         admin_id, agency_id = admin.id, agency.id
@@ -82,13 +104,21 @@ async def _seed(database: Database, box: SecretBox) -> tuple[int, int]:
         for n in range(start, min(start + BATCH, DATA_SOURCES)):
             grant_id = grant_ids[0] if n < SHARED else grant_ids[1 + n % (GRANTS - 1)]
             status = DataSourceStatus.FAILING if rng.random() < 0.02 else DataSourceStatus.CONNECTED
-            rows.append({
-                "agency_id": agency_id, "client_id": client_ids[n % CLIENTS], "grant_id": grant_id,
-                "provider": "sandbox", "external_account_id": f"acct-{n}",
-                "external_account_name": f"Account {n}", "status": status,
-                "complete_through": yesterday, "consecutive_failures": 0,
-                "created_at": now, "updated_at": now,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "agency_id": agency_id,
+                    "client_id": client_ids[n % CLIENTS],
+                    "grant_id": grant_id,
+                    "provider": "sandbox",
+                    "external_account_id": f"acct-{n}",
+                    "external_account_name": f"Account {n}",
+                    "status": status,
+                    "complete_through": yesterday,
+                    "consecutive_failures": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         async with database.transaction() as session:
             await session.execute(insert(DataSource), rows)
     async with database.engine.connect() as connection:
@@ -137,9 +167,12 @@ async def _page_timings(database: Database, admin_id: int) -> dict[str, Any]:
 
         async def failing() -> Any:
             return await list_rows(
-                session, user=admin, today=today, limit=50,
+                session,
+                user=admin,
+                today=today,
+                limit=50,
                 filters=Filters(status=DataSourceStatus.FAILING),
-            )  # fmt: skip
+            )
 
         await _timed("page_filtered_failing_ms", figures, failing)
 
@@ -161,9 +194,12 @@ async def _disconnect_timing(database: Database, grant_id: int) -> dict[str, Any
 
         async def disconnect() -> Any:
             return await apply_grant_failure(
-                session, grant=grant, classification=classification, now=utcnow(),
+                session,
+                grant=grant,
+                classification=classification,
+                now=utcnow(),
                 actor="bench",
-            )  # fmt: skip
+            )
 
         applied = await _timed("disconnect_shared_grant_ms", figures, disconnect)
         figures["disconnected"] = len(applied.disconnected_ids)

@@ -16,7 +16,7 @@ from relink import cli_health, migrate
 from relink.config import get_settings
 from relink.db import default_database
 from relink.errors import RelinkError
-from relink.kit.crypto import default_box, generate_key
+from relink.kit.crypto import SecretBox, generate_key
 from relink.logging import configure_logging
 from relink.models import Agency, Role, User
 from relink.sandbox.cli import sandbox_cli
@@ -37,6 +37,11 @@ app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
 cli_health.register(app)
+
+
+def _secret_box() -> SecretBox:
+    """The box of the configured keys (generated into ``var/`` on first use when unset)."""
+    return SecretBox(get_settings().key_list())
 
 
 @app.callback()
@@ -87,7 +92,7 @@ def keys_rotate() -> None:
     """Re-encrypt every stored secret under the first key of RELINK_SECRET_KEYS."""
     from relink.grants.service import rotate_keys
 
-    box = default_box()
+    box = _secret_box()
     report = _in_transaction(lambda session: rotate_keys(session, box=box))
     console.print(f"re-encrypted {report.rotated} grants under the newest key")
     if report.unreadable:
@@ -183,7 +188,7 @@ def demo(
     """Seed the demo agency and print its logins."""
     from relink.demo import DEMO_LOGINS, DEMO_PASSWORD, has_data, seed_demo
 
-    box = default_box()
+    box = _secret_box()
 
     async def work(session: AsyncSession) -> bool:
         if await has_data(session):
@@ -213,7 +218,7 @@ def serve(
 ) -> None:
     """Serve the web app, API, scheduler and worker in one process."""
     settings = get_settings()
-    default_box()  # generate the key now, not on the first request
+    _secret_box()  # generate the key now, not on the first request
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Relink on http://{bind_host}:{bind_port}")
     if with_sandbox:

@@ -18,6 +18,8 @@ from relink.kit.private_files import (
     private_dir,
     tighten,
 )
+from relink.sandbox import seed as sandbox_seed
+from relink.sandbox import settings as sandbox_settings
 
 log = structlog.get_logger(__name__)
 
@@ -45,12 +47,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = ""
-    sandbox_host: str = "127.0.0.1"
+    sandbox_host: str = sandbox_settings.DEFAULT_HOST
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated;
     # "*" for any). None by default: the peer's own address counts, whatever a header claims,
     # so sign-in limits per address cannot be dodged by forging one.
     trusted_proxies: str = ""
-    sandbox_port: int = 8001
+    sandbox_port: int = sandbox_settings.DEFAULT_PORT
     sandbox_url: str = ""
     mail_from: str = "Relink <relink@localhost>"
     trash_retention_days: int = Field(default=30, ge=1)
@@ -95,7 +97,9 @@ class Settings(BaseSettings):
 
     @property
     def effective_sandbox_url(self) -> str:
-        return (self.sandbox_url or f"http://{self.sandbox_host}:{self.sandbox_port}").rstrip("/")
+        return sandbox_settings.base_url(
+            host=self.sandbox_host, port=self.sandbox_port, url=self.sandbox_url
+        )
 
     def key_list(self) -> list[str]:
         """Fernet keys, newest first; generates and keeps one under ``var_dir`` when unset."""
@@ -135,10 +139,9 @@ class Settings(BaseSettings):
         if provider in self.oauth_clients:
             return self.oauth_clients[provider]
         if provider == "sandbox":
-            from relink.sandbox import seed
-
             return OAuthClient(
-                client_id=seed.CLIENT_ID, client_secret=SecretStr(seed.CLIENT_SECRET)
+                client_id=sandbox_seed.CLIENT_ID,
+                client_secret=SecretStr(sandbox_seed.CLIENT_SECRET),
             )
         return None
 

@@ -175,24 +175,44 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
     admin, staff, limited, client_login = DEMO_LOGINS
     shared = _demo_password_hash()
     await create_user(
-        session, agency_id=agency_id, email=admin.email, name="Ada Admin",
-        password=DEMO_PASSWORD, password_hash=shared, role=Role.ADMIN,
-    )  # fmt: skip
+        session,
+        agency_id=agency_id,
+        email=admin.email,
+        name="Ada Admin",
+        password=DEMO_PASSWORD,
+        password_hash=shared,
+        role=Role.ADMIN,
+    )
     await create_user(
-        session, agency_id=agency_id, email=staff.email, name="Sam Staff",
-        password=DEMO_PASSWORD, password_hash=shared, role=Role.STAFF,
+        session,
+        agency_id=agency_id,
+        email=staff.email,
+        name="Sam Staff",
+        password=DEMO_PASSWORD,
+        password_hash=shared,
+        role=Role.STAFF,
         all_clients=True,
-    )  # fmt: skip
+    )
     await create_user(
-        session, agency_id=agency_id, email=limited.email, name="Lee Limited",
-        password=DEMO_PASSWORD, password_hash=shared, role=Role.STAFF,
+        session,
+        agency_id=agency_id,
+        email=limited.email,
+        name="Lee Limited",
+        password=DEMO_PASSWORD,
+        password_hash=shared,
+        role=Role.STAFF,
         client_ids=[clients[0].id, clients[9].id],
-    )  # fmt: skip
+    )
     await create_user(
-        session, agency_id=agency_id, email=client_login.email, name="Casey Client",
-        password=DEMO_PASSWORD, password_hash=shared, role=Role.CLIENT,
+        session,
+        agency_id=agency_id,
+        email=client_login.email,
+        name="Casey Client",
+        password=DEMO_PASSWORD,
+        password_hash=shared,
+        role=Role.CLIENT,
         client_id=clients[0].id,
-    )  # fmt: skip
+    )
 
 
 async def _oauth_grant(

@@ -9,9 +9,19 @@ import structlog
 
 # Field names whose values are always replaced, wherever a caller puts them by mistake.
 REDACTED_FIELDS = frozenset(
-    {"access_token", "refresh_token", "api_key", "password", "client_secret", "code",
-     "code_verifier", "credentials", "secret", "authorization"}
-)  # fmt: skip
+    {
+        "access_token",
+        "refresh_token",
+        "api_key",
+        "password",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "credentials",
+        "secret",
+        "authorization",
+    }
+)
 
 
 def _redact(

@@ -13,7 +13,7 @@ from relink.models import DataSource
 from relink.providers.taxonomy import ErrorClass
 from relink.status import DataSourceStatus
 from relink.worker.context import JobContext
-from relink.worker.registry import run_job
+from relink.worker.jobs import run_job
 from relink.worker.sweep import sweep
 from tests.fixtures.clock import Clock
 from tests.fixtures.data_sources import count_metrics, recording_jobs, reload
@@ -77,9 +77,14 @@ async def test_try_again_queues_a_manual_import_and_resolves_nothing_yet(
     source = await _golden_gym(session, demo)
     key = incidents.data_source_key(source.id, ErrorClass.DATA_ERROR)
     await incidents.open_or_extend(
-        session, agency_id=source.agency_id, key=key, error_class=ErrorClass.DATA_ERROR,
-        provider=source.provider, now=clock(), data_source_id=source.id,
-    )  # fmt: skip
+        session,
+        agency_id=source.agency_id,
+        key=key,
+        error_class=ErrorClass.DATA_ERROR,
+        provider=source.provider,
+        now=clock(),
+        data_source_id=source.id,
+    )
 
     with recording_jobs() as jobs:
         await sync_now(session, user=demo.staff, data_source_id=source.id, now=clock())
@@ -96,8 +101,14 @@ async def test_the_purge_job_empties_the_trash_after_the_window(
 ) -> None:
     source = await _golden_gym(session, demo)
     source_id = source.id
-    await disconnect(session, ctx=ctx, user=demo.admin, data_source_id=source_id,
-                     confirm="Golden Gym", now=clock())  # fmt: skip
+    await disconnect(
+        session,
+        ctx=ctx,
+        user=demo.admin,
+        data_source_id=source_id,
+        confirm="Golden Gym",
+        now=clock(),
+    )
     await session.commit()
 
     clock.advance(days=ctx.settings.trash_retention_days, hours=1)

@@ -105,15 +105,20 @@ def test_limited_staff_see_only_their_clients_and_get_404_elsewhere(app_url: str
 
     assert names == {"Acme Dental", "Juniper Florist"}
     assert limited.get(f"/api/data-sources/{other}").status_code == 404
-    assert limited.post(f"/api/data-sources/{other}/disconnect",
-                        json={"confirm": "Bluebird Bakery"}).status_code == 404  # fmt: skip
+    assert (
+        limited.post(
+            f"/api/data-sources/{other}/disconnect", json={"confirm": "Bluebird Bakery"}
+        ).status_code
+        == 404
+    )
 
 
 def test_a_client_user_cannot_disconnect(app_url: str) -> None:
     own = _id_of(_login(app_url, "admin"), "Acme Dental")
 
-    answer = _login(app_url, "client").post(f"/api/data-sources/{own}/disconnect",
-                                             json={"confirm": "Acme Dental"})  # fmt: skip
+    answer = _login(app_url, "client").post(
+        f"/api/data-sources/{own}/disconnect", json={"confirm": "Acme Dental"}
+    )
 
     assert answer.status_code == 403
 
@@ -123,8 +128,9 @@ def test_a_key_with_a_space_inside_is_refused_with_its_reason(app_url: str) -> N
     source = _id_of(admin, "Indigo Spa", auth_kind="api_key")
     key = API_KEY_ACCOUNTS[0].demo_api_key
 
-    answer = admin.post(f"/api/data-sources/{source}/credentials",
-                        json={"api_key": key[:15] + " " + key[15:]})  # fmt: skip
+    answer = admin.post(
+        f"/api/data-sources/{source}/credentials", json={"api_key": key[:15] + " " + key[15:]}
+    )
 
     assert answer.status_code == 422
     assert answer.json()["reason"] == "whitespace"
@@ -135,8 +141,10 @@ def test_a_key_with_spaces_around_is_saved(app_url: str) -> None:
     admin = _login(app_url, "admin")
     source = _id_of(admin, "Indigo Spa", auth_kind="api_key")
 
-    answer = admin.post(f"/api/data-sources/{source}/credentials",
-                        json={"api_key": f"  {API_KEY_ACCOUNTS[0].demo_api_key} "})  # fmt: skip
+    answer = admin.post(
+        f"/api/data-sources/{source}/credentials",
+        json={"api_key": f"  {API_KEY_ACCOUNTS[0].demo_api_key} "},
+    )
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "connected"
@@ -175,14 +183,14 @@ async def test_removing_one_of_eight_keeps_the_grant_and_the_last_one_revokes_it
     app_url: str, sandbox: SandboxServer, session: AsyncSession, demo: Demo
 ) -> None:
     admin = _login(app_url, "admin")
-    shared = [r for r in _rows(admin, provider="sandbox")
-              if r["grant_id"] == demo.shared_grant_id]  # fmt: skip
+    shared = [r for r in _rows(admin, provider="sandbox") if r["grant_id"] == demo.shared_grant_id]
     assert len(shared) == 8
     first, rest = shared[0], shared[1:]
 
     # One of eight goes: nothing is revoked and the other seven keep importing.
-    admin.post(f"/api/data-sources/{first['id']}/disconnect",
-               json={"confirm": first["client_name"]}).raise_for_status()  # fmt: skip
+    admin.post(
+        f"/api/data-sources/{first['id']}/disconnect", json={"confirm": first["client_name"]}
+    ).raise_for_status()
     sweep_now(admin)
     assert not _manager_revoked(sandbox)
     imported = sandbox.state.stats.api_requests_by_account
@@ -192,8 +200,9 @@ async def test_removing_one_of_eight_keeps_the_grant_and_the_last_one_revokes_it
 
     # The last one goes: the refresh token is revoked at the provider and the grant ends.
     for row in rest:
-        admin.post(f"/api/data-sources/{row['id']}/disconnect",
-                   json={"confirm": row["client_name"]}).raise_for_status()  # fmt: skip
+        admin.post(
+            f"/api/data-sources/{row['id']}/disconnect", json={"confirm": row["client_name"]}
+        ).raise_for_status()
     wait_until(lambda: _manager_revoked(sandbox), what="the revocation at the sandbox")
     for _ in range(100):
         if (await reload_grant(session, demo.shared_grant_id)).status is GrantStatus.REVOKED:

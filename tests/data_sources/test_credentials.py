@@ -132,8 +132,14 @@ async def test_a_client_user_may_not_change_a_key(
     source = await key_source(session)
 
     with pytest.raises(Forbidden):
-        await reverify_api_key(session, ctx=ctx, user=demo.client_user, data_source_id=source.id,
-                               raw_key=DEMO_KEY, now=clock())  # fmt: skip
+        await reverify_api_key(
+            session,
+            ctx=ctx,
+            user=demo.client_user,
+            data_source_id=source.id,
+            raw_key=DEMO_KEY,
+            now=clock(),
+        )
 
 
 async def test_limited_staff_cannot_see_another_clients_key_source(
@@ -144,8 +150,14 @@ async def test_limited_staff_cannot_see_another_clients_key_source(
     source = await key_source(session, 0)
 
     with pytest.raises(NotFound):
-        await reverify_api_key(session, ctx=ctx, user=demo.limited, data_source_id=source.id,
-                               raw_key=DEMO_KEY, now=clock())  # fmt: skip
+        await reverify_api_key(
+            session,
+            ctx=ctx,
+            user=demo.limited,
+            data_source_id=source.id,
+            raw_key=DEMO_KEY,
+            now=clock(),
+        )
 
 
 async def test_after_a_rotation_the_new_key_reconnects_resolves_and_backfills(

@@ -82,9 +82,10 @@ async def test_the_pages_never_show_a_missing_since_day_after_today(
     today = _utc_today()
     last_complete = None if behind_days is None else today - timedelta(days=behind_days)
     await session.execute(
-        update(DataSource).where(DataSource.grant_id == demo.shared_grant_id)
+        update(DataSource)
+        .where(DataSource.grant_id == demo.shared_grant_id)
         .values(complete_through=last_complete)
-    )  # fmt: skip
+    )
     await session.commit()
     acme = demo.client_named("Acme Dental")
 

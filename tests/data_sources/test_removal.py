@@ -41,11 +41,16 @@ async def _acme(session: AsyncSession, demo: Demo) -> DataSource:
 
 
 async def _remove(
-    session: AsyncSession, ctx: JobContext, demo: Demo, clock: Clock, source: DataSource,
+    session: AsyncSession,
+    ctx: JobContext,
+    demo: Demo,
+    clock: Clock,
+    source: DataSource,
     confirm: str = "Acme Dental",
-) -> None:  # fmt: skip
-    await disconnect(session, ctx=ctx, user=demo.admin, data_source_id=source.id,
-                     confirm=confirm, now=clock())  # fmt: skip
+) -> None:
+    await disconnect(
+        session, ctx=ctx, user=demo.admin, data_source_id=source.id, confirm=confirm, now=clock()
+    )
     await session.commit()
 
 
@@ -54,8 +59,9 @@ async def test_the_preview_names_client_provider_and_days_of_data(
 ) -> None:
     source = await _acme(session, demo)
 
-    preview = await removal_preview(session, user=demo.admin, data_source_id=source.id,
-                                    now=clock(), retention_days=RETENTION)  # fmt: skip
+    preview = await removal_preview(
+        session, user=demo.admin, data_source_id=source.id, now=clock(), retention_days=RETENTION
+    )
 
     assert preview.client_name == "Acme Dental"
     assert preview.provider_name == "Sandbox Ads"
@@ -99,8 +105,9 @@ async def test_a_disconnected_then_restored_source_has_every_row_back(
 
     await _remove(session, ctx, demo, clock, source)
     clock.advance(days=RETENTION - 1)
-    await restore(session, user=demo.admin, data_source_id=source.id, now=clock(),
-                  retention_days=RETENTION)  # fmt: skip
+    await restore(
+        session, user=demo.admin, data_source_id=source.id, now=clock(), retention_days=RETENTION
+    )
     await session.commit()
 
     back = await reload(session, source.id)
@@ -147,8 +154,13 @@ async def test_restore_after_the_window_is_refused(
 
     clock.advance(days=RETENTION + 1)
     with pytest.raises(TrashExpired):
-        await restore(session, user=demo.admin, data_source_id=source.id, now=clock(),
-                      retention_days=RETENTION)  # fmt: skip
+        await restore(
+            session,
+            user=demo.admin,
+            data_source_id=source.id,
+            now=clock(),
+            retention_days=RETENTION,
+        )
 
 
 async def test_disconnect_resolves_the_sources_own_open_incident(
@@ -218,8 +230,14 @@ async def test_a_restored_source_of_a_revoked_grant_waits_for_its_key(
     assert down is not None and down.status is DataSourceStatus.DISCONNECTED
     assert down.status_reason is ErrorClass.AUTH_REVOKED
 
-    await reverify_api_key(session, ctx=ctx, user=demo.admin, data_source_id=source.id,
-                           raw_key=API_KEY_ACCOUNTS[0].demo_api_key, now=clock())  # fmt: skip
+    await reverify_api_key(
+        session,
+        ctx=ctx,
+        user=demo.admin,
+        data_source_id=source.id,
+        raw_key=API_KEY_ACCOUNTS[0].demo_api_key,
+        now=clock(),
+    )
     await session.commit()
     back = await reload(session, source.id)
     assert back is not None and back.status is DataSourceStatus.CONNECTED

@@ -86,9 +86,18 @@ def test_users_create_adds_a_staff_user_with_listed_clients(cli_env: Path) -> No
     invoke("demo")
 
     out = invoke(
-        "users", "create", "--email", "new@agency.test", "--role", "staff",
-        "--client", "1", "--client", "2", input="long-enough-pw\nlong-enough-pw\n",
-    )  # fmt: skip
+        "users",
+        "create",
+        "--email",
+        "new@agency.test",
+        "--role",
+        "staff",
+        "--client",
+        "1",
+        "--client",
+        "2",
+        input="long-enough-pw\nlong-enough-pw\n",
+    )
 
     assert "created new@agency.test" in out
 

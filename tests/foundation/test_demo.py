@@ -128,9 +128,10 @@ async def test_the_login_page_leaves_out_a_demo_login_whose_password_changed(
 ) -> None:
     changed, *kept = DEMO_LOGINS
     await session.execute(
-        update(User).where(User.email == changed.email)
+        update(User)
+        .where(User.email == changed.email)
         .values(password_hash=hash_password("someone-changed-it"))
-    )  # fmt: skip
+    )
     await session.commit()
 
     box = _demo_box(_login_page(app_url))
@@ -154,13 +155,21 @@ async def test_the_login_page_shows_no_demo_logins_without_the_demo_agency(
         session.add(real)
         await session.flush()
         await create_user(
-            session, agency_id=real.id, email=DEMO_LOGINS[0].email, name="Not Demo",
-            password=DEMO_PASSWORD, role=Role.ADMIN,
-        )  # fmt: skip
+            session,
+            agency_id=real.id,
+            email=DEMO_LOGINS[0].email,
+            name="Not Demo",
+            password=DEMO_PASSWORD,
+            role=Role.ADMIN,
+        )
         await session.commit()
 
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                 sandbox_url="http://127.0.0.1:9") as running:  # fmt: skip
+    with run_app(
+        monkeypatch,
+        database_url=database_url,
+        secret_key=secret_key,
+        sandbox_url="http://127.0.0.1:9",
+    ) as running:
         page = _login_page(running.url)
 
     assert "Sign in" in page

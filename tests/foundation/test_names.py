@@ -11,7 +11,8 @@ from relink.incidents import service as incidents
 from relink.models import DataSource, SyncRun, SyncTrigger
 from relink.providers.taxonomy import ErrorClass
 from relink.worker.context import JobContext
-from relink.worker.registry import JOBS, JobName, load_jobs, run_job
+from relink.worker.jobs import load_jobs, run_job
+from relink.worker.registry import JOBS, JobName
 from relink.worker.scheduler import PERIODIC_JOBS
 from tests.fixtures.demo import Demo
 

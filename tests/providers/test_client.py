@@ -117,9 +117,12 @@ async def test_a_wrong_client_secret_is_our_misconfiguration(
 
     with pytest.raises(ProviderFailure) as refused:
         await oauth2.refresh(
-            http, spec, app=wrong, refresh_token=seed.IDENTITIES[0].demo_refresh_token or "",
+            http,
+            spec,
+            app=wrong,
+            refresh_token=seed.IDENTITIES[0].demo_refresh_token or "",
             now=NOW,
-        )  # fmt: skip
+        )
 
     assert refused.value.error_class is ErrorClass.APP_MISCONFIGURED
 
@@ -132,9 +135,13 @@ async def test_an_api_key_is_verified_live_and_reads_metrics(
 
     who = await verify_api_key(http, spec, key=account.demo_api_key)
     rows = await fetch_daily_metrics(
-        http, spec, auth=key_auth(spec, account.demo_api_key), account_id=account.account.id,
-        start=NOW.date(), end=NOW.date(),
-    )  # fmt: skip
+        http,
+        spec,
+        auth=key_auth(spec, account.demo_api_key),
+        account_id=account.account.id,
+        start=NOW.date(),
+        end=NOW.date(),
+    )
 
     assert who.id == account.account.id
     assert list(rows) == [NOW.date()] and rows[NOW.date()]["impressions"] > 0

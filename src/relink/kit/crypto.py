@@ -53,10 +53,3 @@ class SecretBox:
 def generate_key() -> str:
     """A fresh Fernet key."""
     return Fernet.generate_key().decode()
-
-
-def default_box() -> SecretBox:
-    """The box of the configured keys."""
-    from relink.config import get_settings
-
-    return SecretBox(get_settings().key_list())

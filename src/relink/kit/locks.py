@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from relink.db import Database
+
+class Transactions(Protocol):
+    """Whatever opens a committed unit of work (``relink.db.Database``); kit knows no wiring."""
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 class LeaseLock:
@@ -22,7 +28,7 @@ class LeaseLock:
 
     def __init__(
         self,
-        database: Database,
+        database: Transactions,
         *,
         id_column: InstrumentedAttribute[int],
         owner_column: InstrumentedAttribute[str | None],

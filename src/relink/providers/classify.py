@@ -7,7 +7,6 @@ endpoint, because a refresh whose answer was lost may already have rotated the t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Mapping
@@ -18,9 +17,12 @@ from typing import Any, Final, Literal
 
 import structlog
 
+from relink.providers.error_rules import Between, ErrorRule
 from relink.providers.json_path import resolve
 from relink.providers.permissions import permission_hint
-from relink.providers.spec import Between, ErrorRule, ProviderSpec, Scalar
+from relink.providers.redaction import redact
+from relink.providers.spec import ProviderSpec
+from relink.providers.spec_fields import Scalar
 from relink.providers.taxonomy import (
     DATA_SOURCE_LEVEL,
     GRANT_LEVEL,
@@ -39,25 +41,6 @@ MAX_RETRY_AFTER_SECONDS: Final = 24 * 3600.0
 # Log lines and detail text stay short: enough to recognise a shape, never a whole payload.
 LOG_BODY_CHARS: Final = 200
 DETAIL_CHARS: Final = 300
-# Keys whose values are credentials wherever they appear in a body.
-_SECRET_KEYS: Final = frozenset(
-    {
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "token",
-        "client_secret",
-        "password",
-        "api_key",
-        "apikey",
-        "authorization",
-        "assertion",
-    }
-)
-# Long opaque strings look like tokens or keys; UUID-shaped ids (trace ids) are kept.
-_TOKENISH: Final = re.compile(r"[A-Za-z0-9_\-.~+/=]{24,}")
-_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-
 HINT_NO_ANSWER: Final = "The provider did not answer in time; Relink will retry."
 HINT_OUTAGE: Final = "The provider is having trouble on its side; Relink will retry."
 HINT_UNKNOWN: Final = "The provider gave an answer Relink does not recognise; it will retry."
@@ -180,14 +163,6 @@ def retry_after_seconds(
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
-def redact(text: str, limit: int) -> str:
-    """Shorten `text` and blank out anything that looks like a credential."""
-    with contextlib.suppress(ValueError):
-        text = json.dumps(_scrub(json.loads(text)), separators=(",", ":"))
-    cleaned = _TOKENISH.sub(lambda m: m[0] if _UUID.fullmatch(m[0]) else "[redacted]", text)
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
-
-
 def _allowed(error_class: ErrorClass, status: int, *, named: bool) -> bool:
     if error_class in TRANSIENT:
         return True
@@ -298,14 +273,3 @@ def _detail(spec: ProviderSpec, document: Any, text: str) -> str | None:
         if found:
             return redact(found[0], DETAIL_CHARS)
     return redact(text, DETAIL_CHARS) if text and document is None else None
-
-
-def _scrub(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: "[redacted]" if str(key).lower() in _SECRET_KEYS else _scrub(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrub(item) for item in value]
-    return value

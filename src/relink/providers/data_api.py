@@ -10,7 +10,8 @@ from relink.providers.api_auth import ApiAuth, key_auth
 from relink.providers.http import Answer, HttpClient, NoAnswer
 from relink.providers.json_path import first, resolve
 from relink.providers.results import ExternalAccount, ExternalIdentity
-from relink.providers.spec import ProviderSpec, fill_url
+from relink.providers.spec import ProviderSpec
+from relink.providers.spec_fields import fill_url
 
 # Guards against a provider that paginates forever.
 MAX_ACCOUNT_PAGES = 100
@@ -31,8 +32,9 @@ async def list_accounts(
         if page_token and accounts_spec.page_token_param:
             separator = "&" if "?" in url else "?"
             page_url = f"{url}{separator}{accounts_spec.page_token_param}={page_token}"
-        answer = await _call(http, spec, auth, accounts_spec.method, page_url, "accounts",
-                             json=accounts_spec.body)  # fmt: skip
+        answer = await _call(
+            http, spec, auth, accounts_spec.method, page_url, "accounts", json=accounts_spec.body
+        )
         document = json_body(spec, answer, "accounts")
         items = resolve(document, accounts_spec.items) if accounts_spec.items else [document]
         for item in items:
@@ -73,8 +75,12 @@ async def fetch_daily_metrics(
     metrics = spec.metrics
     if metrics is None:
         raise ValueError(f"{spec.key} has no metrics endpoint in its catalog entry")
-    values = {**auth.url_params, "account_id": account_id,
-              "start": start.isoformat(), "end": end.isoformat()}  # fmt: skip
+    values = {
+        **auth.url_params,
+        "account_id": account_id,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
     answer = await _call(http, spec, auth, metrics.method, fill_url(metrics.url, values), "metrics")
     document = json_body(spec, answer, "metrics")
     days: dict[date, dict[str, float]] = {}

@@ -1,5 +1,7 @@
 """The schema of a provider catalog entry: endpoints, scopes, key formats and the error mapping.
 
+The field types live in ``spec_fields`` and the error rules in ``error_rules``.
+
 URLs may hold `{placeholders}`. The loader fills the deployment ones (`{sandbox_url}`); the rest
 are filled by the client at call time with `fill_url`: `{account_id}`, `{start}`, `{end}` for
 metrics, named groups of an API key's pattern (Mailchimp's `{dc}`), `{token}` for revocation
@@ -9,74 +11,21 @@ URLs that carry the token, and `api_headers` values such as `{developer_token}` 
 from __future__ import annotations
 
 import re
-import string
-from collections.abc import Mapping
 from typing import Annotated, Any, Literal
-from urllib.parse import quote, urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from relink.providers.json_path import validate_path
-from relink.providers.taxonomy import AuthKind, ErrorClass
-
-
-def _check_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"must be an absolute http(s) URL (unfilled placeholder?): {value!r}")
-    return value
-
-
-def _check_regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from exc
-    return value
-
-
-def _parse_status(value: Any) -> tuple[tuple[int, int], ...]:
-    """Accept 401, "4xx", "500-599" or a list of those; return inclusive ranges."""
-    items = value if isinstance(value, list | tuple) else [value]
-    ranges: list[tuple[int, int]] = []
-    for item in items:
-        if isinstance(item, bool):
-            raise ValueError(f"not an HTTP status: {item!r}")
-        if isinstance(item, int):
-            low = high = item
-        elif isinstance(item, str) and re.fullmatch(r"[1-5]xx", item):
-            low, high = int(item[0]) * 100, int(item[0]) * 100 + 99
-        elif isinstance(item, str) and re.fullmatch(r"\d{3}-\d{3}", item):
-            low, high = (int(part) for part in item.split("-"))
-        else:
-            raise ValueError(f"not an HTTP status, '4xx' or 'low-high' range: {item!r}")
-        if not 100 <= low <= high <= 599:
-            raise ValueError(f"HTTP status out of range: {item!r}")
-        ranges.append((low, high))
-    return tuple(ranges)
-
-
-def _check_citation(value: str) -> str:
-    if not value.startswith(("https://", "http://", "src/relink/")):
-        raise ValueError(
-            "a source is the documentation's URL (or, for the sandbox, its source file path)"
-        )
-    return value
-
-
-Url = Annotated[str, AfterValidator(_check_url)]
-# Where a documented fact comes from, so a reader can check it.
-Citation = Annotated[str, AfterValidator(_check_citation)]
-JsonPath = Annotated[str, AfterValidator(validate_path)]
-Regex = Annotated[str, AfterValidator(_check_regex)]
-StatusSet = Annotated[tuple[tuple[int, int], ...], BeforeValidator(_parse_status)]
-Scalar = str | int | bool
-Method = Literal["GET", "POST"]
-
-
-class Strict(BaseModel):
-    # Refuse unknown keys so a typo in a catalog file fails loudly at start-up.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from relink.providers.error_rules import ErrorsSpec
+from relink.providers.spec_fields import (
+    Citation,
+    JsonPath,
+    Method,
+    Regex,
+    Strict,
+    Url,
+    placeholders,
+)
+from relink.providers.taxonomy import AuthKind
 
 
 class IdentityFields(Strict):
@@ -253,43 +202,6 @@ class ExpiryWarning(Strict):
         return self
 
 
-class Between(Strict):
-    between: tuple[int, int]
-
-
-JsonCondition = Scalar | list[Scalar] | Between
-
-
-class ErrorRule(Strict):
-    """All given conditions must hold; the first matching rule of an entry wins."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    phase: Literal["token", "api", "any"] = "any"
-    status: StatusSet | None = None
-    # JSON path -> a value, a list of accepted values, or {between: [low, high]}.
-    match_json: dict[JsonPath, JsonCondition] = Field(default_factory=dict, alias="json")
-    # Case-insensitive substring of the raw body.
-    body_contains: str | None = None
-    error_class: ErrorClass
-    hint: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _has_condition(self) -> ErrorRule:
-        if self.status is None and not self.match_json and self.body_contains is None:
-            raise ValueError("a rule needs at least one of status, json, body_contains")
-        return self
-
-
-class ErrorsSpec(Strict):
-    # Where the provider puts its error code(s) and message: for logs and the detail line.
-    code_paths: tuple[JsonPath, ...] = ()
-    message_paths: tuple[JsonPath, ...] = ()
-    # Where a permission_denied answer lists the permissions it wanted (the hint names them).
-    permission_paths: tuple[JsonPath, ...] = ()
-    rules: tuple[ErrorRule, ...] = ()
-
-
 _SECTION_FOR = {AuthKind.OAUTH2: "oauth", AuthKind.API_KEY: "api_key", AuthKind.BASIC: "basic"}
 
 
@@ -323,17 +235,3 @@ class ProviderSpec(Strict):
             if section != wanted and getattr(self, section) is not None:
                 raise ValueError(f"{section}: not allowed when auth is {self.auth.value}")
         return self
-
-
-def placeholders(template: str) -> set[str]:
-    """The `{names}` a URL template still needs."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def fill_url(template: str, values: Mapping[str, str]) -> str:
-    """Fill every placeholder, URL-quoting each value; raise ValueError naming a missing one."""
-    missing = placeholders(template) - values.keys()
-    if missing:
-        raise ValueError(f"no value for URL placeholder(s) {sorted(missing)} in {template!r}")
-    quoted = {name: quote(str(values[name]), safe="") for name in placeholders(template)}
-    return template.format_map(quoted)

@@ -2,8 +2,8 @@
 
 The fault commands talk to a running sandbox over its admin API, so they work against a
 sandbox started anywhere (another terminal, a container). Where it listens and where the
-commands look for it both come from the settings (``RELINK_SANDBOX_HOST``/``_PORT``/``_URL``),
-as for ``relink serve --with-sandbox``; options override them.
+commands look for it both come from the sandbox's own settings (``RELINK_SANDBOX_HOST``/
+``_PORT``/``_URL``, as for ``relink serve --with-sandbox``); options override them.
 
 Only runtime dependencies here: the admin calls are one synchronous request each, which the
 standard library's urllib does as well as any client.
@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 
 import typer
 
-from relink.config import get_settings
 from relink.sandbox.app import (
     DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
     create_sandbox_app,
     redirect_uris_from_env,
 )
 from relink.sandbox.faults import FaultKind
+from relink.sandbox.settings import SandboxSettings
 
 URL_ENV = "RELINK_SANDBOX_URL"
 STATE_PATH_ENV = "RELINK_SANDBOX_STATE_PATH"
@@ -72,14 +72,14 @@ def serve(
     """Run the sandbox provider with uvicorn, where the settings say unless told otherwise."""
     import uvicorn
 
-    settings = get_settings()
+    settings = SandboxSettings()
     app = create_sandbox_app(
         redirect_uris=redirect_uri or redirect_uris_from_env(),
         access_token_ttl=access_token_ttl,
         state_path=state_path,
     )
-    bind_host = host or settings.sandbox_host
-    bind_port = port if port is not None else settings.sandbox_port
+    bind_host = host or settings.host
+    bind_port = port if port is not None else settings.port
     typer.echo(f"Sandbox provider on http://{bind_host}:{bind_port}")
     uvicorn.run(app, host=bind_host, port=bind_port, log_level="info")
 
@@ -158,7 +158,7 @@ def reset(url: UrlOption = None) -> None:
 
 def _admin(url: str | None, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
     """One call to the sandbox's admin API; exits 2 when it cannot be reached, 1 when refused."""
-    base = (url or get_settings().effective_sandbox_url).rstrip("/")
+    base = (url or SandboxSettings().effective_url).rstrip("/")
     if urlsplit(base).scheme not in ADMIN_SCHEMES:
         typer.echo(f"The sandbox URL must start with http:// or https://: {base}", err=True)
         raise typer.Exit(2)

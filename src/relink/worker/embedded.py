@@ -8,7 +8,7 @@ import structlog
 
 from relink.worker.context import JobContext
 from relink.worker.enqueue import QueuedJob
-from relink.worker.registry import run_job
+from relink.worker.jobs import run_job
 
 log = structlog.get_logger(__name__)
 

@@ -2,6 +2,8 @@
 
 Every job has a name in ``JobName``: registrations and enqueues use the member, never a string,
 so a renamed job cannot leave a caller queueing a name nobody runs.
+Domains register their jobs here with ``@job(name)``; this module imports no domain. The table
+of every job, which the runners load, is ``relink.worker.jobs``.
 """
 
 from __future__ import annotations
@@ -9,10 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from relink.worker.context import JobContext
+from typing import Any, TypeVar
 
 
 class JobName(enum.StrEnum):
@@ -54,24 +53,3 @@ def job(name: JobName) -> Callable[[F], F]:
         return function
 
     return register
-
-
-def load_jobs() -> None:
-    """Import every module that registers jobs."""
-    import relink.data_sources.removal_tasks
-    import relink.data_sources.tasks
-    import relink.grants.expiry_tasks
-    import relink.grants.tasks
-    import relink.notifications.email_tasks
-    import relink.notifications.webhook_tasks
-    import relink.worker.sweep  # noqa: F401
-
-
-async def run_job(ctx: JobContext, name: str, kwargs: dict[str, Any]) -> Any:
-    """Run one registered job by name (a ``JobName``, or its value as a queue carried it)."""
-    load_jobs()
-    try:
-        registered = JOBS[JobName(name)]
-    except (KeyError, ValueError):
-        raise LookupError(f"no job named {name!r}") from None
-    return await registered.function(ctx, **kwargs)

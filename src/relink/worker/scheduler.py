@@ -8,7 +8,8 @@ import contextlib
 import structlog
 
 from relink.worker.context import JobContext
-from relink.worker.registry import JobName, run_job
+from relink.worker.jobs import run_job
+from relink.worker.registry import JobName
 from relink.worker.sweep import sweep
 
 # Jobs every tick runs after the sweep; Celery beat runs the same list in the scaled mode.

@@ -1,0 +1,32 @@
+"""Every job of Relink, loaded by whatever runs jobs: the embedded runner and scheduler today,
+Celery's workers in scaled mode. The one module of the worker that imports the domains; the
+domains use only the worker's plumbing (``registry.job``, ``context``, ``enqueue``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relink.worker.context import JobContext
+from relink.worker.registry import JOBS, JobName
+
+
+def load_jobs() -> None:
+    """Import every module that registers jobs."""
+    import relink.data_sources.removal_tasks
+    import relink.data_sources.tasks
+    import relink.grants.expiry_tasks
+    import relink.grants.tasks
+    import relink.notifications.email_tasks
+    import relink.notifications.webhook_tasks
+    import relink.worker.sweep  # noqa: F401
+
+
+async def run_job(ctx: JobContext, name: str, kwargs: dict[str, Any]) -> Any:
+    """Run one registered job by name (a ``JobName``, or its value as a queue carried it)."""
+    load_jobs()
+    try:
+        registered = JOBS[JobName(name)]
+    except (KeyError, ValueError):
+        raise LookupError(f"no job named {name!r}") from None
+    return await registered.function(ctx, **kwargs)
