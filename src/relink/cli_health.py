@@ -11,10 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from relink.auth.access import operator_scope
-from relink.data_sources.backfill import Progress as BackfillProgress
-from relink.data_sources.backfill import backfills
 from relink.data_sources.health import HealthRow, health_by_client, health_by_provider
 from relink.db import default_database
+from relink.grants.backfill import Progress as BackfillProgress
+from relink.grants.backfill import backfills
 from relink.models.base import utcnow
 from relink.status import DataSourceStatus
 from relink.worker.context import build_context

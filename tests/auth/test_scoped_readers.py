@@ -20,9 +20,9 @@ import relink
 from relink.auth.access import operator_scope, scope_of, visible_client_ids
 from relink.clients import health
 from relink.data_sources import actions
-from relink.data_sources.backfill import backfills
 from relink.data_sources.health import health_by_client, health_by_provider
 from relink.demo import DEMO_PASSWORD
+from relink.grants.backfill import backfills
 from relink.grants.views import grant_view
 from relink.incidents import service as incidents
 from relink.models import Client, DataSource, Grant, User

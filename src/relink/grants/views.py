@@ -13,8 +13,8 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import ensure_staff_or_admin, scope_of, visible_data_sources
-from relink.data_sources.backfill import backfills
 from relink.grants import adopt
+from relink.grants.backfill import backfills
 from relink.grants.errors import StateUsed
 from relink.grants.schemas import BackfillOut, DataSourceBrief, GrantOut
 from relink.grants.service import get_grant
