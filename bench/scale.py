@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from relink import migrate
-from relink.data_sources.actions import Filters, Sort, list_rows
+from relink.data_sources.rows import Filters, Sort, list_rows
 from relink.db import Database
 from relink.grants.failures import apply_grant_failure
 from relink.kit.crypto import SecretBox, generate_key

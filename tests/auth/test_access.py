@@ -161,14 +161,6 @@ async def test_grants_are_limited_to_those_serving_their_clients(
             await grants.get_grant(session, user=world.limited, grant_id=grant_id)
 
 
-async def test_events_of_other_clients_are_invisible(session: AsyncSession, world: Demo) -> None:
-    foreign_ids = {s.id for s in await _foreign_sources(session, world)}
-
-    listed = await events.list_events(session, user=world.limited, limit=500)
-
-    assert listed and not {e.subject_id for e in listed} & foreign_ids
-
-
 async def test_another_users_notifications_are_invisible(
     session: AsyncSession, world: Demo
 ) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import relink
 from relink.auth.access import operator_scope, scope_of, visible_client_ids
 from relink.clients import health
-from relink.data_sources import actions
+from relink.data_sources import rows
 from relink.data_sources.health import health_by_client, health_by_provider
 from relink.demo import DEMO_PASSWORD
 from relink.grants.backfill import backfills
@@ -234,7 +234,7 @@ async def test_the_data_sources_page_counts_and_lists_only_what_the_limited_user
     expected = Counter(s.status for s in visible)
 
     counts = await health.status_counts(session, user=demo.limited)
-    page = await actions.list_rows(session, user=demo.limited, today=date.today(), limit=500)
+    page = await rows.list_rows(session, user=demo.limited, today=date.today(), limit=500)
 
     assert counts == dict(expected)
     assert {r.source.id for r in page.items} == {s.id for s in visible}

@@ -84,9 +84,12 @@ async def test_subscribed_webhooks_get_grant_expires_soon(
     session: AsyncSession, demo: Demo, clock: Clock, box: SecretBox
 ) -> None:
     await webhooks.create_endpoint(
-        session, box=box, agency_id=demo.agency.id, url="https://hooks.example/relink",
+        session,
+        box=box,
+        agency_id=demo.agency.id,
+        url="https://hooks.example/relink",
         events=["grant.expires_soon"],
-    )  # fmt: skip
+    )
     await _as_google_ads(session, demo, created_at=clock() - timedelta(days=6))
 
     await watch(session, catalog=load_catalog(), now=clock(), testing_apps=GOOGLE)

@@ -31,9 +31,10 @@ async def _outage(
     gap_start = date.today() - timedelta(days=GAP_DAYS)
     shared = select(DataSource.id).where(DataSource.grant_id == demo.shared_grant_id)
     await session.execute(
-        update(DataSource).where(DataSource.id.in_(shared))
+        update(DataSource)
+        .where(DataSource.id.in_(shared))
         .values(complete_through=gap_start - timedelta(days=1))
-    )  # fmt: skip
+    )
     await session.execute(
         delete(DailyMetric).where(
             DailyMetric.data_source_id.in_(shared), DailyMetric.day >= gap_start
@@ -291,10 +292,16 @@ async def test_reconnecting_ahead_of_expiry_clears_the_expires_soon_notice(
     from relink.providers.taxonomy import ErrorClass
 
     await incidents.open_or_extend(
-        session, agency_id=demo.agency.id, key=f"grant:{demo.shared_grant_id}:expires_soon",
-        error_class=ErrorClass.AUTH_EXPIRED, provider="sandbox", now=utcnow(),
-        kind="expires_soon", grant_id=demo.shared_grant_id, hint="Renew the sign-in soon.",
-    )  # fmt: skip
+        session,
+        agency_id=demo.agency.id,
+        key=f"grant:{demo.shared_grant_id}:expires_soon",
+        error_class=ErrorClass.AUTH_EXPIRED,
+        provider="sandbox",
+        now=utcnow(),
+        kind="expires_soon",
+        grant_id=demo.shared_grant_id,
+        hint="Renew the sign-in soon.",
+    )
     await session.commit()
     assert admin.get("/api/notifications/unread-count").json() == {"unread": 1}
 

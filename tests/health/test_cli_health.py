@@ -20,8 +20,9 @@ async def test_check_sweeps_and_status_reports_the_disconnects(
     sandbox: SandboxServer,
     tmp_path: Path,
 ) -> None:
-    env = relink_env(database_url=database_url, secret_key=secret_key,
-                     sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
+    env = relink_env(
+        database_url=database_url, secret_key=secret_key, sandbox_url=sandbox.url, var_dir=tmp_path
+    )
     env["COLUMNS"] = "120"
     sandbox.add_fault("revoke_grant", grant="manager@sandbox.test")
 

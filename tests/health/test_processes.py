@@ -33,8 +33,12 @@ async def test_two_sweeps_in_two_processes_never_refresh_a_grant_twice(
     async with database.sessions() as session:
         await seeded_demo(session, box=SecretBox([secret_key]))
     await database.dispose()
-    env = relink_env(database_url=pg_database_url, secret_key=secret_key,
-                     sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
+    env = relink_env(
+        database_url=pg_database_url,
+        secret_key=secret_key,
+        sandbox_url=sandbox.url,
+        var_dir=tmp_path,
+    )
 
     # Sweeps as the schedule runs them: only what is due (a plain check refreshes every grant).
     workers = [start("check", "--due-only", env=env) for _ in range(2)]
@@ -68,8 +72,9 @@ async def test_a_worker_killed_mid_import_has_its_run_closed_and_its_days_import
     )
     await session.commit()
     sandbox.add_fault("slow", account=account, delay=0.4)
-    env = relink_env(database_url=database_url, secret_key=secret_key,
-                     sandbox_url=sandbox.url, var_dir=tmp_path)  # fmt: skip
+    env = relink_env(
+        database_url=database_url, secret_key=secret_key, sandbox_url=sandbox.url, var_dir=tmp_path
+    )
 
     worker = start("check", env=env)
     # Kill it once it has committed at least one batch and is fetching the next one.

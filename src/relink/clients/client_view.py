@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import is_staff_or_admin
 from relink.clients import health
-from relink.data_sources.actions import Row
+from relink.data_sources.rows import Row
 from relink.errors import Forbidden
 from relink.grants.backfill import progress_of
 from relink.models import User

@@ -14,8 +14,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import data_source_visible, scope_of, visible_clients
-from relink.data_sources.actions import STATUS_RANK, Row
 from relink.data_sources.gaps import DOWN_STATUSES, gap_start, missing_since
+from relink.data_sources.rows import STATUS_RANK, Row
 from relink.models import Client, DataSource, Grant, Incident, IncidentDataSource, User
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus, GrantStatus

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources import actions, removal
-from relink.data_sources.actions import Filters, Sort
+from relink.data_sources import actions, removal, rows
 from relink.data_sources.credentials import KeyNotVerified, KeyRefused, reverify_api_key
+from relink.data_sources.rows import Filters, Sort
 from relink.data_sources.schemas import (
     CredentialsIn,
     DataSourceOut,
@@ -34,7 +34,7 @@ router = APIRouter(prefix="/api/data-sources", tags=["data sources"])
 async def _out(
     session: AsyncSession, jobs: JobContext, *, user: User, data_source_id: int
 ) -> DataSourceOut:
-    row = await actions.get_row(
+    row = await rows.get_row(
         session, user=user, data_source_id=data_source_id, today=jobs.now().date()
     )
     return DataSourceOut.of(
@@ -59,7 +59,7 @@ async def list_data_sources(
     """Disconnected first (or by client), filtered; the trash only with status=removed."""
     filters = Filters(status=status, provider=provider, client_id=client_id,
                       auth_kind=auth_kind, q=q)  # fmt: skip
-    page = await actions.list_rows(
+    page = await rows.list_rows(
         session, user=user, today=jobs.now().date(), filters=filters, sort=sort,
         limit=limit, cursor=cursor,
     )  # fmt: skip

@@ -15,8 +15,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.config import get_settings
-from relink.data_sources.actions import back_in_service, require_staff
+from relink.data_sources.actions import back_in_service
 from relink.data_sources.service import get_data_source, transition
+from relink.data_sources.staff import require_staff
 from relink.errors import InvalidInput, RelinkError
 from relink.events import service as events
 from relink.incidents import service as incidents

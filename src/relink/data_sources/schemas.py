@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, SecretStr
 
-from relink.data_sources.actions import Row
 from relink.data_sources.removal import RemovalPreview, purge_date
+from relink.data_sources.rows import Row
 from relink.providers.catalog import Catalog
 from relink.providers.taxonomy import AuthKind, ErrorClass
 from relink.status import DataSourceStatus

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
+from relink.auth.access import scope_of, visible_data_sources
 from relink.errors import InvalidInput, NotFound
 from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from relink.models import DataSource, Grant, SyncRun, User
@@ -64,10 +64,7 @@ async def transition(
 
 
 def _scoped(user: User) -> Select[DataSource]:
-    return select(DataSource).where(
-        DataSource.agency_id == user.agency_id,
-        DataSource.client_id.in_(visible_client_ids(user)),
-    )
+    return visible_data_sources(scope_of(user))
 
 
 async def list_data_sources(

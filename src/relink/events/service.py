@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import visible_client_ids
-from relink.kit.pagination import clamp_limit
-from relink.models import DataSource, Event, User
+from relink.models import Event, User
 
 SYSTEM_SWEEP = "system:sweep"
 
@@ -46,26 +43,3 @@ async def record(
     session.add(event)
     await session.flush()
     return event
-
-
-async def list_events(
-    session: AsyncSession, *, user: User, limit: int | None = None, before_id: int | None = None
-) -> list[Event]:
-    """Newest first: events of data sources and clients the user may see."""
-    visible = visible_client_ids(user)
-    visible_sources = select(DataSource.id).where(DataSource.client_id.in_(visible))
-    query = (
-        select(Event)
-        .where(
-            Event.agency_id == user.agency_id,
-            or_(
-                (Event.subject_type == "data_source") & Event.subject_id.in_(visible_sources),
-                (Event.subject_type == "client") & Event.subject_id.in_(visible),
-            ),
-        )
-        .order_by(Event.id.desc())
-        .limit(clamp_limit(limit))
-    )
-    if before_id is not None:
-        query = query.where(Event.id < before_id)
-    return list(await session.scalars(query))

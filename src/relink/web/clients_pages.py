@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from relink.auth.access import is_staff_or_admin
 from relink.clients import client_view, health
 from relink.clients.service import get_client
-from relink.data_sources.actions import Row
+from relink.data_sources.rows import Row
 from relink.grants.backfill import Progress, progress_of
 from relink.kit.row_ids import RowId
 from relink.notifications import kinds

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relink.auth.access import is_staff_or_admin
-from relink.data_sources import actions
+from relink.data_sources import rows
 from relink.data_sources.service import list_sync_runs
 from relink.kit.row_ids import RowId
 from relink.web.data_sources_pages import AUTH_KIND_LABELS, provider_label, view_context
@@ -30,7 +30,7 @@ async def data_source_page(
     if not is_staff_or_admin(user):
         # Client logins see their client's sources on the list, without reasons or actions.
         return RedirectResponse("/data-sources", status_code=303)
-    row = await actions.get_row(
+    row = await rows.get_row(
         session, user=user, data_source_id=data_source_id, today=jobs.now().date()
     )
     runs = await list_sync_runs(

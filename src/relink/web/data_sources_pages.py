@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relink.auth.access import is_staff_or_admin
 from relink.clients import client_view, health
-from relink.data_sources import actions, removal
-from relink.data_sources.actions import Filters, Sort
+from relink.data_sources import actions, removal, rows
 from relink.data_sources.credentials import KeyNotVerified, KeyRefused, reverify_api_key
+from relink.data_sources.rows import Filters, Sort
+from relink.data_sources.staff import require_staff
 from relink.errors import InvalidInput
 from relink.kit.row_ids import RowId
 from relink.models import User
@@ -141,7 +142,7 @@ async def data_sources_page(
     params = {k: v.strip() for k, v in request.query_params.items() if k in LIST_PARAMS}
     sort = Sort.STATUS if params.get("sort") == Sort.STATUS else Sort.CLIENT
     filters = _filters(params)
-    page = await actions.list_rows(
+    page = await rows.list_rows(
         session, user=user, today=jobs.now().date(), filters=filters, sort=sort,
         limit=limit, cursor=cursor,
     )  # fmt: skip
@@ -155,7 +156,7 @@ async def data_sources_page(
         broken=await health.broken_grants(session, user=user),
         clients=await health.client_choices(session, user=user),
         providers=providers, auth_kinds=AUTH_KIND_LABELS,
-        statuses=sorted(DataSourceStatus, key=actions.STATUS_RANK.__getitem__),
+        statuses=sorted(DataSourceStatus, key=rows.STATUS_RANK.__getitem__),
         list_url=lambda **changes: list_url(params, **changes),
         next_url=list_url(params, cursor=page.next_cursor) if page.next_cursor else None,
         first_url=list_url(params) if cursor else None,
@@ -251,8 +252,8 @@ async def _credentials_form(
     request: Request, session: DbSession, user: User, jobs: JobContext, data_source_id: int,
     *, refused: KeyRefused | None = None, unsure: str | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
-    actions.require_staff(user, "change a data source's API key")
-    row = await actions.get_row(
+    require_staff(user, "change a data source's API key")
+    row = await rows.get_row(
         session, user=user, data_source_id=data_source_id, today=jobs.now().date()
     )
     spec = jobs.catalog.get(row.source.provider) if row.source.provider in jobs.catalog else None
@@ -306,7 +307,7 @@ async def _disconnect_form(
         session, user=user, data_source_id=data_source_id, now=jobs.now(),
         catalog=jobs.catalog, retention_days=jobs.settings.trash_retention_days,
     )  # fmt: skip
-    row = await actions.get_row(
+    row = await rows.get_row(
         session, user=user, data_source_id=data_source_id, today=jobs.now().date()
     )
     cancel = next if next and next.startswith(("/data-sources", "/clients")) else "/data-sources"
