@@ -35,25 +35,37 @@ async def test_a_short_password_is_refused_with_the_minimum(
 ) -> None:
     with pytest.raises(InvalidInput, match="at least 10 characters"):
         await create_user(
-            session, agency_id=demo.agency.id, email="new@x.test", name="New",
-            password="short", role=Role.ADMIN,
-        )  # fmt: skip
+            session,
+            agency_id=demo.agency.id,
+            email="new@x.test",
+            name="New",
+            password="short",
+            role=Role.ADMIN,
+        )
 
 
 async def test_a_client_user_needs_their_client(session: AsyncSession, demo: Demo) -> None:
     with pytest.raises(InvalidInput, match="needs the client"):
         await create_user(
-            session, agency_id=demo.agency.id, email="c2@x.test", name="C",
-            password=DEMO_PASSWORD, role=Role.CLIENT,
-        )  # fmt: skip
+            session,
+            agency_id=demo.agency.id,
+            email="c2@x.test",
+            name="C",
+            password=DEMO_PASSWORD,
+            role=Role.CLIENT,
+        )
 
 
 async def test_a_duplicate_email_is_refused(session: AsyncSession, demo: Demo) -> None:
     with pytest.raises(InvalidInput, match="exists already"):
         await create_user(
-            session, agency_id=demo.agency.id, email=demo.staff.email, name="Dup",
-            password=DEMO_PASSWORD, role=Role.STAFF,
-        )  # fmt: skip
+            session,
+            agency_id=demo.agency.id,
+            email=demo.staff.email,
+            name="Dup",
+            password=DEMO_PASSWORD,
+            role=Role.STAFF,
+        )
 
 
 async def test_staff_access_to_a_client_of_another_agency_is_refused(
@@ -61,6 +73,11 @@ async def test_staff_access_to_a_client_of_another_agency_is_refused(
 ) -> None:
     with pytest.raises(InvalidInput, match="no such client"):
         await create_user(
-            session, agency_id=demo.agency.id, email="s2@x.test", name="S",
-            password=DEMO_PASSWORD, role=Role.STAFF, client_ids=[999_999],
-        )  # fmt: skip
+            session,
+            agency_id=demo.agency.id,
+            email="s2@x.test",
+            name="S",
+            password=DEMO_PASSWORD,
+            role=Role.STAFF,
+            client_ids=[999_999],
+        )
