@@ -21,6 +21,7 @@ from relink.config import Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import Database, default_database
 from relink.errors import RelinkError
+from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
@@ -87,6 +88,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         finally:
             await scheduler.stop()
             await dispatcher.drain()
+            # A token call a page stopped waiting for may carry the only copy of a rotated
+            # refresh token: let it land before the process goes.
+            await detached.drain()
             set_dispatcher(None)
             set_broker(None)
             if isinstance(broker, RedisBroker):

@@ -23,6 +23,10 @@ PERIODIC_JOBS = (
 
 log = structlog.get_logger(__name__)
 
+# On shutdown a sweep in progress may finish its transactions for this long; cancelling one in
+# the middle of a database call leaves a connection to be torn down mid-statement.
+STOP_GRACE_SECONDS = 15.0
+
 
 class EmbeddedScheduler:
     """Sweeps every ``interval`` seconds until stopped; a failing sweep is logged, not fatal."""
@@ -31,18 +35,26 @@ class EmbeddedScheduler:
         self.ctx = ctx
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="relink-scheduler")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Let the tick in progress end, then stop; cancel only what outlasts the grace."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        done, _ = await asyncio.wait({self._task}, timeout=STOP_GRACE_SECONDS)
+        if not done:
+            log.warning("worker.scheduler.cancelled", grace_seconds=STOP_GRACE_SECONDS)
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task})
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 report = await sweep(self.ctx)
                 if (
@@ -55,8 +67,11 @@ class EmbeddedScheduler:
             except Exception:
                 log.exception("worker.sweep.crashed")
             for name in PERIODIC_JOBS:
+                if self._stopping.is_set():
+                    return
                 try:
                     await run_job(self.ctx, name, {})
                 except Exception:
                     log.exception("worker.job.crashed", job=name)
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
