@@ -20,6 +20,7 @@ from relink.auth.throttle import build_throttle
 from relink.config import Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import Database, default_database
+from relink.dependencies import PageRedirect
 from relink.errors import RelinkError
 from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
@@ -29,13 +30,17 @@ from relink.web import (
     clients_pages,
     connect_pages,
     data_source_detail,
+    data_source_forms,
     data_sources_pages,
     error_pages,
     inbox_pages,
     pages,
     provider_settings_pages,
     reconnect_pages,
+    settings_outbox,
     settings_pages,
+    settings_users,
+    settings_webhooks,
 )
 from relink.web.security_headers import SecurityHeadersMiddleware
 from relink.web.templating import STATIC_DIR
@@ -116,11 +121,15 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         pages.router,
         reconnect_pages.router,
         data_sources_pages.router,
+        data_source_forms.router,
         data_source_detail.router,
         clients_pages.router,
         inbox_pages.router,
         connect_pages.router,
         settings_pages.router,
+        settings_webhooks.router,
+        settings_users.router,
+        settings_outbox.router,
         provider_settings_pages.router,
         grant_endpoints.router,
         data_source_endpoints.router,
@@ -130,6 +139,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     ):
         app.include_router(router, dependencies=protected)
 
+    # A page's sign-in (and other redirects) handled here once, not in every handler.
+    app.add_exception_handler(PageRedirect, error_pages.page_redirect)
     app.add_exception_handler(RelinkError, error_pages.relink_error)
     app.add_exception_handler(HTTPException, error_pages.http_error)
     app.add_exception_handler(RequestValidationError, error_pages.validation_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -20,23 +21,21 @@ from relink.data_sources.schemas import (
     RemovalPreviewOut,
     SyncQueued,
 )
+from relink.dependencies import CurrentUser, DbSession, Jobs, Now
 from relink.kit.pagination import MAX_PAGE_SIZE
 from relink.kit.row_ids import CursorQuery, RowId
 from relink.models import User
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
-from relink.web.deps import CurrentUser, DbSession, Jobs
 from relink.worker.context import JobContext
 
 router = APIRouter(prefix="/api/data-sources", tags=["data sources"])
 
 
 async def _out(
-    session: AsyncSession, jobs: JobContext, *, user: User, data_source_id: int
+    session: AsyncSession, jobs: JobContext, *, user: User, data_source_id: int, now: datetime
 ) -> DataSourceOut:
-    row = await rows.get_row(
-        session, user=user, data_source_id=data_source_id, today=jobs.now().date()
-    )
+    row = await rows.get_row(session, user=user, data_source_id=data_source_id, today=now.date())
     return DataSourceOut.of(
         row, catalog=jobs.catalog, retention_days=jobs.settings.trash_retention_days
     )
@@ -47,6 +46,7 @@ async def list_data_sources(
     user: CurrentUser,
     session: DbSession,
     jobs: Jobs,
+    now: Now,
     status: DataSourceStatus | None = None,
     provider: str | None = None,
     client_id: CursorQuery = None,
@@ -57,25 +57,33 @@ async def list_data_sources(
     cursor: str | None = None,
 ) -> DataSourcePage:
     """Disconnected first (or by client), filtered; the trash only with status=removed."""
-    filters = Filters(status=status, provider=provider, client_id=client_id,
-                      auth_kind=auth_kind, q=q)  # fmt: skip
+    filters = Filters(
+        status=status, provider=provider, client_id=client_id, auth_kind=auth_kind, q=q
+    )
     page = await rows.list_rows(
-        session, user=user, today=jobs.now().date(), filters=filters, sort=sort,
-        limit=limit, cursor=cursor,
-    )  # fmt: skip
+        session,
+        user=user,
+        today=now.date(),
+        filters=filters,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
     retention = jobs.settings.trash_retention_days
     return DataSourcePage(
-        items=[DataSourceOut.of(r, catalog=jobs.catalog, retention_days=retention)
-               for r in page.items],
+        items=[
+            DataSourceOut.of(row, catalog=jobs.catalog, retention_days=retention)
+            for row in page.items
+        ],
         next_cursor=page.next_cursor,
-    )  # fmt: skip
+    )
 
 
 @router.get("/{data_source_id}")
 async def get_data_source(
-    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post(
@@ -84,76 +92,101 @@ async def get_data_source(
     responses={422: {"model": KeyRefusedOut}, 503: {"model": KeyRefusedOut}},
 )
 async def replace_api_key(
-    data_source_id: RowId, body: CredentialsIn, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId,
+    body: CredentialsIn,
+    user: CurrentUser,
+    session: DbSession,
+    jobs: Jobs,
+    now: Now,
 ) -> DataSourceOut | JSONResponse:
     """Re-verify an API key: trimmed, format-checked, tested live, then saved."""
     try:
         await reverify_api_key(
-            session, ctx=jobs, user=user, data_source_id=data_source_id,
-            raw_key=body.api_key.get_secret_value(), now=jobs.now(),
-        )  # fmt: skip
+            session,
+            ctx=jobs,
+            user=user,
+            data_source_id=data_source_id,
+            raw_key=body.api_key.get_secret_value(),
+            now=now,
+        )
     except (KeyRefused, KeyNotVerified) as refused:
         # The form shows the reason next to the field; nothing was saved.
         answer = KeyRefusedOut(detail=refused.message, reason=refused.reason)
         return JSONResponse(answer.model_dump(), status_code=refused.status_code)
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.get("/{data_source_id}/removal")
 async def removal_preview(
-    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> RemovalPreviewOut:
     """What the Disconnect confirmation names: client, provider, days of data, purge date."""
     preview = await removal.removal_preview(
-        session, user=user, data_source_id=data_source_id, now=jobs.now(),
-        catalog=jobs.catalog, retention_days=jobs.settings.trash_retention_days,
-    )  # fmt: skip
+        session,
+        user=user,
+        data_source_id=data_source_id,
+        now=now,
+        catalog=jobs.catalog,
+        retention_days=jobs.settings.trash_retention_days,
+    )
     return RemovalPreviewOut.of(preview)
 
 
 @router.post("/{data_source_id}/disconnect")
 async def disconnect(
-    data_source_id: RowId, body: DisconnectIn, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId,
+    body: DisconnectIn,
+    user: CurrentUser,
+    session: DbSession,
+    jobs: Jobs,
+    now: Now,
 ) -> DataSourceOut:
     """To the trash (restorable until the purge date); needs the client's name typed."""
     await removal.disconnect(
-        session, ctx=jobs, user=user, data_source_id=data_source_id, confirm=body.confirm,
-        now=jobs.now(),
-    )  # fmt: skip
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+        session,
+        ctx=jobs,
+        user=user,
+        data_source_id=data_source_id,
+        confirm=body.confirm,
+        now=now,
+    )
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post("/{data_source_id}/restore")
 async def restore(
-    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
     await removal.restore(
-        session, user=user, data_source_id=data_source_id, now=jobs.now(),
+        session,
+        user=user,
+        data_source_id=data_source_id,
+        now=now,
         retention_days=jobs.settings.trash_retention_days,
-    )  # fmt: skip
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    )
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post("/{data_source_id}/pause")
 async def pause(
-    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
-    await actions.pause(session, user=user, data_source_id=data_source_id, now=jobs.now())
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    await actions.pause(session, user=user, data_source_id=data_source_id, now=now)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post("/{data_source_id}/resume")
 async def resume(
-    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
-    await actions.resume(session, user=user, data_source_id=data_source_id, now=jobs.now())
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    await actions.resume(session, user=user, data_source_id=data_source_id, now=now)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post("/{data_source_id}/sync", status_code=202)
 async def sync_now(
-    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, now: Now
 ) -> SyncQueued:
     """Try again: the import runs after this answer; incidents close only if it succeeds."""
-    await actions.sync_now(session, user=user, data_source_id=data_source_id, now=jobs.now())
+    await actions.sync_now(session, user=user, data_source_id=data_source_id, now=now)
     return SyncQueued(data_source_id=data_source_id)

@@ -11,9 +11,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from relink.auth.access import is_staff_or_admin
 from relink.db import Database
+from relink.dependencies import CurrentUser, DbSession, Now
 from relink.kit.row_ids import RowId
 from relink.models import User
-from relink.models.base import utcnow
 from relink.notifications import service as inbox
 from relink.notifications.live import get_broker
 from relink.notifications.schemas import (
@@ -22,7 +22,6 @@ from relink.notifications.schemas import (
     NotificationPage,
     UnreadCount,
 )
-from relink.web.deps import CurrentUser, DbSession
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
@@ -63,22 +62,24 @@ async def unread_count(user: CurrentUser, session: DbSession) -> UnreadCount:
 
 
 @router.post("/{notification_id}/read", status_code=204)
-async def mark_read(notification_id: RowId, user: CurrentUser, session: DbSession) -> None:
-    await inbox.mark_read(session, user=user, notification_id=notification_id, now=utcnow())
+async def mark_read(
+    notification_id: RowId, user: CurrentUser, session: DbSession, now: Now
+) -> None:
+    await inbox.mark_read(session, user=user, notification_id=notification_id, now=now)
 
 
 @router.post("/read-all")
-async def mark_all_read(user: CurrentUser, session: DbSession) -> UnreadCount:
-    await inbox.mark_all_read(session, user=user, now=utcnow())
+async def mark_all_read(user: CurrentUser, session: DbSession, now: Now) -> UnreadCount:
+    await inbox.mark_all_read(session, user=user, now=now)
     return UnreadCount(unread=0)
 
 
 @router.post("/{notification_id}/act")
-async def take_action(notification_id: RowId, user: CurrentUser, session: DbSession) -> ActionTaken:
+async def take_action(
+    notification_id: RowId, user: CurrentUser, session: DbSession, now: Now
+) -> ActionTaken:
     """Mark read and answer where the action leads."""
-    path = await inbox.take_action(
-        session, user=user, notification_id=notification_id, now=utcnow()
-    )
+    path = await inbox.take_action(session, user=user, notification_id=notification_id, now=now)
     return ActionTaken(redirect=path)
 
 

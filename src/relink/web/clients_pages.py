@@ -12,13 +12,12 @@ from relink.auth.access import is_staff_or_admin
 from relink.clients import client_view, health
 from relink.clients.service import get_client
 from relink.data_sources.rows import Row
+from relink.dependencies import DbSession, Jobs, Now, PageUser
 from relink.grants.backfill import Progress, progress_of
 from relink.kit.row_ids import RowId
 from relink.notifications import kinds
 from relink.status import DataSourceStatus
-from relink.web.data_sources_pages import AUTH_KIND_LABELS, provider_label, view_context
-from relink.web.deps import DbSession, Jobs, OptionalUser
-from relink.web.pages import login_redirect
+from relink.web.data_source_views import AUTH_KIND_LABELS, provider_label, view_context
 from relink.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -124,37 +123,42 @@ def backfills_of(rows: list[Row], *, today: date) -> list[tuple[Row, Progress]]:
 
 @router.get("/clients", response_class=HTMLResponse)
 async def clients_page(
-    request: Request, session: DbSession, user: OptionalUser, jobs: Jobs, q: str | None = None
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    jobs: Jobs,
+    now: Now,
+    q: str | None = None,
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
     if not is_staff_or_admin(user):
         # A client login's own view: how current its data is, never why (DESIGN.md).
-        own = await client_view.own_clients(session, user=user, today=jobs.now().date(), q=q)
-        context = view_context(request, user, jobs, clients=own)
+        own = await client_view.own_clients(session, user=user, today=now.date(), q=q)
+        context = view_context(request, user, jobs, now, clients=own)
         return templates.TemplateResponse(request, "clients/own_list.html", context)
-    summaries = await health.client_summaries(session, user=user, today=jobs.now().date(), q=q)
+    summaries = await health.client_summaries(session, user=user, today=now.date(), q=q)
     context = view_context(
-        request, user, jobs, clients=summaries, q=(q or "").strip(),
+        request,
+        user,
+        jobs,
+        now,
+        clients=summaries,
+        q=(q or "").strip(),
         limit=health.CLIENT_LIST_LIMIT,
-    )  # fmt: skip
+    )
     return templates.TemplateResponse(request, "clients/list.html", context)
 
 
 @router.get("/clients/{client_id}", response_class=HTMLResponse)
 async def client_page(
-    client_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    client_id: RowId, request: Request, session: DbSession, user: PageUser, jobs: Jobs, now: Now
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
     client = await get_client(session, user=user, client_id=client_id)
-    now = jobs.now()
     if not is_staff_or_admin(user):
         # A client login sees whether its data is current: no status, reason, grant or history.
         own = await client_view.own_sources(
             session, user=user, today=now.date(), client_id=client.id
         )
-        context = view_context(request, user, jobs, client=client, sources=own)
+        context = view_context(request, user, jobs, now, client=client, sources=own)
         return templates.TemplateResponse(request, "clients/own_detail.html", context)
     rows = await health.client_rows(
         session, user=user, today=now.date(), client_id=client.id, include_removed=True
@@ -162,11 +166,19 @@ async def client_page(
     live = [r for r in rows if r.source.status is not DataSourceStatus.REMOVED]
     items = await health.timeline(session, user=user, client_id=client.id, now=now)
     context = view_context(
-        request, user, jobs, client=client, rows=live,
+        request,
+        user,
+        jobs,
+        now,
+        client=client,
+        rows=live,
         trash=[r for r in rows if r.source.status is DataSourceStatus.REMOVED],
-        gaps=gaps_of(live), backfills=backfills_of(live, today=now.date()),
-        bars=timeline_bars(items, now=now), ticks=month_ticks(now=now),
+        gaps=gaps_of(live),
+        backfills=backfills_of(live, today=now.date()),
+        bars=timeline_bars(items, now=now),
+        ticks=month_ticks(now=now),
         window_start=(now - timedelta(days=health.TIMELINE_DAYS)).date(),
-        timeline_days=health.TIMELINE_DAYS, auth_kinds=AUTH_KIND_LABELS,
-    )  # fmt: skip
+        timeline_days=health.TIMELINE_DAYS,
+        auth_kinds=AUTH_KIND_LABELS,
+    )
     return templates.TemplateResponse(request, "clients/detail.html", context)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from relink.auth.access import is_staff_or_admin
 from relink.data_sources import rows
 from relink.data_sources.service import list_sync_runs
+from relink.dependencies import DbSession, Jobs, Now, StaffPageUser
 from relink.kit.row_ids import RowId
-from relink.web.data_sources_pages import AUTH_KIND_LABELS, provider_label, view_context
-from relink.web.deps import DbSession, Jobs, OptionalUser
-from relink.web.pages import login_redirect
+from relink.web.data_source_views import AUTH_KIND_LABELS, provider_label, view_context
 from relink.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -22,22 +20,29 @@ RECENT_RUNS = 10
 
 @router.get("/data-sources/{data_source_id}", response_class=HTMLResponse)
 async def data_source_page(
-    data_source_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    data_source_id: RowId,
+    request: Request,
+    session: DbSession,
+    user: StaffPageUser,
+    jobs: Jobs,
+    now: Now,
 ) -> Response:
-    """Where "Try again" lands: the import it started shows in the list of runs."""
-    if user is None:
-        return login_redirect(request)
-    if not is_staff_or_admin(user):
-        # Client logins see their client's sources on the list, without reasons or actions.
-        return RedirectResponse("/data-sources", status_code=303)
-    row = await rows.get_row(
-        session, user=user, data_source_id=data_source_id, today=jobs.now().date()
-    )
+    """Where "Try again" lands: the import it started shows in the list of runs.
+
+    Client logins see their client's sources on the list, without reasons or actions.
+    """
+    row = await rows.get_row(session, user=user, data_source_id=data_source_id, today=now.date())
     runs = await list_sync_runs(
         session, user=user, data_source_id=data_source_id, limit=RECENT_RUNS
     )
     context = view_context(
-        request, user, jobs, row=row, runs=runs, label=provider_label(row.source.provider),
+        request,
+        user,
+        jobs,
+        now,
+        row=row,
+        runs=runs,
+        label=provider_label(row.source.provider),
         auth_kinds=AUTH_KIND_LABELS,
-    )  # fmt: skip
+    )
     return templates.TemplateResponse(request, "data_sources/detail.html", context)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
+from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from relink.dependencies import LoginRequired, PageRedirect
 from relink.errors import RelinkError
 from relink.web.templating import templates
 
@@ -52,6 +57,28 @@ async def relink_error(request: Request, exc: Exception) -> Response:
     if exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+async def page_redirect(request: Request, exc: Exception) -> Response:
+    """A page sends the browser elsewhere: to sign in first, or to the view its user has.
+
+    A malformed address is refused as such first (the styled 422), signed in or not: asking
+    someone to sign in only to show them it was never a page helps nobody.
+    """
+    assert isinstance(exc, PageRedirect)
+    if isinstance(exc, LoginRequired) and (errors := _address_errors(request)):
+        return await validation_error(request, RequestValidationError(errors))
+    return RedirectResponse(exc.location, status_code=303)
+
+
+def _address_errors(request: Request) -> list[Any]:
+    """What is wrong with this request's path and query, by its route's own declarations."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return []
+    _, path_errors = request_params_to_args(route.dependant.path_params, request.path_params)
+    _, query_errors = request_params_to_args(route.dependant.query_params, request.query_params)
+    return [*path_errors, *query_errors]
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

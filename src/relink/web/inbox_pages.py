@@ -8,12 +8,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from relink.auth.access import is_staff_or_admin
-from relink.models.base import utcnow
+from relink.dependencies import DbSession, Now, PageUser, StaffPageUser
 from relink.notifications import kinds
 from relink.notifications import service as inbox
-from relink.web.deps import DbSession, OptionalUser
-from relink.web.pages import login_redirect
 from relink.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -32,15 +29,11 @@ KIND_LABELS = {
 async def inbox_page(
     request: Request,
     session: DbSession,
-    user: OptionalUser,
+    user: StaffPageUser,
     show: Annotated[inbox.Show, Query()] = "all",
     kind: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
-    if not is_staff_or_admin(user):
-        return RedirectResponse("/data-sources", status_code=303)
     chosen_kind = kind if kind in KIND_LABELS else None
     page = await inbox.list_notifications(
         session, user=user, show=show, kind=chosen_kind, limit=PAGE_SIZE, cursor=cursor
@@ -61,8 +54,6 @@ async def inbox_page(
 
 
 @router.post("/inbox/read-all")
-async def read_all(request: Request, session: DbSession, user: OptionalUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    await inbox.mark_all_read(session, user=user, now=utcnow())
+async def read_all(session: DbSession, user: PageUser, now: Now) -> Response:
+    await inbox.mark_all_read(session, user=user, now=now)
     return RedirectResponse("/inbox", status_code=303)

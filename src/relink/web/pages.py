@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.endpoints import sign_in_user, sign_out_user
+from relink.auth import sign_in
 from relink.auth.passwords import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from relink.demo import DEMO_PASSWORD, demo_logins_to_show
+from relink.dependencies import (
+    ClientAddress,
+    DbSession,
+    Now,
+    OptionalUser,
+    PageUser,
+    Throttle,
+    forget_sign_in,
+    remember_sign_in,
+    session_token,
+)
 from relink.kit.row_ids import RowId
-from relink.models.base import utcnow
 from relink.notifications import kinds
 from relink.notifications import service as inbox
-from relink.web.deps import DbSession, OptionalUser
 from relink.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -28,9 +37,25 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+async def _login_form(
+    request: Request,
+    session: AsyncSession,
+    *,
+    next: str,
+    email: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "user": None,
+        "next": _safe_next(next),
+        "error": error,
+        "demo_logins": await demo_logins_to_show(session),
+        "demo_password": DEMO_PASSWORD,
+    }
+    if email is not None:
+        context["email"] = email
+    return templates.TemplateResponse(request, "login.html", context, status_code=status_code)
 
 
 @router.get("/")
@@ -40,51 +65,54 @@ async def home(user: OptionalUser) -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, session: DbSession, next: str = "/") -> Response:
-    context = {
-        "user": None,
-        "next": _safe_next(next),
-        "error": None,
-        "demo_logins": await demo_logins_to_show(session),
-        "demo_password": DEMO_PASSWORD,
-    }
-    return templates.TemplateResponse(request, "login.html", context)
+    return await _login_form(request, session, next=next)
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request,
     session: DbSession,
+    throttle: Throttle,
+    address: ClientAddress,
+    now: Now,
     email: Annotated[str, Form(max_length=MAX_EMAIL_LENGTH)],
     password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    user = await sign_in_user(request, session, email=email, password=password)
-    if user is None:
-        context = {
-            "user": None,
-            "next": _safe_next(next),
-            "email": email,
-            "error": "That e-mail and password do not match an account.",
-            "demo_logins": await demo_logins_to_show(session),
-            "demo_password": DEMO_PASSWORD,
-        }
-        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    signed_in = await sign_in.sign_in(
+        session,
+        throttle=throttle,
+        email=email,
+        password=password,
+        address=address,
+        user_agent=request.headers.get("user-agent"),
+        now=now,
+    )
+    if signed_in is None:
+        return await _login_form(
+            request,
+            session,
+            next=next,
+            email=email,
+            error="That e-mail and password do not match an account.",
+            status_code=401,
+        )
+    remember_sign_in(request, signed_in.token)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request, session: DbSession) -> RedirectResponse:
-    await sign_out_user(request, session)
+async def logout(request: Request, session: DbSession, now: Now) -> RedirectResponse:
+    await sign_in.sign_out(session, token=session_token(request), now=now)
+    forget_sign_in(request)
     return RedirectResponse("/login", status_code=303)
 
 
 @router.get("/notifications/{notification_id}", response_class=HTMLResponse)
 async def notification_page(
-    notification_id: RowId, request: Request, session: DbSession, user: OptionalUser
+    notification_id: RowId, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """Where an e-mail's link leads: a signed-in page with the button (opening spends nothing)."""
-    if user is None:
-        return login_redirect(request)
     notification = await inbox.get_notification(session, user=user, notification_id=notification_id)
     context = {
         "user": user,
@@ -97,13 +125,7 @@ async def notification_page(
 
 
 @router.post("/notifications/{notification_id}/act")
-async def act(
-    notification_id: RowId, request: Request, session: DbSession, user: OptionalUser
-) -> Response:
+async def act(notification_id: RowId, session: DbSession, user: PageUser, now: Now) -> Response:
     """The button: mark read, then go to the fix."""
-    if user is None:
-        return login_redirect(request)
-    path = await inbox.take_action(
-        session, user=user, notification_id=notification_id, now=utcnow()
-    )
+    path = await inbox.take_action(session, user=user, notification_id=notification_id, now=now)
     return RedirectResponse(path, status_code=303)

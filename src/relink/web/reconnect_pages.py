@@ -7,14 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from relink.grants import adopt, callback, links, oauth_flow
-from relink.grants.endpoints import session_nonce
-from relink.grants.service import get_grant
+from relink.dependencies import (
+    DbSession,
+    Jobs,
+    Now,
+    OptionalUser,
+    PageUser,
+    SessionNonce,
+    session_nonce_of,
+)
+from relink.grants import adopt, callback, links
+from relink.grants.reconnect_start import start_client_link, start_reconnect
 from relink.grants.views import different_login_view, grant_view
 from relink.kit.row_ids import BoundedId, RowId
-from relink.models.base import utcnow
-from relink.web.deps import DbSession, Jobs, OptionalUser
-from relink.web.pages import login_redirect
 from relink.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -22,12 +27,10 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/grants/{grant_id}/reconnect", response_class=HTMLResponse)
 async def reconnect_page(
-    grant_id: RowId, request: Request, session: DbSession, user: OptionalUser
+    grant_id: RowId, request: Request, session: DbSession, user: PageUser, now: Now
 ) -> Response:
     """What will be repaired, and the one button that does it."""
-    if user is None:
-        return login_redirect(request)
-    view = await grant_view(session, user=user, grant_id=grant_id, today=utcnow().date())
+    view = await grant_view(session, user=user, grant_id=grant_id, today=now.date())
     down = [s for s in view.data_sources if s.status == "disconnected"]
     # Only staff and admins get here: grant_view answers "not found" to a client login.
     context = {"user": user, "grant": view, "down": down}
@@ -36,17 +39,17 @@ async def reconnect_page(
 
 @router.post("/grants/{grant_id}/reconnect")
 async def reconnect_start(
-    grant_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    grant_id: RowId,
+    session: DbSession,
+    user: PageUser,
+    jobs: Jobs,
+    nonce: SessionNonce,
+    now: Now,
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
-    grant = await get_grant(session, user=user, grant_id=grant_id)
-    started = await oauth_flow.start(
-        session, ctx=jobs, agency_id=user.agency_id, provider=grant.provider,
-        purpose="reconnect", session_nonce=session_nonce(request), now=utcnow(),
-        user_id=user.id, grant=grant,
-    )  # fmt: skip
-    return RedirectResponse(started.authorize_url, status_code=303)
+    url = await start_reconnect(
+        session, ctx=jobs, user=user, grant_id=grant_id, session_nonce=nonce, now=now
+    )
+    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/oauth/callback")
@@ -54,17 +57,21 @@ async def oauth_callback(
     request: Request,
     user: OptionalUser,
     jobs: Jobs,
+    now: Now,
     state: str | None = None,
     code: str | None = None,
     error: str | None = None,
 ) -> Response:
     """The provider sends the browser back here; a refusal shows why and changes nothing."""
-    nonce = request.session.get(oauth_flow.SESSION_NONCE_KEY)
     result = await callback.complete(
-        jobs, state=state, code=code, error=error,
-        session_nonce=nonce if isinstance(nonce, str) else None,
-        user_id=user.id if user else None, now=utcnow(),
-    )  # fmt: skip
+        jobs,
+        state=state,
+        code=code,
+        error=error,
+        session_nonce=session_nonce_of(request),
+        user_id=user.id if user else None,
+        now=now,
+    )
     if result.outcome == "identity_mismatch":
         if user is None:
             return _client_link_done(request, ok=False)
@@ -79,21 +86,17 @@ async def oauth_callback(
 
 @router.get("/grants/{grant_id}/reconnected", response_class=HTMLResponse)
 async def reconnected_page(
-    grant_id: RowId, request: Request, session: DbSession, user: OptionalUser
+    grant_id: RowId, request: Request, session: DbSession, user: PageUser, now: Now
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
-    view = await grant_view(session, user=user, grant_id=grant_id, today=utcnow().date())
+    view = await grant_view(session, user=user, grant_id=grant_id, today=now.date())
     return templates.TemplateResponse(request, "reconnected.html", {"user": user, "grant": view})
 
 
 @router.get("/oauth/choose/{state_id}", response_class=HTMLResponse)
 async def choose_page(
-    state_id: RowId, request: Request, session: DbSession, user: OptionalUser, jobs: Jobs
+    state_id: RowId, request: Request, session: DbSession, user: PageUser, jobs: Jobs
 ) -> Response:
     """A different login came back: show what it reaches and what it cannot; bind nothing."""
-    if user is None:
-        return login_redirect(request)
     view = await different_login_view(session, ctx=jobs, user=user, state_id=state_id)
     context = {
         "user": user,
@@ -109,38 +112,37 @@ async def choose_page(
 @router.post("/oauth/choose/{state_id}")
 async def choose(
     state_id: RowId,
-    request: Request,
     session: DbSession,
-    user: OptionalUser,
+    user: PageUser,
     jobs: Jobs,
+    now: Now,
     data_source: Annotated[list[BoundedId] | None, Form()] = None,
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
     repaired = await adopt.adopt(
-        session, ctx=jobs, user=user, state_id=state_id,
-        data_source_ids=set(data_source or []), now=utcnow(),
-    )  # fmt: skip
+        session,
+        ctx=jobs,
+        user=user,
+        state_id=state_id,
+        data_source_ids=set(data_source or []),
+        now=now,
+    )
     return RedirectResponse(f"/grants/{repaired.grant_id}/reconnected", status_code=303)
 
 
 @router.get("/r/{token}", response_class=HTMLResponse)
-async def link_page(token: str, request: Request, session: DbSession) -> Response:
+async def link_page(token: str, request: Request, session: DbSession, now: Now) -> Response:
     """A client's person opens the link: a page with a button (opening spends nothing)."""
-    link, grant = await links.usable_link(session, token=token, now=utcnow())
+    link, grant = await links.usable_link(session, token=token, now=now)
     context = {"user": None, "grant": grant, "link": link, "token": token}
     return templates.TemplateResponse(request, "client_link.html", context)
 
 
 @router.post("/r/{token}")
-async def link_start(token: str, request: Request, session: DbSession, jobs: Jobs) -> Response:
-    link, grant = await links.usable_link(session, token=token, now=utcnow())
-    started = await oauth_flow.start(
-        session, ctx=jobs, agency_id=grant.agency_id, provider=grant.provider,
-        purpose="client_link", session_nonce=session_nonce(request), now=utcnow(),
-        grant=grant, reconnect_link_id=link.id,
-    )  # fmt: skip
-    return RedirectResponse(started.authorize_url, status_code=303)
+async def link_start(
+    token: str, session: DbSession, jobs: Jobs, nonce: SessionNonce, now: Now
+) -> Response:
+    url = await start_client_link(session, ctx=jobs, token=token, session_nonce=nonce, now=now)
+    return RedirectResponse(url, status_code=303)
 
 
 def _client_link_done(request: Request, *, ok: bool) -> Response:

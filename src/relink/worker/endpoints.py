@@ -11,8 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from relink.models.base import utcnow
-from relink.web.deps import CurrentAdmin, DbSession
+from relink.dependencies import AdminUser, DbSession, Now
 from relink.worker.enqueue import enqueue
 from relink.worker.registry import JobName
 from relink.worker.sweep import count_due
@@ -30,8 +29,8 @@ class SweepQueued(BaseModel):
 
 
 @router.post("/sweep", status_code=status.HTTP_202_ACCEPTED)
-async def sweep_now(admin: CurrentAdmin, session: DbSession) -> SweepQueued:
+async def sweep_now(admin: AdminUser, session: DbSession, now: Now) -> SweepQueued:
     """Queue a sweep (refresh due grants, import due data sources) and answer at once (admins)."""
-    due = await count_due(session, now=utcnow(), agency_id=admin.agency_id)
+    due = await count_due(session, now=now, agency_id=admin.agency_id)
     enqueue(session, JobName.SWEEP)
     return SweepQueued(due_grants=due.grants, due_data_sources=due.data_sources)

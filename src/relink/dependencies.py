@@ -1,0 +1,261 @@
+"""Every typed dependency of the API and the pages, in one place.
+
+An endpoint or a page names what it needs in its signature and gets it checked: the request's
+unit of work (``DbSession``), its clock (``Now``), the job context (``Jobs``), and who is asking.
+Who is asking comes in two flavours, because the two audiences want different answers:
+
+- the API (scripts): ``CurrentUser`` is a 401, ``AdminUser`` a 403, ``staff_only(what)`` a 404;
+- the pages (people): ``PageUser`` raises ``LoginRequired``, answered once (in app.py) with a
+  303 to the sign-in page and back; ``StaffPageUser`` sends a client login to its own view of
+  the data sources; ``AdminPageUser`` answers the styled 404 (a page only admins have does not
+  exist for others).
+
+Nothing here renders a page or knows a template: the web layer handles the exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.auth.access import UserScope, ensure_staff_or_admin, is_staff_or_admin, scope_of
+from relink.auth.csrf import csrf_token
+from relink.auth.sessions import resolve_session
+from relink.auth.throttle import LoginThrottle
+from relink.db import Database
+from relink.errors import NotFound, RelinkError
+from relink.grants.oauth_flow import SESSION_NONCE_KEY, new_session_nonce
+from relink.models import Role, User
+from relink.worker.context import JobContext
+
+# The cookie's key for the session token; the user is found through the ``user_session`` row.
+SESSION_ID_KEY = "sid"
+# Where a client login goes from a page that is about the agency's own work (incidents,
+# connecting, one data source's failures): its own read-only view of the data sources.
+CLIENT_HOME = "/data-sources"
+
+
+class NotSignedIn(RelinkError):
+    status_code = 401
+
+    def __init__(self) -> None:
+        super().__init__("sign in first")
+
+
+class AdminOnly(RelinkError):
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__("only an admin can do this")
+
+
+class PageRedirect(Exception):
+    """A page answers with a 303 to ``location`` instead of rendering (handled once)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class LoginRequired(PageRedirect):
+    """Nobody is signed in: to the sign-in page, and back to this address afterwards."""
+
+    def __init__(self, request: Request) -> None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        super().__init__(f"/login?next={quote(target)}")
+
+
+# --- The request's unit of work, clock and jobs ------------------------------------------
+
+
+async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint returns, rolled back on error."""
+    database: Database = request.app.state.database
+    async with database.transaction() as session:
+        yield session
+
+
+# scope="function": the commit happens when the endpoint returns, BEFORE the response is sent,
+# so a client never sees success for a write that then fails to commit.
+DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
+
+
+def get_jobs(request: Request) -> JobContext:
+    """The app's job context: catalog, secret box, settings, HTTP and the clock."""
+    ctx: JobContext = request.app.state.jobs
+    return ctx
+
+
+Jobs = Annotated[JobContext, Depends(get_jobs)]
+
+
+def get_now(jobs: Jobs) -> datetime:
+    """The request's time, read once from the app's clock (tests move it; nothing bypasses it)."""
+    return jobs.now()
+
+
+Now = Annotated[datetime, Depends(get_now)]
+
+
+def get_throttle(request: Request) -> LoginThrottle:
+    """The sign-in throttle shared by the API and the login page."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+Throttle = Annotated[LoginThrottle, Depends(get_throttle)]
+
+
+def client_address(request: Request) -> str:
+    """The peer's address: the proxy's forwarded one only when RELINK_TRUSTED_PROXIES says so.
+
+    The server (uvicorn) rewrites the peer from X-Forwarded-For for trusted proxies alone; no
+    header is read here, so a forged one counts for nothing.
+    """
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
+
+
+def session_nonce_of(request: Request) -> str | None:
+    """This browser session's nonce if it has one (a callback must not invent one)."""
+    nonce = request.session.get(SESSION_NONCE_KEY)
+    return nonce if isinstance(nonce, str) else None
+
+
+def session_nonce(request: Request) -> str:
+    """This browser session's nonce; the state of every sign-in it starts is bound to it."""
+    nonce = session_nonce_of(request)
+    if nonce is None:
+        nonce = new_session_nonce()
+        request.session[SESSION_NONCE_KEY] = nonce
+    return nonce
+
+
+SessionNonce = Annotated[str, Depends(session_nonce)]
+
+
+# --- The browser's cookie ------------------------------------------------------------------
+
+
+def session_token(request: Request) -> str | None:
+    """The session token this browser's cookie carries, if any."""
+    token = request.session.get(SESSION_ID_KEY)
+    return token if isinstance(token, str) else None
+
+
+def remember_sign_in(request: Request, token: str) -> None:
+    """A new cookie on sign-in: a session id planted before sign-in is worth nothing after."""
+    request.session.clear()
+    request.session[SESSION_ID_KEY] = token
+    csrf_token(request)
+
+
+def forget_sign_in(request: Request) -> None:
+    """This browser is signed out: its cookie carries nothing any more."""
+    request.session.clear()
+
+
+# --- Who is asking -------------------------------------------------------------------------
+
+
+async def optional_user(request: Request, session: DbSession, now: Now) -> User | None:
+    """The signed-in user of a live session, or None; an ended session's cookie is cleared."""
+    token = session_token(request)
+    if token is None:
+        return None
+    resolved = await resolve_session(session, token=token, now=now)
+    if resolved is None:
+        request.session.clear()
+        return None
+    # Endpoints that act on "this session" (sign out, the list of sessions) read its id here.
+    request.state.user_session_id = resolved.row.id
+    return resolved.user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+async def current_user(user: OptionalUser) -> User:
+    """The API's signed-in user; a script without a session gets a 401."""
+    if user is None:
+        raise NotSignedIn()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def admin_user(user: CurrentUser) -> User:
+    """The API's admin; anyone else signed in gets a 403."""
+    if user.role is not Role.ADMIN:
+        raise AdminOnly()
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+def staff_only(what: str) -> Callable[[User], Awaitable[User]]:
+    """A dependency for the agency's own business (grants, incidents): staff and admins.
+
+    For a client login ``what`` does not exist (404, not 403: existence must not leak).
+    """
+
+    async def staff_user(user: CurrentUser) -> User:
+        ensure_staff_or_admin(user, what=what)
+        return user
+
+    return staff_user
+
+
+async def current_scope(user: CurrentUser) -> UserScope:
+    """What the API's signed-in user may see: the one access rule of ``auth/access.py``."""
+    return scope_of(user)
+
+
+Scope = Annotated[UserScope, Depends(current_scope)]
+
+
+async def page_user(request: Request, user: OptionalUser) -> User:
+    """The pages' signed-in user; a visitor is sent to sign in and brought back."""
+    if user is None:
+        raise LoginRequired(request)
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
+
+async def staff_page_user(user: PageUser) -> User:
+    """Staff and admins; a client login is sent to its own read-only view instead."""
+    if not is_staff_or_admin(user):
+        raise PageRedirect(CLIENT_HOME)
+    return user
+
+
+StaffPageUser = Annotated[User, Depends(staff_page_user)]
+
+
+async def admin_page_user(user: PageUser) -> User:
+    """Admins; for anyone else the page does not exist (the styled 404: no leak, no tease)."""
+    if user.role is not Role.ADMIN:
+        raise NotFound("page")
+    return user
+
+
+AdminPageUser = Annotated[User, Depends(admin_page_user)]
+
+
+async def page_scope(user: PageUser) -> UserScope:
+    """What the pages' signed-in user may see."""
+    return scope_of(user)
+
+
+PageScope = Annotated[UserScope, Depends(page_scope)]
