@@ -62,6 +62,7 @@ async def _seed(database: Database, box: SecretBox) -> tuple[int, int]:
             name="Admin",
             password="scale-bench-pw",  # noqa: S106  (a throw-away database)
             role=Role.ADMIN,
+            now=utcnow(),
         )
         now = utcnow()
         await session.execute(

@@ -19,6 +19,7 @@ from relink.errors import RelinkError
 from relink.kit.crypto import SecretBox, generate_key
 from relink.logging import configure_logging
 from relink.models import Agency, Role, User
+from relink.models.base import utcnow
 from relink.sandbox.cli import sandbox_cli
 
 if TYPE_CHECKING:
@@ -135,6 +136,7 @@ def users_create(
             all_clients=all_clients,
             client_ids=client_ids if role is Role.STAFF else (),
             client_id=client_ids[0] if role is Role.CLIENT and client_ids else None,
+            now=utcnow(),
         )
         return user.email
 
@@ -162,7 +164,7 @@ def users_set_password(
 
     async def work(session: AsyncSession) -> int:
         user = await _user_by_email(session, email)
-        return await set_password(session, user=user, password=password)
+        return await set_password(session, user=user, password=password, now=utcnow())
 
     ended = _in_transaction(work)
     console.print(f"password set; {ended} session{'s' if ended != 1 else ''} ended")
@@ -175,7 +177,7 @@ def users_deactivate(email: Annotated[str, typer.Option(help="Sign-in e-mail")])
 
     async def work(session: AsyncSession) -> int:
         user = await _user_by_email(session, email)
-        return await deactivate_user(session, user=user)
+        return await deactivate_user(session, user=user, now=utcnow())
 
     ended = _in_transaction(work)
     console.print(f"deactivated; {ended} session{'s' if ended != 1 else ''} ended")

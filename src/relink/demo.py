@@ -182,6 +182,7 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
         password=DEMO_PASSWORD,
         password_hash=shared,
         role=Role.ADMIN,
+        now=utcnow(),
     )
     await create_user(
         session,
@@ -192,6 +193,7 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
         password_hash=shared,
         role=Role.STAFF,
         all_clients=True,
+        now=utcnow(),
     )
     await create_user(
         session,
@@ -202,6 +204,7 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
         password_hash=shared,
         role=Role.STAFF,
         client_ids=[clients[0].id, clients[9].id],
+        now=utcnow(),
     )
     await create_user(
         session,
@@ -212,6 +215,7 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
         password_hash=shared,
         role=Role.CLIENT,
         client_id=clients[0].id,
+        now=utcnow(),
     )
 
 

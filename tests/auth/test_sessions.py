@@ -112,7 +112,7 @@ async def test_a_password_change_by_the_service_ends_every_session(
 
     async with database.transaction() as session:
         user = await session.get_one(User, demo.staff.id)
-        ended = await set_password(session, user=user, password=NEW_PASSWORD)
+        ended = await set_password(session, user=user, password=NEW_PASSWORD, now=utcnow())
 
     assert ended == 1
     assert await _me(laptop) == 401 and await _me(thief) == 401
@@ -156,7 +156,7 @@ async def test_deactivation_ends_every_session_for_good(
 
     async with database.transaction() as session:
         user = await session.get_one(User, demo.staff.id)
-        await deactivate_user(session, user=user)
+        await deactivate_user(session, user=user, now=utcnow())
     async with database.transaction() as session:
         # Reactivated later: the sessions from before stay ended.
         (await session.get_one(User, demo.staff.id)).is_active = True

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.demo import DEMO_PASSWORD
 from relink.errors import InvalidInput
 from relink.models import Role
+from relink.models.base import utcnow
 from relink.users.service import authenticate, create_user
 from tests.fixtures.demo import Demo
 
@@ -41,6 +42,7 @@ async def test_a_short_password_is_refused_with_the_minimum(
             name="New",
             password="short",
             role=Role.ADMIN,
+            now=utcnow(),
         )
 
 
@@ -53,6 +55,7 @@ async def test_a_client_user_needs_their_client(session: AsyncSession, demo: Dem
             name="C",
             password=DEMO_PASSWORD,
             role=Role.CLIENT,
+            now=utcnow(),
         )
 
 
@@ -65,6 +68,7 @@ async def test_a_duplicate_email_is_refused(session: AsyncSession, demo: Demo) -
             name="Dup",
             password=DEMO_PASSWORD,
             role=Role.STAFF,
+            now=utcnow(),
         )
 
 
@@ -80,4 +84,5 @@ async def test_staff_access_to_a_client_of_another_agency_is_refused(
             password=DEMO_PASSWORD,
             role=Role.STAFF,
             client_ids=[999_999],
+            now=utcnow(),
         )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.auth.passwords import hash_password
 from relink.demo import DEMO_DAYS, DEMO_LOGINS, DEMO_PASSWORD
 from relink.models import Agency, Client, DailyMetric, DataSource, Grant, Role, User
+from relink.models.base import utcnow
 from relink.providers.taxonomy import AuthKind
 from relink.users.service import create_user
 from tests.fixtures.app_server import run_app
@@ -161,6 +162,7 @@ async def test_the_login_page_shows_no_demo_logins_without_the_demo_agency(
             name="Not Demo",
             password=DEMO_PASSWORD,
             role=Role.ADMIN,
+            now=utcnow(),
         )
         await session.commit()
 

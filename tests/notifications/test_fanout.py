@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.auth.access import is_staff_or_admin, visible_client_ids
 from relink.incidents import service as incidents
 from relink.models import Notification, Role, User
+from relink.models.base import utcnow
 from relink.notifications import service as inbox
 from relink.notifications.kinds import ReconnectNeeded
 from relink.providers.taxonomy import ErrorClass
@@ -83,7 +84,9 @@ async def test_the_limited_staff_user_sees_only_their_own_client(
 async def test_a_staff_user_sharing_no_client_gets_nothing(
     session: AsyncSession, demo: Demo, ctx: JobContext, sandbox: SandboxServer
 ) -> None:
-    await set_client_access(session, user=demo.limited, client_ids=[demo.clients[9].id])
+    await set_client_access(
+        session, user=demo.limited, client_ids=[demo.clients[9].id], now=utcnow()
+    )
     await session.commit()
 
     await _revoke_shared(ctx, sandbox)
@@ -169,6 +172,7 @@ async def test_a_new_staff_user_is_told_of_what_is_already_broken(
         password="long-enough-pw",
         role=Role.STAFF,
         all_clients=True,
+        now=utcnow(),
     )
     await session.commit()
 
@@ -178,12 +182,17 @@ async def test_a_new_staff_user_is_told_of_what_is_already_broken(
 async def test_newly_granted_access_subscribes_the_user(
     session: AsyncSession, demo: Demo, ctx: JobContext, sandbox: SandboxServer
 ) -> None:
-    await set_client_access(session, user=demo.limited, client_ids=[demo.clients[9].id])
+    await set_client_access(
+        session, user=demo.limited, client_ids=[demo.clients[9].id], now=utcnow()
+    )
     await session.commit()
     await _revoke_shared(ctx, sandbox)
 
     await set_client_access(
-        session, user=demo.limited, client_ids=[demo.clients[9].id, demo.clients[3].id]
+        session,
+        user=demo.limited,
+        client_ids=[demo.clients[9].id, demo.clients[3].id],
+        now=utcnow(),
     )
     await session.commit()
 
@@ -243,6 +252,7 @@ async def _recipients_world(session: AsyncSession, demo: Demo) -> list[User]:
             role=role,
             all_clients=every,
             client_ids=ids,
+            now=utcnow(),
         )
         for name, role, every, ids in (
             ("second-admin", Role.ADMIN, False, ()),

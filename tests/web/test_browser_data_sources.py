@@ -215,19 +215,26 @@ def test_the_client_page_shows_the_gap_the_history_and_the_trash(
 
     async def old_gap(session: AsyncSession) -> None:
         await session.execute(
-            update(DataSource).where(DataSource.grant_id == demo_seeded.shared_grant_id)
+            update(DataSource)
+            .where(DataSource.grant_id == demo_seeded.shared_grant_id)
             .values(complete_through=gap_start - timedelta(days=1))
-        )  # fmt: skip
+        )
         # An outage of the provider last month, for the timeline's history.
         source_id = await session.scalar(select(DataSource.id).where(DataSource.client_id == acme))
         assert source_id is not None
         opened = datetime.now(UTC) - timedelta(days=40)
         incident = Incident(
-            agency_id=demo_seeded.agency.id, key=f"data_source:{source_id}:provider_unavailable",
-            error_class=ErrorClass.PROVIDER_UNAVAILABLE, kind="data_delayed", provider="sandbox",
-            data_source_id=source_id, opened_at=opened, last_seen_at=opened,
-            resolved_at=opened + timedelta(days=3), resolved_by="system",
-        )  # fmt: skip
+            agency_id=demo_seeded.agency.id,
+            key=f"data_source:{source_id}:provider_unavailable",
+            error_class=ErrorClass.PROVIDER_UNAVAILABLE,
+            kind="data_delayed",
+            provider="sandbox",
+            data_source_id=source_id,
+            opened_at=opened,
+            last_seen_at=opened,
+            resolved_at=opened + timedelta(days=3),
+            resolved_by="system",
+        )
         session.add(incident)
         await session.flush()
         link = IncidentDataSource(

@@ -48,9 +48,10 @@ async def outage(
     """The shared grant is revoked; answers what the agency side knows about why."""
     own = demo.client_named("Acme Dental").id
     await session.execute(
-        update(DataSource).where(DataSource.grant_id == demo.shared_grant_id)
+        update(DataSource)
+        .where(DataSource.grant_id == demo.shared_grant_id)
         .values(complete_through=date.today() - timedelta(days=GAP_DAYS))
-    )  # fmt: skip
+    )
     await session.commit()
     sandbox.add_fault("revoke_grant", grant=MANAGER)
     sweep_now(admin)

@@ -32,9 +32,10 @@ async def outage(
     """The shared grant broke a few days ago: its data sources miss the days since."""
     gap_start = date.today() - timedelta(days=GAP_DAYS)
     await session.execute(
-        update(DataSource).where(DataSource.grant_id == demo.shared_grant_id)
+        update(DataSource)
+        .where(DataSource.grant_id == demo.shared_grant_id)
         .values(complete_through=gap_start - timedelta(days=1))
-    )  # fmt: skip
+    )
     await session.commit()
     sandbox.add_fault("revoke_grant", grant=MANAGER)
     sweep_now(admin)
@@ -87,9 +88,10 @@ async def test_backfill_progress_counts_the_days_filled(
     today = date.today()
     acme = demo.client_named("Acme Dental").id
     await session.execute(
-        update(DataSource).where(DataSource.client_id == acme)
+        update(DataSource)
+        .where(DataSource.client_id == acme)
         .values(backfill_from=today - timedelta(days=5), complete_through=today - timedelta(days=2))
-    )  # fmt: skip
+    )
     await session.commit()
 
     page = admin.get(f"/clients/{acme}").text

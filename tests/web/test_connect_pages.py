@@ -27,11 +27,19 @@ CHOICE_PAGE = re.compile(r"^/connect/grants/(\d+)/accounts$")
 
 @pytest.fixture
 def app_url(
-    demo: Demo, database_url: str, secret_key: str, sandbox: SandboxServer,
+    demo: Demo,
+    database_url: str,
+    secret_key: str,
+    sandbox: SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[str]:  # fmt: skip
-    with run_app(monkeypatch, database_url=database_url, secret_key=secret_key,
-                 sandbox_url=sandbox.url, embedded_worker=True) as running:  # fmt: skip
+) -> Iterator[str]:
+    with run_app(
+        monkeypatch,
+        database_url=database_url,
+        secret_key=secret_key,
+        sandbox_url=sandbox.url,
+        embedded_worker=True,
+    ) as running:
         yield running.url
 
 
@@ -54,8 +62,10 @@ def _choice_page(callback: httpx.Response) -> str:
 async def test_the_provider_list_puts_the_sandbox_first(admin: httpx.Client) -> None:
     page = admin.get("/connect").text
 
-    positions = [page.index(name) for name in
-                 ("Sandbox Ads", "Sandbox Call Tracking", "Google Ads", "Stripe")]  # fmt: skip
+    positions = [
+        page.index(name)
+        for name in ("Sandbox Ads", "Sandbox Call Tracking", "Google Ads", "Stripe")
+    ]
     assert positions[0] < positions[1] < min(positions[2:])
     assert 'action="/connect/sandbox/oauth"' in page
     assert 'href="/connect/sandbox_api/key"' in page
@@ -91,8 +101,9 @@ async def test_connecting_through_oauth_links_the_chosen_account_and_imports_it(
     grants_before = await session.scalar(select(Grant.id).order_by(Grant.id.desc()))
     choice = _choice_page(_sign_in_at_the_provider(admin, sandbox))
 
-    answer = admin.post(choice, data={f"link:{FREE_ACCOUNT}": str(client_id),
-                                      "link:cust-100-000-0110": ""})  # fmt: skip
+    answer = admin.post(
+        choice, data={f"link:{FREE_ACCOUNT}": str(client_id), "link:cust-100-000-0110": ""}
+    )
 
     assert answer.status_code == 303
     assert answer.headers["location"] == "/data-sources?done=connected"
@@ -126,8 +137,9 @@ async def test_linking_an_account_twice_to_one_client_is_refused(
     assert acme_source is not None
     choice = _choice_page(_sign_in_at_the_provider(admin, sandbox))
 
-    answer = admin.post(choice, data={f"link:{acme_source.external_account_id}":
-                                      str(acme_source.client_id)})  # fmt: skip
+    answer = admin.post(
+        choice, data={f"link:{acme_source.external_account_id}": str(acme_source.client_id)}
+    )
 
     assert answer.status_code == 422 and "is already linked to that client" in answer.text
 
@@ -161,9 +173,10 @@ async def test_a_bad_api_key_is_refused_with_the_reason(
     assert reason in answer.text
     assert f'<option value="{client_id}" selected>' in answer.text
     count = await session.scalar(
-        select(DataSource.id).where(DataSource.client_id == client_id,
-                                    DataSource.provider == "sandbox_api")
-    )  # fmt: skip
+        select(DataSource.id).where(
+            DataSource.client_id == client_id, DataSource.provider == "sandbox_api"
+        )
+    )
     assert count is None
 
 
@@ -180,9 +193,10 @@ async def test_a_good_api_key_connects_its_account_to_the_client(
     assert answer.status_code == 303
     assert answer.headers["location"] == "/data-sources?done=connected"
     source = await session.scalar(
-        select(DataSource).where(DataSource.client_id == client_id,
-                                 DataSource.provider == "sandbox_api")
-    )  # fmt: skip
+        select(DataSource).where(
+            DataSource.client_id == client_id, DataSource.provider == "sandbox_api"
+        )
+    )
     assert source is not None
     assert source.external_account_id == key_account.account.id
     assert source.external_account_name == key_account.account.name

@@ -185,11 +185,14 @@ async def test_pause_resume_and_sync_need_the_csrf_token(
     page = bare.get(paused.headers["location"]).text
     assert "Paused. Relink stops importing" in page
     assert _rows(page) == [("Acme Dental", "paused")]
-    resumed = bare.post(f"/data-sources/{source_id}/resume", data=_form(
-        page, f"/data-sources/{source_id}/resume"))  # fmt: skip
+    resumed = bare.post(
+        f"/data-sources/{source_id}/resume", data=_form(page, f"/data-sources/{source_id}/resume")
+    )
     assert resumed.headers["location"].endswith("done=resumed")
-    synced = bare.post(f"/data-sources/{source_id}/sync", data=_form(
-        bare.get("/data-sources").text, f"/data-sources/{source_id}/sync"))  # fmt: skip
+    synced = bare.post(
+        f"/data-sources/{source_id}/sync",
+        data=_form(bare.get("/data-sources").text, f"/data-sources/{source_id}/sync"),
+    )
     assert synced.headers["location"] == "/data-sources?done=synced"
     session.expire_all()
     assert (

@@ -45,18 +45,28 @@ async def _api_key_source(session: AsyncSession) -> DataSource:
 
 
 async def _open(
-    session: AsyncSession, demo: Demo, *, error_class: ErrorClass, source: DataSource | None,
-    kind: str | None = None, key: str | None = None, provider: str = "sandbox",
-) -> int:  # fmt: skip
+    session: AsyncSession,
+    demo: Demo,
+    *,
+    error_class: ErrorClass,
+    source: DataSource | None,
+    kind: str | None = None,
+    key: str | None = None,
+    provider: str = "sandbox",
+) -> int:
     """Open an incident the way a failure would; returns the admin's notification id."""
     opened = await incidents.open_or_extend(
-        session, agency_id=demo.agency.id, error_class=error_class, provider=provider,
-        now=utcnow(), kind=kind,
+        session,
+        agency_id=demo.agency.id,
+        error_class=error_class,
+        provider=provider,
+        now=utcnow(),
+        kind=kind,
         key=key or f"data_source:{source.id if source else 0}:{error_class.value}",
         grant_id=source.grant_id if source else None,
         data_source_id=source.id if source else None,
         data_source_ids=[source.id] if source else [],
-    )  # fmt: skip
+    )
     await session.commit()
     notification_id = await session.scalar(
         select(Notification.id).where(
@@ -127,9 +137,12 @@ async def test_check_app_settings_shows_the_provider_app_without_its_secret(
     session: AsyncSession, demo: Demo, admin: httpx.Client
 ) -> None:
     notification_id = await _open(
-        session, demo, error_class=ErrorClass.APP_MISCONFIGURED, source=None,
+        session,
+        demo,
+        error_class=ErrorClass.APP_MISCONFIGURED,
+        source=None,
         key=incidents.provider_key("sandbox", ErrorClass.APP_MISCONFIGURED),
-    )  # fmt: skip
+    )
 
     target = _act(admin, notification_id)
     page = admin.get(target)
@@ -165,18 +178,26 @@ async def test_the_provider_apps_page_is_for_admins_only(demo: Demo, app_url: st
     ],
 )
 async def test_every_kind_of_notification_leads_to_a_real_page(
-    session: AsyncSession, demo: Demo, admin: httpx.Client, kind: str,
-    error_class: ErrorClass, source_kind: str | None,
-) -> None:  # fmt: skip
+    session: AsyncSession,
+    demo: Demo,
+    admin: httpx.Client,
+    kind: str,
+    error_class: ErrorClass,
+    source_kind: str | None,
+) -> None:
     source = None
     if source_kind == "oauth":
         source = await _oauth_source(session, demo)
     elif source_kind == "api_key":
         source = await _api_key_source(session)
     notification_id = await _open(
-        session, demo, error_class=error_class, source=source, kind=kind,
+        session,
+        demo,
+        error_class=error_class,
+        source=source,
+        kind=kind,
         provider=source.provider if source else "sandbox",
-    )  # fmt: skip
+    )
     note = kinds.parse(
         (
             await session.scalar(

@@ -47,8 +47,9 @@ def _endpoint_id(page: str) -> int:
 async def test_saving_the_email_preference_shows_a_banner_and_is_kept(
     staff: httpx.Client, session: AsyncSession, demo: Demo
 ) -> None:
-    answer = staff.post("/settings/notifications", data={"email_preference": "daily_digest"},
-                        follow_redirects=True)  # fmt: skip
+    answer = staff.post(
+        "/settings/notifications", data={"email_preference": "daily_digest"}, follow_redirects=True
+    )
 
     assert answer.status_code == 200
     assert "Saved. You will get one e-mail a day." in answer.text
@@ -97,8 +98,12 @@ async def test_a_new_webhook_shows_its_secret_once_and_never_again(admin: httpx.
 
 
 async def test_the_endpoint_list_shows_events_and_format(admin: httpx.Client) -> None:
-    _add_webhook(admin, url="https://hooks.slack.test/T1/B2", payload_format="slack",
-                 events=["import.failed", "grant.expires_soon"])  # fmt: skip
+    _add_webhook(
+        admin,
+        url="https://hooks.slack.test/T1/B2",
+        payload_format="slack",
+        events=["import.failed", "grant.expires_soon"],
+    )
 
     page = admin.get("/settings/webhooks").text
 
@@ -168,10 +173,18 @@ async def test_a_user_created_with_chosen_clients_sees_only_those(
     admin: httpx.Client, app_url: str, session: AsyncSession, demo: Demo
 ) -> None:
     acme, harbor = demo.clients[0], demo.clients[9]
-    answer = admin.post("/settings/users", data={
-        "email": "Robin@Demo.Relink.Test", "name": "Robin", "password": "a-long-password",
-        "role": "staff", "access": "chosen", "client_ids": [str(acme.id), str(harbor.id)],
-    }, follow_redirects=True)  # fmt: skip
+    answer = admin.post(
+        "/settings/users",
+        data={
+            "email": "Robin@Demo.Relink.Test",
+            "name": "Robin",
+            "password": "a-long-password",
+            "role": "staff",
+            "access": "chosen",
+            "client_ids": [str(acme.id), str(harbor.id)],
+        },
+        follow_redirects=True,
+    )
 
     assert answer.status_code == 200
     assert "robin@demo.relink.test can now sign in." in answer.text
@@ -186,10 +199,16 @@ async def test_a_user_created_with_chosen_clients_sees_only_those(
 async def test_a_refused_user_is_shown_the_reason_on_the_form(
     admin: httpx.Client, session: AsyncSession
 ) -> None:
-    answer = admin.post("/settings/users", data={
-        "email": "short@demo.relink.test", "name": "Short", "password": "abc",
-        "role": "staff", "access": "all",
-    })  # fmt: skip
+    answer = admin.post(
+        "/settings/users",
+        data={
+            "email": "short@demo.relink.test",
+            "name": "Short",
+            "password": "abc",
+            "role": "staff",
+            "access": "all",
+        },
+    )
 
     assert answer.status_code == 422
     assert "The password needs at least" in answer.text
@@ -198,10 +217,16 @@ async def test_a_refused_user_is_shown_the_reason_on_the_form(
 
 
 async def test_chosen_access_without_clients_is_refused(admin: httpx.Client) -> None:
-    answer = admin.post("/settings/users", data={
-        "email": "none@demo.relink.test", "name": "None", "password": "a-long-password",
-        "role": "staff", "access": "chosen",
-    })  # fmt: skip
+    answer = admin.post(
+        "/settings/users",
+        data={
+            "email": "none@demo.relink.test",
+            "name": "None",
+            "password": "a-long-password",
+            "role": "staff",
+            "access": "chosen",
+        },
+    )
 
     assert answer.status_code == 422 and "Choose at least one client" in answer.text
 
@@ -218,9 +243,11 @@ async def test_an_admin_edits_a_staff_user_s_client_access(
 ) -> None:
     bakery_id, limited_id = demo.clients[1].id, demo.limited.id
 
-    answer = admin.post(f"/settings/users/{limited_id}/access",
-                        data={"access": "chosen", "client_ids": [str(bakery_id)]},
-                        follow_redirects=True)  # fmt: skip
+    answer = admin.post(
+        f"/settings/users/{limited_id}/access",
+        data={"access": "chosen", "client_ids": [str(bakery_id)]},
+        follow_redirects=True,
+    )
 
     assert "Client access saved" in answer.text
     session.expire_all()
@@ -233,10 +260,14 @@ async def test_the_outbox_lists_a_mail_and_shows_its_body(
     admin: httpx.Client, session: AsyncSession, demo: Demo
 ) -> None:
     message = OutboxEmail(
-        agency_id=demo.agency.id, user_id=demo.staff.id, to_address="staff@demo.relink.test",
-        subject="Sandbox Ads disconnected for Acme Dental", kind="single",
-        text_body="Reconnect it from Relink.", html_body="<p><b>Reconnect</b> it & more</p>",
-    )  # fmt: skip
+        agency_id=demo.agency.id,
+        user_id=demo.staff.id,
+        to_address="staff@demo.relink.test",
+        subject="Sandbox Ads disconnected for Acme Dental",
+        kind="single",
+        text_body="Reconnect it from Relink.",
+        html_body="<p><b>Reconnect</b> it & more</p>",
+    )
     session.add(message)
     await session.commit()
 

@@ -85,6 +85,7 @@ async def change_password(
     session: DbSession,
     throttle: Throttle,
     address: ClientAddress,
+    now: Now,
 ) -> SessionsEnded:
     """Change one's own password; every other session of the user ends, this one stays."""
     ended = await sign_in.change_password(
@@ -95,6 +96,7 @@ async def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
         keep_session_id=request.state.user_session_id,
+        now=now,
     )
     return SessionsEnded(ended=ended)
 

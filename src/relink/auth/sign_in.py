@@ -68,6 +68,7 @@ async def change_password(
     current_password: str,
     new_password: str,
     keep_session_id: int | None,
+    now: datetime,
 ) -> int:
     """Change one's own password; every other session of the user ends. Returns how many.
 
@@ -81,6 +82,7 @@ async def change_password(
         current_password=current_password,
         new_password=new_password,
         keep_session_id=keep_session_id,
+        now=now,
     )
     await throttle.succeeded(reservation, session=session)
     return ended

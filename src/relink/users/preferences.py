@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,6 @@ from relink.auth.access import scope_of
 from relink.auth.access import visible_clients as visible_clients_query
 from relink.errors import InvalidInput, NotFound
 from relink.models import Client, EmailPreference, Role, User, UserClientAccess
-from relink.models.base import utcnow
 from relink.notifications.fanout import subscribe_user
 from relink.users.service import set_client_access
 
@@ -100,7 +100,7 @@ def parse_role(value: str) -> Role:
 
 
 async def set_staff_access(
-    session: AsyncSession, *, user: User, all_clients: bool, client_ids: list[int]
+    session: AsyncSession, *, user: User, all_clients: bool, client_ids: list[int], now: datetime
 ) -> None:
     """A staff user sees every client, or only the chosen ones (told at once of open incidents)."""
     if user.role is not Role.STAFF:
@@ -109,11 +109,11 @@ async def set_staff_access(
         user.all_clients = True
         await session.execute(delete(UserClientAccess).where(UserClientAccess.user_id == user.id))
         await session.flush()
-        await subscribe_user(session, user=user, now=utcnow())
+        await subscribe_user(session, user=user, now=now)
         return
     await ensure_clients(session, agency_id=user.agency_id, client_ids=client_ids)
     user.all_clients = False
-    await set_client_access(session, user=user, client_ids=client_ids)
+    await set_client_access(session, user=user, client_ids=client_ids, now=now)
 
 
 async def ensure_clients(session: AsyncSession, *, agency_id: int, client_ids: list[int]) -> None:

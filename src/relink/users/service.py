@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,6 @@ from relink.auth.passwords import (
 from relink.auth.sessions import end_all_sessions
 from relink.errors import InvalidInput, RelinkError
 from relink.models import Client, Role, User, UserClientAccess
-from relink.models.base import utcnow
 from relink.notifications.fanout import subscribe_user
 
 
@@ -33,6 +33,7 @@ async def create_user(
     client_ids: Iterable[int] = (),
     client_id: int | None = None,
     password_hash: str | None = None,
+    now: datetime,
 ) -> User:
     """A new user; staff get all clients or the listed ones, a client user gets one client.
 
@@ -63,14 +64,14 @@ async def create_user(
     session.add(user)
     await session.flush()
     if role is Role.STAFF and not all_clients:
-        await set_client_access(session, user=user, client_ids=client_ids)
+        await set_client_access(session, user=user, client_ids=client_ids, now=now)
     elif role is not Role.CLIENT:
-        await subscribe_user(session, user=user, now=utcnow())
+        await subscribe_user(session, user=user, now=now)
     return user
 
 
 async def set_client_access(
-    session: AsyncSession, *, user: User, client_ids: Iterable[int]
+    session: AsyncSession, *, user: User, client_ids: Iterable[int], now: datetime
 ) -> None:
     """Replace a limited staff user's list of clients."""
     if user.role is not Role.STAFF:
@@ -83,7 +84,7 @@ async def set_client_access(
     )
     await session.flush()
     # Newly granted access: told at once of what is already broken for those clients.
-    await subscribe_user(session, user=user, now=utcnow())
+    await subscribe_user(session, user=user, now=now)
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
@@ -107,7 +108,12 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
 
 
 async def set_password(
-    session: AsyncSession, *, user: User, password: str, keep_session_id: int | None = None
+    session: AsyncSession,
+    *,
+    user: User,
+    password: str,
+    now: datetime,
+    keep_session_id: int | None = None,
 ) -> int:
     """A new password; every session of the user ends but ``keep_session_id``.
 
@@ -117,7 +123,7 @@ async def set_password(
     _check_password_length(password)
     user.password_hash = await asyncio.to_thread(hash_password, password)
     await session.flush()
-    return await end_all_sessions(session, user_id=user.id, now=utcnow(), keep_id=keep_session_id)
+    return await end_all_sessions(session, user_id=user.id, now=now, keep_id=keep_session_id)
 
 
 async def change_own_password(
@@ -127,20 +133,21 @@ async def change_own_password(
     current_password: str,
     new_password: str,
     keep_session_id: int | None,
+    now: datetime,
 ) -> int:
     """A signed-in user's own change: the current password first, then as ``set_password``."""
     if not await asyncio.to_thread(verify_password, user.password_hash, current_password):
         raise WrongPassword()
     return await set_password(
-        session, user=user, password=new_password, keep_session_id=keep_session_id
+        session, user=user, password=new_password, keep_session_id=keep_session_id, now=now
     )
 
 
-async def deactivate_user(session: AsyncSession, *, user: User) -> int:
+async def deactivate_user(session: AsyncSession, *, user: User, now: datetime) -> int:
     """The user can no longer sign in, and every session they hold ends now."""
     user.is_active = False
     await session.flush()
-    return await end_all_sessions(session, user_id=user.id, now=utcnow())
+    return await end_all_sessions(session, user_id=user.id, now=now)
 
 
 class WrongPassword(RelinkError):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import scope_of
 from relink.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from relink.dependencies import AdminPageUser, DbSession
+from relink.dependencies import AdminPageUser, DbSession, Now
 from relink.errors import InvalidInput
 from relink.kit.row_ids import BoundedId, CursorQuery, RowId
 from relink.models import Role, User
@@ -52,6 +52,7 @@ async def add_user(
     request: Request,
     session: DbSession,
     user: AdminPageUser,
+    now: Now,
     email: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)] = "",
@@ -76,6 +77,7 @@ async def add_user(
             all_clients=access == "all",
             client_ids=chosen,
             client_id=int(client_id) if parsed_role is Role.CLIENT and client_id else None,
+            now=now,
         )
     except InvalidInput as error:
         form = {
@@ -114,13 +116,14 @@ async def save_user_access(
     request: Request,
     session: DbSession,
     user: AdminPageUser,
+    now: Now,
     access: Annotated[str, Form()] = "all",
     client_ids: Annotated[list[BoundedId] | None, Form()] = None,
 ) -> Response:
     person = await preferences.get_agency_user(session, agency_id=user.agency_id, user_id=user_id)
     try:
         await preferences.set_staff_access(
-            session, user=person, all_clients=access == "all", client_ids=client_ids or []
+            session, user=person, all_clients=access == "all", client_ids=client_ids or [], now=now
         )
     except InvalidInput as error:
         return render_settings(
