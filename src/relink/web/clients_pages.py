@@ -22,13 +22,6 @@ from relink.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
-KIND_LABELS = {
-    kinds.RECONNECT_NEEDED: "Reconnect needed",
-    kinds.UPLOAD_FAILED: "Data upload failed",
-    kinds.DATA_DELAYED: "Data delayed",
-    kinds.EXPIRES_SOON: "Expires soon",
-    kinds.OPERATIONS_ALERT: "Operations alert",
-}
 # A bar a few minutes long would be invisible on a 90-day axis; this keeps it a visible sliver.
 MIN_BAR_PERCENT = 0.8
 
@@ -75,7 +68,7 @@ def timeline_bars(items: list[health.TimelineItem], *, now: datetime) -> list[Ba
         bars.append(
             Bar(
                 kind=incident.kind,
-                label=KIND_LABELS.get(incident.kind, incident.kind.replace("_", " ").capitalize()),
+                label=kinds.label_of(incident.kind),
                 provider=provider_label(incident.provider).name,
                 accounts=item.account_names,
                 opened_at=incident.opened_at,

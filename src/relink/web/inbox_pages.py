@@ -16,13 +16,6 @@ from relink.web.templating import templates
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 25
-KIND_LABELS = {
-    kinds.RECONNECT_NEEDED: "Reconnect needed",
-    kinds.UPLOAD_FAILED: "Data upload failed",
-    kinds.DATA_DELAYED: "Data delayed",
-    kinds.EXPIRES_SOON: "Expires soon",
-    kinds.OPERATIONS_ALERT: "Operations alert",
-}
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -34,7 +27,7 @@ async def inbox_page(
     kind: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    chosen_kind = kind if kind in KIND_LABELS else None
+    chosen_kind = kind if kind in kinds.LABELS else None
     page = await inbox.list_notifications(
         session, user=user, show=show, kind=chosen_kind, limit=PAGE_SIZE, cursor=cursor
     )
@@ -45,7 +38,7 @@ async def inbox_page(
         "unread": await inbox.unread_count(session, user=user),
         "show": show,
         "kind": chosen_kind,
-        "kinds": KIND_LABELS,
+        "kinds": kinds.LABELS,
         "next_url": f"/inbox?{urlencode({**filters, 'cursor': page.next_cursor})}"
         if page.next_cursor
         else None,
