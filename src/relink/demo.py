@@ -174,6 +174,7 @@ def _demo_password_hash() -> str:
 async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Client]) -> None:
     admin, staff, limited, client_login = DEMO_LOGINS
     shared = _demo_password_hash()
+    now = utcnow()
     await create_user(
         session,
         agency_id=agency_id,
@@ -182,7 +183,7 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
         password=DEMO_PASSWORD,
         password_hash=shared,
         role=Role.ADMIN,
-        now=utcnow(),
+        now=now,
     )
     await create_user(
         session,
@@ -193,7 +194,7 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
         password_hash=shared,
         role=Role.STAFF,
         all_clients=True,
-        now=utcnow(),
+        now=now,
     )
     await create_user(
         session,
@@ -204,7 +205,7 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
         password_hash=shared,
         role=Role.STAFF,
         client_ids=[clients[0].id, clients[9].id],
-        now=utcnow(),
+        now=now,
     )
     await create_user(
         session,
@@ -215,7 +216,7 @@ async def _seed_users(session: AsyncSession, *, agency_id: int, clients: list[Cl
         password_hash=shared,
         role=Role.CLIENT,
         client_id=clients[0].id,
-        now=utcnow(),
+        now=now,
     )
 
 
