@@ -164,6 +164,14 @@ async def test_a_replayed_callback_changes_nothing_and_says_so(
     query = consent(sandbox, started.headers["location"], email=MANAGER)
     admin.get(f"/oauth/callback?{query}")
     sandbox.add_fault("revoke_grant", grant=MANAGER)
+    # The reconnect's backfill may already have imported every missed day, so only a due
+    # refresh makes the sweep meet the revocation; without this the test raced the backfill.
+    await session.execute(
+        update(Grant)
+        .where(Grant.id == demo.shared_grant_id)
+        .values(next_refresh_at=Grant.last_refreshed_at)
+    )
+    await session.commit()
     sweep_now(admin)
 
     replay = admin.get(f"/oauth/callback?{query}")
