@@ -41,8 +41,12 @@ cli_health.register(app)
 
 
 def _secret_box() -> SecretBox:
-    """The box of the configured keys (generated into ``var/`` on first use when unset)."""
-    return SecretBox(get_settings().key_list())
+    """The box of the configured keys (on SQLite generated into ``var/`` when unset)."""
+    try:
+        return SecretBox(get_settings().key_list())
+    except RelinkError as exc:  # MissingSecretKeys: say what to set, without a traceback
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(code=2) from exc
 
 
 @app.callback()
