@@ -137,11 +137,11 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         https_only=config.https,
         max_age=SESSION_MAX_AGE_SECONDS,
     )
-    # Every answer below it carries the headers.
-    app.add_middleware(SecurityHeadersMiddleware, https=config.https)
     app.add_middleware(HttpMetricsMiddleware)
-    # Added last, so it is outermost: every line logged for a request carries its id.
+    # Every line logged for a request carries its id; a crash's answer too.
     app.add_middleware(RequestIdMiddleware)
+    # Added last, so it is outermost: every answer below it carries the headers.
+    app.add_middleware(SecurityHeadersMiddleware, https=config.https)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     protected = [Depends(csrf_protect)]
     for router in (
