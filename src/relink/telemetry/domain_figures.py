@@ -11,12 +11,13 @@ runs), which Prometheus' ``rate()`` treats as a counter reset.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from relink.kit.retry import MAX_ATTEMPTS
 from relink.models import (
@@ -61,17 +62,17 @@ def _as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-async def _grouped(session: AsyncSession, query: Select[tuple[object, ...]]) -> dict[Labels, float]:
+async def _grouped(session: AsyncSession, query: Executable) -> dict[Labels, float]:
     """Rows of (label, ..., count) as a mapping from label values to the count."""
     figures: dict[Labels, float] = {}
     for row in await session.execute(query):
-        *labels, count = row
-        key = tuple("" if label is None else str(label) for label in labels)
-        figures[key] = figures.get(key, 0.0) + float(count or 0)
+        values = tuple(row)
+        key = tuple("" if label is None else str(label) for label in values[:-1])
+        figures[key] = figures.get(key, 0.0) + float(values[-1] or 0)
     return figures
 
 
-def _email_state() -> object:
+def _email_state() -> ColumnElement[str]:
     return case(
         (OutboxEmail.sent_at.is_not(None), "sent"),
         (OutboxEmail.attempts >= MAX_ATTEMPTS, "failed"),
@@ -81,9 +82,12 @@ def _email_state() -> object:
 
 
 async def _oldest_due(
-    session: AsyncSession, column: object, conditions: Iterable[object], now: datetime
+    session: AsyncSession,
+    column: SQLColumnExpression[datetime | None],
+    conditions: Sequence[ColumnElement[bool]],
+    now: datetime,
 ) -> float:
-    oldest = await session.scalar(select(func.min(column)).where(*conditions))  # type: ignore[call-overload]
+    oldest = await session.scalar(select(func.min(column)).where(*conditions))
     if oldest is None:
         return 0.0
     return max(0.0, (now - _as_utc(oldest)).total_seconds())
@@ -177,7 +181,7 @@ async def read_domain_figures(session: AsyncSession, *, now: datetime) -> Domain
     state = _email_state()
     figures.emails = await _grouped(
         session,
-        select(state, func.count()).group_by(state),  # type: ignore[call-overload]
+        select(state, func.count()).group_by(state),
     )
     figures.webhook_deliveries = await _grouped(
         session,
