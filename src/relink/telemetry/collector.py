@@ -22,6 +22,7 @@ from sqlalchemy import text
 from relink.db import Database
 from relink.models.base import utcnow
 from relink.telemetry.domain_figures import DomainFigures, Labels, read_domain_figures
+from relink.telemetry.run_totals import RunTotals
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +46,7 @@ class DomainCollector(Collector):
         self.figures: DomainFigures | None = None
         self.read_at: float | None = None
         self.errors = 0
+        self.runs = RunTotals()
         self._lock = asyncio.Lock()
 
     async def refresh(self) -> None:
@@ -66,7 +68,7 @@ class DomainCollector(Collector):
                 milliseconds = int(READ_TIMEOUT_SECONDS * 1000)
                 await session.execute(text(f"SET LOCAL statement_timeout = {milliseconds}"))
             try:
-                return await read_domain_figures(session, now=utcnow())
+                return await read_domain_figures(session, now=utcnow(), runs=self.runs)
             finally:
                 await session.rollback()
 

@@ -3,7 +3,9 @@
 Imports, refreshes, mail and webhooks may run in other processes (``relink worker``), so a
 counter kept in this process's memory would never move there. The rows are the one place
 every process writes, so the figures are aggregates over them: a handful of GROUP BY queries,
-none of them per row, read within a time bound by :mod:`relink.telemetry.collector`.
+none of them per row, read within a time bound by :mod:`relink.telemetry.collector`. The one
+table that grows without end, the import runs, is counted incrementally
+(:mod:`relink.telemetry.run_totals`).
 
 Counters here count rows: they only go down when rows are deleted (a purged data source's
 runs), which Prometheus' ``rate()`` treats as a counter reset.
@@ -27,11 +29,10 @@ from relink.models import (
     Incident,
     Notification,
     OutboxEmail,
-    SyncRun,
     WebhookDelivery,
 )
-from relink.models.sync_run import SyncOutcome
 from relink.status import IMPORTABLE_STATUSES, GrantStatus
+from relink.telemetry.run_totals import RunTotals
 
 Labels = tuple[str, ...]
 
@@ -128,22 +129,15 @@ async def queue_lag(session: AsyncSession, *, now: datetime) -> dict[Labels, flo
     }
 
 
-async def read_domain_figures(session: AsyncSession, *, now: datetime) -> DomainFigures:
-    """Every figure, in one read-only session."""
+async def read_domain_figures(
+    session: AsyncSession, *, now: datetime, runs: RunTotals
+) -> DomainFigures:
+    """Every figure, in one read-only session; import runs through ``runs``' kept totals."""
     figures = DomainFigures()
-    figures.imports = await _grouped(
-        session, select(SyncRun.outcome, func.count()).group_by(SyncRun.outcome)
-    )
-    figures.import_days = float(
-        await session.scalar(select(func.coalesce(func.sum(SyncRun.days_imported), 0))) or 0
-    )
-    figures.import_failures = await _grouped(
-        session,
-        select(SyncRun.error_class, DataSource.provider, func.count())
-        .join(DataSource, DataSource.id == SyncRun.data_source_id)
-        .where(SyncRun.outcome == SyncOutcome.FAILED)
-        .group_by(SyncRun.error_class, DataSource.provider),
-    )
+    run_counts = await runs.read(session)
+    figures.imports = run_counts.imports
+    figures.import_days = run_counts.days
+    figures.import_failures = run_counts.failures
     figures.grants = await _grouped(
         session,
         select(Grant.provider, Grant.status, func.count()).group_by(Grant.provider, Grant.status),
