@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -26,6 +24,11 @@ from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
+from relink.telemetry import endpoints as telemetry_endpoints
+from relink.telemetry.collector import DomainCollector
+from relink.telemetry.http_metrics import HttpMetricsMiddleware
+from relink.telemetry.readiness import Check, database_check, redis_check, redis_client
+from relink.telemetry.request_id import RequestIdMiddleware
 from relink.web import (
     clients_pages,
     connect_pages,
@@ -67,6 +70,26 @@ async def _live_broker(config: Settings) -> Broker:
     return broker
 
 
+@asynccontextmanager
+async def _operations(app: FastAPI, config: Settings, db: Database) -> AsyncIterator[None]:
+    """What /readyz checks and what /metrics reads, for the app's lifetime."""
+    checks: dict[str, Check] = {"database": database_check(db)}
+    redis = redis_client(config.redis_url) if config.redis_url else None
+    if redis is not None:
+        checks["redis"] = redis_check(redis)
+    app.state.readiness_checks = checks
+    collector = DomainCollector(db)
+    app.state.domain_collector = collector
+    # Per app, not the process-wide registry: tests run several apps over several databases.
+    app.state.domain_registry = CollectorRegistry(auto_describe=False)
+    app.state.domain_registry.register(collector)
+    try:
+        yield
+    finally:
+        if redis is not None:
+            await redis.aclose()
+
+
 def create_app(*, database: Database | None = None, settings: Settings | None = None) -> FastAPI:
     """The Relink web app over ``database`` (the configured one by default)."""
 
@@ -89,7 +112,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
             scheduler.start()
         app.state.scheduler = scheduler
         try:
-            yield
+            async with _operations(app, config, db):
+                yield
         finally:
             await scheduler.stop()
             await dispatcher.drain()
@@ -113,6 +137,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         https_only=config.https,
         max_age=SESSION_MAX_AGE_SECONDS,
     )
+    app.add_middleware(HttpMetricsMiddleware)
+    # Every line logged for a request carries its id; a crash's answer too.
+    app.add_middleware(RequestIdMiddleware)
     # Added last, so it is outermost: every answer below it carries the headers.
     app.add_middleware(SecurityHeadersMiddleware, https=config.https)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -145,15 +172,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     app.add_exception_handler(HTTPException, error_pages.http_error)
     app.add_exception_handler(RequestValidationError, error_pages.validation_error)
 
-    @app.get("/healthz", tags=["health"])
-    async def healthz(request: Request) -> JSONResponse:
-        """Liveness: the app answers and reaches its database. Nothing about who uses it."""
-        db: Database = request.app.state.database
-        try:
-            async with db.sessions() as session:
-                await session.execute(text("SELECT 1"))
-        except (SQLAlchemyError, OSError):
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+    # Probes and scrapers: plain routes, neither pages nor the API.
+    app.router.routes.extend(telemetry_endpoints.routes)
 
     return app

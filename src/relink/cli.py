@@ -41,8 +41,12 @@ cli_health.register(app)
 
 
 def _secret_box() -> SecretBox:
-    """The box of the configured keys (generated into ``var/`` on first use when unset)."""
-    return SecretBox(get_settings().key_list())
+    """The box of the configured keys (on SQLite generated into ``var/`` when unset)."""
+    try:
+        return SecretBox(get_settings().key_list())
+    except RelinkError as exc:  # MissingSecretKeys: say what to set, without a traceback
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(code=2) from exc
 
 
 @app.callback()
@@ -243,6 +247,8 @@ def app_server_config(app: Any, *, host: str, port: int, **options: Any) -> uvic
         port=port,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or "",
+        # Uvicorn's loggers keep the root handler of configure_logging (JSON, redacted).
+        log_config=None,
         **options,
     )
 
@@ -261,7 +267,9 @@ async def _serve(host: str, port: int, *, with_sandbox: bool) -> None:
             redirect_uris=[settings.oauth_redirect_uri],
             state_path=settings.var_dir / "sandbox-state.json",
         )
-        config = uvicorn.Config(sandbox, host=settings.sandbox_host, port=settings.sandbox_port)
+        config = uvicorn.Config(
+            sandbox, host=settings.sandbox_host, port=settings.sandbox_port, log_config=None
+        )
         servers.append(uvicorn.Server(config))
     await asyncio.gather(*(server.serve() for server in servers))
 

@@ -10,8 +10,15 @@ from typing import Annotated
 import structlog
 from cryptography.fernet import Fernet
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
+from relink.errors import RelinkError
 from relink.kit.private_files import (
     PRIVATE_FILE_MODE,
     create_private_text,
@@ -24,6 +31,22 @@ from relink.sandbox import settings as sandbox_settings
 log = structlog.get_logger(__name__)
 
 GENERATED_KEY_FILE = "secret.key"
+# Read from the working directory when present: a developer's or a service manager's settings.
+ENV_FILE = ".env"
+
+
+class MissingSecretKeys(RelinkError):
+    """A shared database without shared keys: each process would encrypt with its own."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "RELINK_SECRET_KEYS is not set. On PostgreSQL every process (app, workers, "
+            "scheduler) must encrypt with the same keys, and a key generated into one "
+            "process's var directory cannot be shared. Run `relink keys generate` and set "
+            "RELINK_SECRET_KEYS to its output in every process's environment (or put it in "
+            "the secrets directory, RELINK_SECRETS_DIR, as a file named relink_secret_keys).",
+            status_code=500,
+        )
 
 
 class OAuthClient(BaseModel):
@@ -36,7 +59,9 @@ class OAuthClient(BaseModel):
 class Settings(BaseSettings):
     """Everything Relink reads from its environment."""
 
-    model_config = SettingsConfigDict(env_prefix="RELINK_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RELINK_", extra="ignore", env_file=ENV_FILE, env_file_encoding="utf-8"
+    )
 
     var_dir: Path = Path("var")
     database_url: str = ""
@@ -64,9 +89,36 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     log_json: bool = False
+    # A directory of files named like the variables (relink_secret_keys, relink_smtp_url, ...),
+    # each holding one value: Docker and Kubernetes secrets. Read after the environment.
+    secrets_dir: Path | None = None
     # Hosts webhooks may be sent to although they are not public (loopback, private networks):
     # comma-separated names or addresses, e.g. "127.0.0.1" for a test receiver. Empty: none.
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Precedence, first wins: arguments, environment, secrets directory, ``.env``, defaults.
+
+        The secrets directory is itself a setting (``RELINK_SECRETS_DIR``, from the environment
+        or ``.env``); a mounted secret outranks a ``.env`` left in the working directory.
+        """
+        configured = env_settings().get("secrets_dir") or dotenv_settings().get("secrets_dir")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if configured:
+            secrets_dir = Path(str(configured))
+            if not secrets_dir.is_dir():
+                raise ValueError(f"RELINK_SECRETS_DIR {secrets_dir} is not a directory")
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
+        sources.append(dotenv_settings)
+        return tuple(sources)
 
     @field_validator("database_url")
     @classmethod
@@ -102,12 +154,19 @@ class Settings(BaseSettings):
         )
 
     def key_list(self) -> list[str]:
-        """Fernet keys, newest first; generates and keeps one under ``var_dir`` when unset."""
+        """Fernet keys, newest first; on SQLite one is generated under ``var_dir`` when unset.
+
+        On PostgreSQL unset keys are an error (:class:`MissingSecretKeys`): the processes that
+        share the database cannot share a generated file.
+        """
         configured = [
             k.strip() for k in self.secret_keys.get_secret_value().split(",") if k.strip()
         ]
         if configured:
             return configured
+        if self.effective_database_url.startswith("postgresql"):
+            # Processes sharing a database must share keys; a generated file is per machine.
+            raise MissingSecretKeys()
         key_file = self.var_dir / GENERATED_KEY_FILE
         private_dir(self.var_dir)
         if create_private_text(key_file, Fernet.generate_key().decode() + "\n"):

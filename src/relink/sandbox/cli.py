@@ -12,6 +12,7 @@ standard library's urllib does as well as any client.
 from __future__ import annotations
 
 import json
+import logging
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -81,7 +82,10 @@ def serve(
     bind_host = host or settings.host
     bind_port = port if port is not None else settings.port
     typer.echo(f"Sandbox provider on http://{bind_host}:{bind_port}")
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info")
+    # Under `relink sandbox serve` the relink command's handlers (JSON when asked, redacted)
+    # apply; run on its own (python -m relink.sandbox) uvicorn's own config does.
+    own = None if logging.getLogger().handlers else uvicorn.config.LOGGING_CONFIG
+    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", log_config=own)
 
 
 sandbox_cli.command("serve")(serve)

@@ -29,6 +29,7 @@ from relink.grants.refresh import RefreshResult, refresh_grant
 from relink.models import DataSource, Grant, SyncTrigger
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, GrantStatus
+from relink.telemetry.sweep_timing import timed_sweep
 from relink.worker.context import JobContext
 from relink.worker.registry import JobName, job
 
@@ -185,6 +186,7 @@ async def count_due_data_sources(ctx: JobContext) -> int:
         return (await count_due(session, now=ctx.now())).data_sources
 
 
+@timed_sweep
 async def sweep(
     ctx: JobContext,
     *,
