@@ -42,6 +42,8 @@ BROKER_CONNECT_TIMEOUT_SECONDS = 2.0
 # stopped worker pool does not come back to a pile of identical sweeps.
 PERIODIC_EXPIRY_FACTOR = 1.0
 
+MAX_RESTORE_INTERVAL_SECONDS = 10.0
+
 TASK_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
@@ -71,10 +73,10 @@ def create_celery(settings: Settings) -> Celery:
         task_publish_retry_policy=PUBLISH_RETRY_POLICY,
         broker_connection_timeout=BROKER_CONNECT_TIMEOUT_SECONDS,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={
-            "visibility_timeout": settings.task_visibility_timeout_seconds,
-        },
+        broker_transport_options=transport_options(settings),
         worker_hijack_root_logger=False,
+        # Our log lines go to stdout as they are (JSON when asked), not re-logged as warnings.
+        worker_redirect_stdouts=False,
         worker_send_task_events=False,
         beat_schedule=beat_schedule(settings),
         timezone="UTC",
@@ -82,6 +84,18 @@ def create_celery(settings: Settings) -> Celery:
     for name in JobName:
         _register(app, name)
     return app
+
+
+def transport_options(settings: Settings) -> dict[str, float]:
+    """Redis' redelivery: after the visibility timeout, looked for a few times per timeout."""
+    timeout = settings.task_visibility_timeout_seconds
+    return {
+        "visibility_timeout": timeout,
+        # Kombu looks for overdue messages every interval x throttle seconds (100 s by
+        # default): every interval here, so a dead worker's job waits about its timeout.
+        "unacked_restore_interval": max(1.0, min(MAX_RESTORE_INTERVAL_SECONDS, timeout / 5)),
+        "unacked_restore_throttle": 1,
+    }
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
