@@ -283,14 +283,29 @@ def worker(
 
 @app.command("scheduler")
 def scheduler() -> None:
-    """Send the sweep and the periodic jobs on the sweep interval (scaled mode; run exactly one)."""
+    """Send the sweep and the periodic jobs on the sweep interval (scaled mode).
+
+    One scheduler sends; any other started waits as a standby and takes over if it dies.
+    """
+    import redis
+
     from relink.worker.celery_app import create_celery
+    from relink.worker.scheduler_lock import SchedulerLease
 
     settings = _scaled_settings_or_exit("scheduler")
+    assert settings.redis_url is not None
+    lease = SchedulerLease(redis.Redis.from_url(settings.redis_url))
+    lease.wait_to_take()
+    lease.keep_renewing()
     console.print(f"scheduling every {settings.sweep_interval_seconds:g} s")
     # The in-memory scheduler: every entry is a short interval, so there is no state worth a
     # file; a restarted scheduler simply sends each job once at start.
-    create_celery(settings).start(["beat", "--scheduler=celery.beat:Scheduler", "--loglevel=INFO"])
+    try:
+        create_celery(settings).start(
+            ["beat", "--scheduler=celery.beat:Scheduler", "--loglevel=INFO"]
+        )
+    finally:
+        lease.release()  # a standby takes over now, not a lease later
 
 
 def app_server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
