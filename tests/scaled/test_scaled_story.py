@@ -28,7 +28,7 @@ from tests.scaled.cluster import Cluster, Process, eventually
 
 ADMIN = "admin@demo.relink.test"
 MANAGER = "manager@sandbox.test"
-GAP_DAYS = 120
+GAP_DAYS = 200
 # Each data call of the backfilled account waits this long, so the kill lands mid-import.
 SLOW_SECONDS = 0.5
 

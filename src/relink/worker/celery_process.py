@@ -79,6 +79,7 @@ class ProcessRuntime:
             set_dispatcher(None)
             set_broker(None)
             self.loop.close()
+            asyncio.set_event_loop(None)
 
 
 _runtime: ProcessRuntime | None = None
@@ -103,7 +104,8 @@ def _start_child(**_: Any) -> None:
     runtime()
 
 
-def _stop(**_: Any) -> None:
+def stop_runtime(**_: Any) -> None:
+    """Close this process's runtime, if it made one (at the end of a worker process)."""
     global _runtime
     if _runtime is not None and _runtime.pid == os.getpid():
         try:
@@ -116,5 +118,5 @@ def _stop(**_: Any) -> None:
 def connect_signals() -> None:
     """Make each worker process's runtime after the fork and close it at the end."""
     worker_process_init.connect(_start_child, weak=False)
-    worker_process_shutdown.connect(_stop, weak=False)
-    worker_shutdown.connect(_stop, weak=False)
+    worker_process_shutdown.connect(stop_runtime, weak=False)
+    worker_shutdown.connect(stop_runtime, weak=False)
