@@ -186,7 +186,9 @@ def _story(
     )
     assert [w.alive() for w in workers] == [w is not victim for w in workers]
 
-    # Redis away: the app processes stay up and answer (readiness checks hang off this block).
+    # Redis away: the app processes stay up and answer. Readiness goes here: /readyz 503 in
+    # the block, 200 once `redis_stopped` has started the server again (/metrics, read at the
+    # start of the story and here, shows the counters that moved).
     with cluster.redis_stopped():
         for process in (app, other_app):
             assert httpx.get(f"{process.url}/healthz", timeout=5).status_code == 200
