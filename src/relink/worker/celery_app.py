@@ -120,4 +120,5 @@ def _register(app: Celery, name: JobName) -> None:
         run_in_process(name, job or {}, pending_id)
 
     run.__name__ = run.__qualname__ = f"run_{name.name.lower()}"
-    app.task(name=name.value, bind=True, **TASK_OPTIONS)(run)
+    # Not shared: each app (one per process, more in tests) has its own tasks.
+    app.task(name=name.value, bind=True, shared=False, **TASK_OPTIONS)(run)
