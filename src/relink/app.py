@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
 from relink.auth.throttle import build_throttle
-from relink.config import Settings, get_settings
+from relink.config import EmbeddedWorker, Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import Database, default_database
 from relink.dependencies import PageRedirect
@@ -48,9 +48,9 @@ from relink.web import (
 from relink.web.security_headers import SecurityHeadersMiddleware
 from relink.web.templating import STATIC_DIR
 from relink.worker import endpoints as worker_endpoints
-from relink.worker.context import build_context
+from relink.worker.context import JobContext, build_context
 from relink.worker.embedded import EmbeddedDispatcher
-from relink.worker.enqueue import set_dispatcher
+from relink.worker.enqueue import Dispatcher, set_dispatcher
 from relink.worker.scheduler import EmbeddedScheduler
 
 # A signed-in session lasts two weeks of inactivity-free use before asking again.
@@ -90,6 +90,20 @@ async def _operations(app: FastAPI, config: Settings, db: Database) -> AsyncIter
             await redis.aclose()
 
 
+def _dispatcher(config: Settings, ctx: JobContext) -> Dispatcher:
+    """Celery in the scaled mode (unless this process is told to run jobs itself), else here.
+
+    With the embedded worker off and no scaled mode there is nowhere else to send a job: it
+    still runs in this process, only the scheduler is off (tests, a second process on SQLite).
+    """
+    if config.scaled and config.embedded_worker is not EmbeddedWorker.ON:
+        from relink.worker.celery_app import create_celery
+        from relink.worker.celery_dispatch import CeleryDispatcher
+
+        return CeleryDispatcher(create_celery(config))
+    return EmbeddedDispatcher(ctx)
+
+
 def create_app(*, database: Database | None = None, settings: Settings | None = None) -> FastAPI:
     """The Relink web app over ``database`` (the configured one by default)."""
 
@@ -104,11 +118,11 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
             database=db, redis_url=config.redis_url, secret=config.session_key()
         )
         app.state.login_throttle = throttle
-        dispatcher = EmbeddedDispatcher(ctx)
+        dispatcher = _dispatcher(config, ctx)
         set_dispatcher(dispatcher)
         broker = await _live_broker(config)
         scheduler = EmbeddedScheduler(ctx, interval=config.sweep_interval_seconds)
-        if config.embedded_worker:
+        if config.runs_embedded_worker:
             scheduler.start()
         app.state.scheduler = scheduler
         try:
@@ -116,7 +130,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
                 yield
         finally:
             await scheduler.stop()
-            await dispatcher.drain()
+            if isinstance(dispatcher, EmbeddedDispatcher):
+                await dispatcher.drain()
             # A token call a page stopped waiting for may carry the only copy of a rotated
             # refresh token: let it land before the process goes.
             await detached.drain()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink import cli_health, migrate
-from relink.config import get_settings
+from relink.config import Settings, get_settings
 from relink.db import default_database
 from relink.errors import RelinkError
 from relink.kit.crypto import SecretBox, generate_key
@@ -222,7 +222,7 @@ def serve(
         bool, typer.Option(help="Also serve the sandbox provider on RELINK_SANDBOX_PORT")
     ] = False,
 ) -> None:
-    """Serve the web app, API, scheduler and worker in one process."""
+    """Serve the web app and API; embedded, also the scheduler and jobs (scaled: web and API)."""
     settings = get_settings()
     _secret_box()  # generate the key now, not on the first request
     bind_host, bind_port = host or settings.host, port or settings.port
@@ -230,6 +230,86 @@ def serve(
     if with_sandbox:
         console.print(f"Sandbox provider on {settings.effective_sandbox_url}")
     asyncio.run(_serve(bind_host, bind_port, with_sandbox=with_sandbox))
+
+
+def _scaled_settings_or_exit(command: str) -> Settings:
+    settings = get_settings()
+    if not settings.scaled:
+        err.print(
+            f"[red]error:[/red] `relink {command}` runs the scaled mode: set RELINK_REDIS_URL and "
+            "a PostgreSQL RELINK_DATABASE_URL (the embedded default needs neither: `relink serve`)"
+        )
+        raise typer.Exit(code=2)
+    return settings
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Jobs at once: one process each, one message at a time")
+    ] = 2,
+    queues: Annotated[
+        str,
+        typer.Option(
+            help="Queues to serve, comma-separated: jobs (queued by requests), "
+            "periodic (the sweep and periodic jobs)"
+        ),
+    ] = "jobs,periodic",
+    name: Annotated[str | None, typer.Option(help="Node name (default relink-<pid>@host)")] = None,
+) -> None:
+    """Run jobs from Redis (scaled mode): start as many as the load needs, on any machine."""
+    import os
+
+    from relink.worker.celery_app import QUEUES, create_celery
+    from relink.worker.celery_process import connect_signals
+
+    settings = _scaled_settings_or_exit("worker")
+    unknown = sorted(set(queues.split(",")) - set(QUEUES))
+    if unknown:
+        err.print(f"[red]error:[/red] no queue named {', '.join(unknown)}; there are {QUEUES}")
+        raise typer.Exit(code=2)
+    celery = create_celery(settings)
+    connect_signals()
+    celery.worker_main(
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--queues={queues}",
+            f"--hostname={name or f'relink-{os.getpid()}@%h'}",
+            "--pool=prefork",
+            "--loglevel=INFO",
+            # No chatter between workers: they share nothing but the queue and the database.
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@app.command("scheduler")
+def scheduler() -> None:
+    """Send the sweep and the periodic jobs on the sweep interval (scaled mode).
+
+    One scheduler sends; any other started waits as a standby and takes over if it dies.
+    """
+    import redis
+
+    from relink.worker.celery_app import create_celery
+    from relink.worker.scheduler_lock import SchedulerLease
+
+    settings = _scaled_settings_or_exit("scheduler")
+    assert settings.redis_url is not None
+    lease = SchedulerLease(redis.Redis.from_url(settings.redis_url))
+    lease.wait_to_take()
+    lease.keep_renewing()
+    console.print(f"scheduling every {settings.sweep_interval_seconds:g} s")
+    # The in-memory scheduler: every entry is a short interval, so there is no state worth a
+    # file; a restarted scheduler simply sends each job once at start.
+    try:
+        create_celery(settings).start(
+            ["beat", "--scheduler=celery.beat:Scheduler", "--loglevel=INFO"]
+        )
+    finally:
+        lease.release()  # a standby takes over now, not a lease later
 
 
 def app_server_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 from pathlib import Path
@@ -56,6 +57,14 @@ class OAuthClient(BaseModel):
     client_secret: SecretStr
 
 
+class EmbeddedWorker(enum.StrEnum):
+    """Whether an app process runs the scheduler and jobs itself (``auto``: unless scaled)."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
 class Settings(BaseSettings):
     """Everything Relink reads from its environment."""
 
@@ -85,8 +94,12 @@ class Settings(BaseSettings):
     oauth_clients: dict[str, OAuthClient] = Field(default_factory=dict)
     # Providers where OUR app registration is still in a testing mode (their short clocks apply).
     oauth_apps_in_testing: list[str] = Field(default_factory=list)
-    # The in-process scheduler and worker of the embedded default.
-    embedded_worker: bool = True
+    # The in-process scheduler and worker of the embedded default; "auto" turns them off in the
+    # scaled mode (Redis and PostgreSQL configured), where `relink worker` runs the jobs.
+    embedded_worker: EmbeddedWorker = EmbeddedWorker.AUTO
+    # Scaled mode: a job Celery handed to a worker that then went silent is handed out again
+    # after this long (Redis' visibility timeout). Longer than any one job runs.
+    task_visibility_timeout_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     log_json: bool = False
     # A directory of files named like the variables (relink_secret_keys, relink_smtp_url, ...),
@@ -129,6 +142,24 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("embedded_worker", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        # true/false (what this setting took before "auto" existed) mean on/off.
+        if isinstance(value, bool):
+            return EmbeddedWorker.ON if value else EmbeddedWorker.OFF
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return {
+                "true": "on",
+                "1": "on",
+                "yes": "on",
+                "false": "off",
+                "0": "off",
+                "no": "off",
+            }.get(lowered, lowered)
+        return value
+
     @field_validator("webhook_allowed_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: object) -> object:
@@ -142,6 +173,19 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under ``var_dir``."""
         return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'relink.db'}"
+
+    @property
+    def scaled(self) -> bool:
+        """The scaled mode: Celery on Redis runs the jobs, on PostgreSQL. Configuration alone
+        chooses it: ``RELINK_REDIS_URL`` and a PostgreSQL ``RELINK_DATABASE_URL``."""
+        return bool(self.redis_url) and self.effective_database_url.startswith("postgresql")
+
+    @property
+    def runs_embedded_worker(self) -> bool:
+        """Whether an app process runs the scheduler (and, unless scaled, the jobs) itself."""
+        if self.embedded_worker is EmbeddedWorker.AUTO:
+            return not self.scaled
+        return self.embedded_worker is EmbeddedWorker.ON
 
     @property
     def effective_base_url(self) -> str:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from relink.data_sources.removal import PurgeReport, purge_expired
-from relink.grants.revoke import RevokeResult, revoke_unused_grant
+from relink.grants.revoke import Outcome, RevokeResult, revoke_unused_grant
 from relink.worker.context import JobContext
 from relink.worker.registry import JobName, job
 
 
-@job(JobName.REVOKE)
+def _provider_not_told(result: RevokeResult) -> bool:
+    return result.outcome is Outcome.FAILED
+
+
+# Durable: kept as a row until the provider has been told (or nothing is left to tell it).
+@job(JobName.REVOKE, retry_if=_provider_not_told)
 async def revoke_job(ctx: JobContext, *, grant_id: int) -> RevokeResult:
     """Revoke one grant at its provider and in Relink, unless a data source still uses it."""
     return await revoke_unused_grant(ctx, grant_id=grant_id)

@@ -12,6 +12,7 @@ from relink.models.login_attempt import LoginAttempt
 from relink.models.notification import Notification
 from relink.models.oauth_state import OAuthState, ReconnectLink
 from relink.models.outbox import OutboxEmail
+from relink.models.pending_job import PendingJob
 from relink.models.sync_run import SyncOutcome, SyncRun, SyncTrigger
 from relink.models.user import EmailPreference, Role, User, UserClientAccess
 from relink.models.user_session import UserSession
@@ -32,6 +33,7 @@ __all__ = [
     "Notification",
     "OAuthState",
     "OutboxEmail",
+    "PendingJob",
     "ReconnectLink",
     "Role",
     "SyncOutcome",

@@ -8,7 +8,7 @@ import structlog
 
 from relink.worker.context import JobContext
 from relink.worker.enqueue import QueuedJob
-from relink.worker.jobs import run_job
+from relink.worker.pending import run_queued
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +33,7 @@ class EmbeddedDispatcher:
     async def _run(self, job: QueuedJob) -> None:
         async with self.limiter:
             try:
-                await run_job(self.ctx, job.name, job.kwargs)
+                await run_queued(self.ctx, job)
             except Exception:
                 log.exception("worker.job.failed", job=job.name)
 

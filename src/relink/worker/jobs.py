@@ -1,4 +1,4 @@
-"""Every job of Relink, loaded by whatever runs jobs: the embedded runner and scheduler today,
+"""Every job of Relink, loaded by whatever runs jobs: the embedded runner and scheduler, and
 Celery's workers in scaled mode. The one module of the worker that imports the domains; the
 domains use only the worker's plumbing (``registry.job``, ``context``, ``enqueue``).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from relink.worker.context import JobContext
-from relink.worker.registry import JOBS, JobName
+from relink.worker.registry import JOBS, Job, JobName
 
 
 def load_jobs() -> None:
@@ -19,14 +19,19 @@ def load_jobs() -> None:
     import relink.grants.tasks
     import relink.notifications.email_tasks
     import relink.notifications.webhook_tasks
+    import relink.worker.pending
     import relink.worker.sweep  # noqa: F401
+
+
+def registered(name: str) -> Job:
+    """The job called ``name`` (a ``JobName``, or its value as a queue or a row carried it)."""
+    load_jobs()
+    try:
+        return JOBS[JobName(name)]
+    except (KeyError, ValueError):
+        raise LookupError(f"no job named {name!r}") from None
 
 
 async def run_job(ctx: JobContext, name: str, kwargs: dict[str, Any]) -> Any:
     """Run one registered job by name (a ``JobName``, or its value as a queue carried it)."""
-    load_jobs()
-    try:
-        registered = JOBS[JobName(name)]
-    except (KeyError, ValueError):
-        raise LookupError(f"no job named {name!r}") from None
-    return await registered.function(ctx, **kwargs)
+    return await registered(name).function(ctx, **kwargs)

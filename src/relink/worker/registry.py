@@ -28,6 +28,14 @@ class JobName(enum.StrEnum):
     WEBHOOKS_DELIVER_DUE = "webhooks.deliver_due"
     WEBHOOKS_DELIVER = "webhooks.deliver"
     SWEEP = "worker.sweep"
+    RESUME_PENDING = "worker.resume_pending"
+
+
+# Jobs whose loss would lose work that nothing else redoes: each is also written as a row
+# (``pending_job``) in the transaction that queues it, and the periodic resume runs it if the
+# queued copy never finished. The others need no row: e-mails and webhook deliveries are rows
+# already, a backfill is a data source due now, a refresh is a grant due by its clock.
+DURABLE_JOBS: frozenset[JobName] = frozenset({JobName.REVOKE})
 
 
 JobFunction = Callable[..., Awaitable[Any]]
@@ -38,18 +46,24 @@ F = TypeVar("F", bound=JobFunction)
 class Job:
     name: JobName
     function: JobFunction
+    # For a durable job: whether its result means "not done, try again later" (its row stays).
+    retry_if: Callable[[Any], bool] | None = None
 
 
 JOBS: dict[JobName, Job] = {}
 
 
-def job(name: JobName) -> Callable[[F], F]:
-    """Register ``function(ctx, **ids)`` under ``name``; a name is registered once."""
+def job(name: JobName, *, retry_if: Callable[[Any], bool] | None = None) -> Callable[[F], F]:
+    """Register ``function(ctx, **ids)`` under ``name``; a name is registered once.
+
+    ``retry_if(result)`` tells a durable job's runner that the work is not done yet (the
+    provider could not be asked, say): its row is kept and tried again later.
+    """
 
     def register(function: F) -> F:
         if name in JOBS and JOBS[name].function is not function:
             raise RuntimeError(f"job {name!r} is registered twice")
-        JOBS[name] = Job(name=name, function=function)
+        JOBS[name] = Job(name=name, function=function, retry_if=retry_if)
         return function
 
     return register

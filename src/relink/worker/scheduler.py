@@ -14,6 +14,7 @@ from relink.worker.sweep import sweep
 
 # Jobs every tick runs after the sweep; Celery beat runs the same list in the scaled mode.
 PERIODIC_JOBS = (
+    JobName.RESUME_PENDING,
     JobName.EMAIL_COMPOSE_DUE,
     JobName.EMAIL_REMINDERS,
     JobName.WEBHOOKS_DELIVER_DUE,

@@ -1,0 +1,3 @@
+from tests.fixtures.redis_server import redis_server
+
+__all__ = ["redis_server"]
