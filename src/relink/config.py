@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # The in-process scheduler and worker of the embedded default.
     embedded_worker: bool = True
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    # Every active grant is probed about this often (jittered, within each provider's budget).
+    probe_interval_seconds: float = Field(default=300.0, gt=0)
+    # Receive providers' revocation signals (and register for the sandbox's at start-up).
+    signals_enabled: bool = True
     log_json: bool = False
     # Hosts webhooks may be sent to although they are not public (loopback, private networks):
     # comma-separated names or addresses, e.g. "127.0.0.1" for a test receiver. Empty: none.

@@ -56,8 +56,13 @@ async def apply_grant_failure(
     classification: Classification,
     now: datetime,
     actor: str,
+    detected_via: str | None = None,
+    evidence_at: datetime | None = None,
 ) -> Applied:
-    """Auth revoked/expired: the grant and every live data source on it go down, at once."""
+    """Auth revoked/expired: the grant and every live data source on it go down, at once.
+
+    ``detected_via`` defaults to what the actor did ("system:refresh" -> "refresh").
+    """
     reason = classification.error_class
     detail = classification.hint
     # Already down (or revoked by Relink itself): the grant stays where it is.
@@ -104,6 +109,8 @@ async def apply_grant_failure(
         data_source_ids=affected,
         detail=classification.detail,
         hint=classification.hint,
+        detected_via=detected_via or actor.removeprefix("system:"),
+        evidence_at=evidence_at,
     )
     return Applied(reason, tuple(down), opened.incident.id, opened.created)
 

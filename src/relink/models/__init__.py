@@ -12,6 +12,7 @@ from relink.models.login_attempt import LoginAttempt
 from relink.models.notification import Notification
 from relink.models.oauth_state import OAuthState, ReconnectLink
 from relink.models.outbox import OutboxEmail
+from relink.models.signal_receipt import SignalReceipt
 from relink.models.sync_run import SyncOutcome, SyncRun, SyncTrigger
 from relink.models.user import EmailPreference, Role, User, UserClientAccess
 from relink.models.user_session import UserSession
@@ -34,6 +35,7 @@ __all__ = [
     "OutboxEmail",
     "ReconnectLink",
     "Role",
+    "SignalReceipt",
     "SyncOutcome",
     "SyncRun",
     "SyncTrigger",

@@ -28,6 +28,8 @@ class JobName(enum.StrEnum):
     WEBHOOKS_DELIVER_DUE = "webhooks.deliver_due"
     WEBHOOKS_DELIVER = "webhooks.deliver"
     SWEEP = "worker.sweep"
+    PROBE = "grants.probe"
+    CHECK_GRANT = "grants.check"
 
 
 JobFunction = Callable[..., Awaitable[Any]]
