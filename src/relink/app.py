@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +28,8 @@ from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
+from relink.signals import endpoints as signal_endpoints
+from relink.signals.registration import register_with_sandbox
 from relink.web import (
     clients_pages,
     connect_pages,
@@ -88,9 +92,15 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         if config.embedded_worker:
             scheduler.start()
         app.state.scheduler = scheduler
+        # The sandbox pushes its revocation signals to us once told where (in the background:
+        # it may start after us).
+        registering = asyncio.create_task(register_with_sandbox(ctx))
         try:
             yield
         finally:
+            registering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await registering
             await scheduler.stop()
             await dispatcher.drain()
             # A token call a page stopped waiting for may carry the only copy of a rotated
@@ -138,6 +148,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         worker_endpoints.router,
     ):
         app.include_router(router, dependencies=protected)
+
+    # Providers' signals authenticate by their signature: no session, no CSRF token.
+    app.include_router(signal_endpoints.router)
 
     # A page's sign-in (and other redirects) handled here once, not in every handler.
     app.add_exception_handler(PageRedirect, error_pages.page_redirect)

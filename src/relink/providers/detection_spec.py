@@ -38,9 +38,9 @@ class SignalSpec(Strict):
 
     @model_validator(mode="after")
     def _risc_needs_keys(self) -> SignalSpec:
-        if self.kind == "risc" and self.receiver == "received":
-            if self.issuer is None or self.jwks_uri is None:
-                raise ValueError("signals: a received risc signal needs issuer and jwks_uri")
+        received_risc = self.kind == "risc" and self.receiver == "received"
+        if received_risc and (self.issuer is None or self.jwks_uri is None):
+            raise ValueError("signals: a received risc signal needs issuer and jwks_uri")
         return self
 
 

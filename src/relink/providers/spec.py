@@ -242,9 +242,7 @@ class ProviderSpec(Strict):
 
     def signal(self, kind: str) -> SignalSpec | None:
         """The received signal of ``kind`` this provider sends, if any."""
-        return next(
-            (s for s in self.signals if s.kind == kind and s.receiver == "received"), None
-        )
+        return next((s for s in self.signals if s.kind == kind and s.receiver == "received"), None)
 
     @model_validator(mode="after")
     def _one_auth_section(self) -> ProviderSpec:

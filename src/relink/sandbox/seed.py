@@ -38,6 +38,9 @@ class Identity:
     account_ids: tuple[str, ...]
     # A refresh token pre-issued to Relink for this identity, so the demo starts connected.
     demo_refresh_token: str | None = None
+    # How the sandbox tells Relink this login took access away: a RISC Security Event Token
+    # (as Google does) or a Meta-style Deauthorize Callback signed_request.
+    signals: str = "risc"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ IDENTITIES: tuple[Identity, ...] = (
         password="sandbox",  # noqa: S106
         account_ids=tuple(a.id for a in SECOND_ACCOUNTS),
         demo_refresh_token="sbx_rt_demo_harbor_3Hn6Wc8Pa5Ye2Ju4",  # noqa: S106
+        signals="meta_deauthorize",
     ),
     # A different login that reaches only some of the manager's accounts: the
     # "wrong identity on reconnect" case.

@@ -26,9 +26,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("grant", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "next_probe_at", relink.models.base.UTCDateTime(timezone=True), nullable=True
-            )
+            sa.Column("next_probe_at", relink.models.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
             sa.Column(
