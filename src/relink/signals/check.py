@@ -72,8 +72,11 @@ async def check_grant(
     if url is None:
         return CheckResult(Verdict.SKIPPED)
     if auth_kind is AuthKind.OAUTH2 and (expired or not credentials.get("access_token")):
-        # The refresh schedule renews it; a refresh here would be a refresh just to look.
-        return CheckResult(Verdict.SKIPPED)
+        if via != VIA_SIGNAL:
+            # The refresh schedule renews it; a refresh here would be a refresh just to look.
+            return CheckResult(Verdict.SKIPPED)
+        # A signal is evidence: the refresh the grant needs anyway answers it.
+        return await _refresh_decides(ctx, grant_id, via=via, evidence_at=evidence_at)
     auth = api_auth(spec, credentials)
     values = dict(auth.url_params)
     if auth_kind is AuthKind.OAUTH2:
@@ -92,11 +95,7 @@ async def check_grant(
     evidence = evidence_at or called_at
     if error_class is ErrorClass.ACCESS_TOKEN_EXPIRED and auth_kind is AuthKind.OAUTH2:
         # Refused before its time: only the token endpoint can say whether the grant is dead.
-        result = await refresh_grant(ctx, grant_id=grant_id, force=True)
-        if result.applied is not None and result.applied.error_class in GRANT_LEVEL:
-            await _stamp(ctx, result.applied, via=via, evidence_at=evidence)
-            return CheckResult(Verdict.DISCONNECTED, result.applied.error_class)
-        return CheckResult(Verdict.OK if result.failure is None else Verdict.TRANSIENT)
+        return await _refresh_decides(ctx, grant_id, via=via, evidence_at=evidence)
     if error_class in GRANT_LEVEL:
         async with ctx.database.transaction() as session:
             grant = await session.get(Grant, grant_id, populate_existing=True)
@@ -135,6 +134,18 @@ async def check_grant(
         return CheckResult(Verdict.DISCONNECTED, error_class)
     log.info("signals.check.transient", provider=spec.key, error_class=error_class.value)
     return CheckResult(Verdict.TRANSIENT, error_class)
+
+
+async def _refresh_decides(
+    ctx: JobContext, grant_id: int, *, via: str, evidence_at: datetime | None
+) -> CheckResult:
+    """The token endpoint's answer decides: ``invalid_grant`` ends the grant (the refresh
+    applies it), a new token means the grant lives, anything else changes nothing."""
+    result = await refresh_grant(ctx, grant_id=grant_id, force=True)
+    if result.applied is not None and result.applied.error_class in GRANT_LEVEL:
+        await _stamp(ctx, result.applied, via=via, evidence_at=evidence_at or ctx.now())
+        return CheckResult(Verdict.DISCONNECTED, result.applied.error_class)
+    return CheckResult(Verdict.OK if result.failure is None else Verdict.TRANSIENT)
 
 
 async def _stamp(ctx: JobContext, applied: Applied, *, via: str, evidence_at: datetime) -> None:

@@ -33,8 +33,8 @@ async def register_with_sandbox(ctx: JobContext) -> bool:
         return False
     sandbox = settings.effective_sandbox_url.rstrip("/")
     base = settings.effective_base_url
-    auth = aiohttp.BasicAuth(client.client_id, client.client_secret.get_secret_value())
-    headers = {"Authorization": auth.encode()}
+    secret = client.client_secret.get_secret_value()
+    headers = {"Authorization": aiohttp.encode_basic_auth(client.client_id, secret)}
     calls = (
         (
             f"{sandbox}/risc/stream:update",
