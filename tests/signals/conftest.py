@@ -24,11 +24,10 @@ HARBOR_SUBJECT = "sbx-user-1002"
 WAIT_SECONDS = 60.0
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = WAIT_SECONDS
-) -> None:
-    """Poll ``check`` until it holds; fail with its last state after ``timeout``."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = WAIT_SECONDS) -> None:
+    """Poll ``check`` until it holds; fail after ``within`` seconds (a generous bound, not a
+    timed assertion)."""
+    deadline = time.monotonic() + within
     while not await check():
         assert time.monotonic() < deadline, "the condition never came true"
         await asyncio.sleep(0.1)

@@ -4,7 +4,6 @@ decides; a signal that does not verify, or a grant that still works, changes not
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import httpx
 from joserfc import jwt
@@ -22,8 +21,8 @@ from tests.fixtures.server import Running
 from tests.health.conftest import reload_grant, statuses
 from tests.signals.conftest import (
     MANAGER_SUBJECT,
-    eventually,
     events_for,
+    eventually,
     revoke_silently,
     sandbox_set,
 )
