@@ -195,11 +195,14 @@ class ExpiryWarning(Strict):
     # app_in_testing: only while OUR app registration is in a testing mode (settings say so).
     when: Literal["always", "app_in_testing"] = "always"
     message: str
+    # Only grants of these external identities (a provider's trial logins); empty: every grant.
+    identities: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _warn_before_death(self) -> ExpiryWarning:
-        if self.warn_days_before >= self.days:
-            raise ValueError("warn_days_before: must be fewer than days")
+        # Equal is allowed: a lifetime shorter than any useful notice is warned from consent.
+        if self.warn_days_before > self.days:
+            raise ValueError("warn_days_before: must not exceed days")
         return self
 
 
