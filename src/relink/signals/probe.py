@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.models import Grant
 from relink.signals.check import VIA_PROBE, check_grant
+from relink.signals.receipts import prune
 from relink.status import GrantStatus
 from relink.worker.context import JobContext
 
@@ -58,6 +59,7 @@ async def probe_due(ctx: JobContext) -> ProbeReport:
     now = ctx.now()
     report = ProbeReport()
     async with ctx.database.transaction() as session:
+        await prune(session, now=now)
         await _spread_new(session, ctx, now=now)
         claimed: list[int] = []
         for spec in ctx.catalog:
