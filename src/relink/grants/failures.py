@@ -9,6 +9,7 @@ share. The refresh applies this itself; a data source's import applies it throug
 from __future__ import annotations
 
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +29,13 @@ from relink.status_writer import transition_many
 BACKOFF_BASE = timedelta(minutes=2)
 BACKOFF_CAP = timedelta(hours=1)
 BACKOFF_JITTER = (0.5, 1.5)
+
+# How the failure about to be applied was found, set by a caller up the stack that knows better
+# than the actor (a probe or a provider's signal that asked for the refresh; signals/check.py),
+# so the incident records it in the same transaction that opens it.
+DETECTION: ContextVar[tuple[str, datetime | None] | None] = ContextVar(
+    "relink_detection", default=None
+)
 
 # Live data sources: the ones a dead login takes down with it.
 DISCONNECTABLE = (DataSourceStatus.CONNECTED, DataSourceStatus.FAILING)
@@ -65,6 +73,9 @@ async def apply_grant_failure(
     """
     reason = classification.error_class
     detail = classification.hint
+    known = DETECTION.get()
+    if detected_via is None and known is not None:
+        detected_via, evidence_at = known[0], evidence_at or known[1]
     # Already down (or revoked by Relink itself): the grant stays where it is.
     await transition_many(
         session,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.failures import apply_data_source_failure
 from relink.errors import CredentialsUnreadable
-from relink.grants.failures import DISCONNECTABLE, Applied, apply_grant_failure
+from relink.grants.failures import DETECTION, DISCONNECTABLE, Applied, apply_grant_failure
 from relink.grants.refresh import refresh_grant
 from relink.grants.service import open_credentials
 from relink.models import DataSource, Grant, Incident
@@ -141,16 +141,14 @@ async def _refresh_decides(
 ) -> CheckResult:
     """The token endpoint's answer decides: ``invalid_grant`` ends the grant (the refresh
     applies it), a new token means the grant lives, anything else changes nothing."""
-    result = await refresh_grant(ctx, grant_id=grant_id, force=True)
+    found = DETECTION.set((via, evidence_at or ctx.now()))
+    try:
+        result = await refresh_grant(ctx, grant_id=grant_id, force=True)
+    finally:
+        DETECTION.reset(found)
     if result.applied is not None and result.applied.error_class in GRANT_LEVEL:
-        await _stamp(ctx, result.applied, via=via, evidence_at=evidence_at or ctx.now())
         return CheckResult(Verdict.DISCONNECTED, result.applied.error_class)
     return CheckResult(Verdict.OK if result.failure is None else Verdict.TRANSIENT)
-
-
-async def _stamp(ctx: JobContext, applied: Applied, *, via: str, evidence_at: datetime) -> None:
-    async with ctx.database.transaction() as session:
-        await _stamp_in(session, applied, via=via, evidence_at=evidence_at)
 
 
 async def _stamp_in(
