@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import scale
+from bench import detection, scale
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -34,7 +34,7 @@ def main() -> None:
             targets["postgresql"] = os.environ["RELINK_BENCH_PG_URL"]
         for name, url in targets.items():
             print(f"== scale on {name}: {scale.CLIENTS} clients, {scale.DATA_SOURCES} data sources")
-            figures = asyncio.run(scale.run(url))
+            figures = asyncio.run(detection.run(url)) | asyncio.run(scale.run(url))
             report["runs"][name] = figures
             for key, value in figures.items():
                 print(f"  {key:32} {value}")

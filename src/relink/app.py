@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +26,8 @@ from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
+from relink.signals import endpoints as signal_endpoints
+from relink.signals.registration import register_with_sandbox
 from relink.telemetry import endpoints as telemetry_endpoints
 from relink.telemetry.collector import DomainCollector
 from relink.telemetry.http_metrics import HttpMetricsMiddleware
@@ -125,10 +129,16 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         if config.runs_embedded_worker:
             scheduler.start()
         app.state.scheduler = scheduler
+        # The sandbox pushes its revocation signals to us once told where (in the background:
+        # it may start after us).
+        registering = asyncio.create_task(register_with_sandbox(ctx))
         try:
             async with _operations(app, config, db):
                 yield
         finally:
+            registering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await registering
             await scheduler.stop()
             if isinstance(dispatcher, EmbeddedDispatcher):
                 await dispatcher.drain()
@@ -180,6 +190,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         worker_endpoints.router,
     ):
         app.include_router(router, dependencies=protected)
+
+    # Providers' signals authenticate by their signature: no session, no CSRF token.
+    app.include_router(signal_endpoints.router)
 
     # A page's sign-in (and other redirects) handled here once, not in every handler.
     app.add_exception_handler(PageRedirect, error_pages.page_redirect)

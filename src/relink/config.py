@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # after this long (Redis' visibility timeout). Longer than any one job runs.
     task_visibility_timeout_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    # Every active grant is probed about this often (jittered, within each provider's budget).
+    probe_interval_seconds: float = Field(default=300.0, gt=0)
+    # Receive providers' revocation signals (and register for the sandbox's at start-up).
+    signals_enabled: bool = True
     log_json: bool = False
     # A directory of files named like the variables (relink_secret_keys, relink_smtp_url, ...),
     # each holding one value: Docker and Kubernetes secrets. Read after the environment.

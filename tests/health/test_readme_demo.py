@@ -18,10 +18,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from relink.db import Database
-from relink.models import DataSource, Grant, SyncOutcome, SyncRun
+from relink.models import DataSource, Grant, Incident, SyncOutcome, SyncRun
 from relink.models.base import utcnow
 from relink.providers.taxonomy import AuthKind
-from relink.status import IMPORTABLE_STATUSES
+from relink.status import IMPORTABLE_STATUSES, DataSourceStatus
 from relink.worker.sweep import count_due
 from tests.fixtures.server import bound_socket
 
@@ -30,6 +30,8 @@ BIN = Path(sys.executable).parent
 COMMAND_TIMEOUT = 120
 # Generous: the start-up sweep imports 15 data sources from the local sandbox in seconds.
 STARTUP_SWEEP_TIMEOUT = 120.0
+# Generous: the sandbox's signal reaches the app in well under a second.
+SIGNAL_TIMEOUT = 60.0
 
 
 def make_run_recipe() -> list[list[str]]:
@@ -109,10 +111,21 @@ async def _startup_sweep_done(database: Database) -> bool:
     return (due.grants, due.data_sources, unrefreshed, running) == (0, 0, 0, 0) and ok == sources
 
 
-def _figure(table: str, label: str) -> int:
-    row = next((line for line in table.splitlines() if f" {label} " in line), None)
-    assert row is not None, f"no {label!r} row in:\n{table}"
-    return int(re.findall(r"\d+", row)[-1])
+async def _counts(database: Database) -> tuple[int, int]:
+    """Disconnected data sources, and incidents found by a provider's signal."""
+    async with database.transaction() as session:
+        down = await session.scalar(
+            select(func.count()).where(DataSource.status == DataSourceStatus.DISCONNECTED)
+        )
+        incidents = await session.scalar(
+            select(func.count()).where(Incident.detected_via == "signal")
+        )
+    return int(down or 0), int(incidents or 0)
+
+
+async def _disconnected_by_signal(database: Database) -> bool:
+    down, incidents = await _counts(database)
+    return down >= 8 and incidents >= 1
 
 
 async def test_the_readme_demo_disconnects_eight_data_sources_in_one_incident(
@@ -133,8 +146,15 @@ async def test_the_readme_demo_disconnects_eight_data_sources_in_one_incident(
             assert asyncio.get_running_loop().time() < deadline, "the start-up sweep never ended"
             await asyncio.sleep(0.5)
 
-        # when: the README's demo commands, as written
-        outputs = [_run(command, env=env, cwd=tmp_path) for command in readme_demo_commands()]
+        # when: the README's demo commands, as written; the revocation's signal does the rest
+        revoke, *others = readme_demo_commands()
+        _run(revoke, env=env, cwd=tmp_path)
+        signal_deadline = asyncio.get_running_loop().time() + SIGNAL_TIMEOUT
+        while not await _disconnected_by_signal(database):
+            assert server.poll() is None, log.read_text()
+            assert asyncio.get_running_loop().time() < signal_deadline, log.read_text()
+            await asyncio.sleep(0.2)
+        outputs = [_run(command, env=env, cwd=tmp_path) for command in others]
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -143,10 +163,10 @@ async def test_the_readme_demo_disconnects_eight_data_sources_in_one_incident(
             server.kill()
         await database.dispose()
 
-    # then: `relink check` says what the README promises, and `relink status` shows it
-    check = next(out for out in outputs if "Sweep" in out)
-    assert _figure(check, "disconnected") == 8
-    assert _figure(check, "incidents opened") == 1
+    # then: the eight data sources went down in one incident with no other command, and
+    # `relink status` shows it
+    down, incidents = await _counts(database)
+    assert (down, incidents) == (8, 1)
     status = outputs[-1]
     sandbox_row = next(line for line in status.splitlines() if " sandbox " in line)
     assert "8" in sandbox_row

@@ -95,6 +95,7 @@ async def apply_data_source_failure(
             now=now,
             detail=classification.detail,
             hint=classification.hint,
+            detected_via="import",
         )
         return Applied(error_class, (), opened.incident.id, opened.created)
     return await _transient(
@@ -128,6 +129,7 @@ async def _open_for_source(
         data_source_id=source.id,
         detail=classification.detail,
         hint=classification.hint,
+        detected_via="import",
     )
 
 
@@ -167,5 +169,6 @@ async def _transient(
         data_source_ids=[source.id],
         detail=classification.detail,
         hint=classification.hint,
+        detected_via="import",
     )
     return Applied(classification.error_class, (), opened.incident.id, opened.created)

@@ -49,6 +49,8 @@ def expiry_of(
     for warning in warnings:
         if warning.when == "app_in_testing" and grant.provider not in testing_apps:
             continue
+        if warning.identities and grant.external_identity not in warning.identities:
+            continue
         start = (
             authorized_at(grant)
             if warning.clock == "since_grant"

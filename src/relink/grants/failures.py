@@ -9,6 +9,7 @@ share. The refresh applies this itself; a data source's import applies it throug
 from __future__ import annotations
 
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +29,13 @@ from relink.status_writer import transition_many
 BACKOFF_BASE = timedelta(minutes=2)
 BACKOFF_CAP = timedelta(hours=1)
 BACKOFF_JITTER = (0.5, 1.5)
+
+# How the failure about to be applied was found, set by a caller up the stack that knows better
+# than the actor (a probe or a provider's signal that asked for the refresh; signals/check.py),
+# so the incident records it in the same transaction that opens it.
+DETECTION: ContextVar[tuple[str, datetime | None] | None] = ContextVar(
+    "relink_detection", default=None
+)
 
 # Live data sources: the ones a dead login takes down with it.
 DISCONNECTABLE = (DataSourceStatus.CONNECTED, DataSourceStatus.FAILING)
@@ -56,10 +64,18 @@ async def apply_grant_failure(
     classification: Classification,
     now: datetime,
     actor: str,
+    detected_via: str | None = None,
+    evidence_at: datetime | None = None,
 ) -> Applied:
-    """Auth revoked/expired: the grant and every live data source on it go down, at once."""
+    """Auth revoked/expired: the grant and every live data source on it go down, at once.
+
+    ``detected_via`` defaults to what the actor did ("system:refresh" -> "refresh").
+    """
     reason = classification.error_class
     detail = classification.hint
+    known = DETECTION.get()
+    if detected_via is None and known is not None:
+        detected_via, evidence_at = known[0], evidence_at or known[1]
     # Already down (or revoked by Relink itself): the grant stays where it is.
     await transition_many(
         session,
@@ -104,6 +120,8 @@ async def apply_grant_failure(
         data_source_ids=affected,
         detail=classification.detail,
         hint=classification.hint,
+        detected_via=detected_via or actor.removeprefix("system:"),
+        evidence_at=evidence_at,
     )
     return Applied(reason, tuple(down), opened.incident.id, opened.created)
 

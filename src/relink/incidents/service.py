@@ -67,10 +67,14 @@ async def open_or_extend(
     detail: str | None = None,
     hint: str | None = None,
     expires_on: date | None = None,
+    detected_via: str | None = None,
+    evidence_at: datetime | None = None,
 ) -> Opened:
     """The open incident of ``key``, extended, or a new one; safe against a concurrent opener.
 
-    ``expires_on`` is the day an "expires soon" incident's grant ends.
+    ``expires_on`` is the day an "expires soon" incident's grant ends. ``detected_via`` says
+    how the failure was found (import, refresh, probe, signal) and ``evidence_at`` when its
+    earliest evidence arrived (``now`` by default): the two make the time to detection.
     """
     incident = await _open_by_key(session, agency_id=agency_id, key=key)
     created = False
@@ -91,6 +95,8 @@ async def open_or_extend(
                     opened_at=now,
                     last_seen_at=now,
                     failure_count=1,
+                    detected_via=detected_via,
+                    evidence_at=min(evidence_at or now, now),
                 )
                 session.add(incident)
             created = True

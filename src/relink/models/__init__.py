@@ -13,6 +13,7 @@ from relink.models.notification import Notification
 from relink.models.oauth_state import OAuthState, ReconnectLink
 from relink.models.outbox import OutboxEmail
 from relink.models.pending_job import PendingJob
+from relink.models.signal_receipt import SignalReceipt
 from relink.models.sync_run import SyncOutcome, SyncRun, SyncTrigger
 from relink.models.user import EmailPreference, Role, User, UserClientAccess
 from relink.models.user_session import UserSession
@@ -36,6 +37,7 @@ __all__ = [
     "PendingJob",
     "ReconnectLink",
     "Role",
+    "SignalReceipt",
     "SyncOutcome",
     "SyncRun",
     "SyncTrigger",

@@ -28,6 +28,7 @@ class Grant(HasId, HasTimestamps, Base):
             sqlite_where=text("auth_kind = 'oauth2'"),
         ),
         Index("ix_grant_status_next_refresh", "status", "next_refresh_at"),
+        Index("ix_grant_status_next_probe", "status", "next_probe_at"),
     )
 
     agency_id: Mapped[int] = agency_fk()
@@ -58,3 +59,7 @@ class Grant(HasId, HasTimestamps, Base):
     # When a refresh last lost its answer (the provider may have rotated the token in it);
     # cleared by the next good refresh. A refusal after it is explained as a lost answer.
     refresh_answer_lost_at: Mapped[datetime | None]
+    # The cheap health probe (signals/probe.py): when this grant is next looked at, and when
+    # it last was (the per-provider budget counts the calls of the last minute).
+    next_probe_at: Mapped[datetime | None]
+    last_probed_at: Mapped[datetime | None]

@@ -49,6 +49,11 @@ class Incident(HasId, Base):
     failure_count: Mapped[int] = mapped_column(default=1)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(120))
+    # How the failure was found ("import", "refresh", "probe", "signal") and the earliest
+    # evidence of it (a signal's issue time, a probe's call): opened_at - evidence_at is the
+    # time to detection.
+    detected_via: Mapped[str | None] = mapped_column(String(20))
+    evidence_at: Mapped[datetime | None]
 
 
 class IncidentDataSource(Base):

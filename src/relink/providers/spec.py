@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from relink.providers.detection_spec import ProbeSpec, SignalSpec
 from relink.providers.error_rules import ErrorsSpec
 from relink.providers.spec_fields import (
     Citation,
@@ -194,11 +195,14 @@ class ExpiryWarning(Strict):
     # app_in_testing: only while OUR app registration is in a testing mode (settings say so).
     when: Literal["always", "app_in_testing"] = "always"
     message: str
+    # Only grants of these external identities (a provider's trial logins); empty: every grant.
+    identities: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _warn_before_death(self) -> ExpiryWarning:
-        if self.warn_days_before >= self.days:
-            raise ValueError("warn_days_before: must be fewer than days")
+        # Equal is allowed: a lifetime shorter than any useful notice is warned from consent.
+        if self.warn_days_before > self.days:
+            raise ValueError("warn_days_before: must not exceed days")
         return self
 
 
@@ -219,12 +223,29 @@ class ProviderSpec(Strict):
     metrics: MetricsSpec | None = None
     expiry_warnings: tuple[ExpiryWarning, ...] = ()
     errors: ErrorsSpec = ErrorsSpec()
+    # Revocation signals the provider pushes, and the cheap health probe (detection_spec).
+    signals: tuple[SignalSpec, ...] = ()
+    probe: ProbeSpec = ProbeSpec()
 
     @property
     def short_name(self) -> str:
         """The display name without its qualifier: "Sandbox Call Tracking (API key)" speaks as
         "Sandbox Call Tracking"."""
         return self.display_name.split(" (")[0]
+
+    def probe_url(self) -> str | None:
+        """The probe's call: the catalog's, else the identity or key-verify endpoint."""
+        if self.probe.url is not None:
+            return self.probe.url
+        if self.oauth is not None:
+            return self.oauth.identity_url
+        if self.api_key is not None:
+            return self.api_key.verify_url
+        return self.basic.verify_url if self.basic is not None else None
+
+    def signal(self, kind: str) -> SignalSpec | None:
+        """The received signal of ``kind`` this provider sends, if any."""
+        return next((s for s in self.signals if s.kind == kind and s.receiver == "received"), None)
 
     @model_validator(mode="after")
     def _one_auth_section(self) -> ProviderSpec:

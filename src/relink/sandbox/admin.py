@@ -24,6 +24,7 @@ from relink.sandbox.faults import (
     FaultKind,
     new_fault_id,
 )
+from relink.sandbox.signal_push import push_revocations
 from relink.sandbox.state import SandboxState
 from relink.sandbox.world import api_key_account, find_account, find_identity
 
@@ -71,6 +72,10 @@ async def add_fault(body: FaultIn, state: Sandbox) -> dict[str, Any]:
     state.faults.add(fault)
     state.save()
     log.info("sandbox.fault.added", kind=fault.kind, subject=subject, account=body.account)
+    if fault.kind is FaultKind.REVOKE_GRANT:
+        # A revocation is announced to the receivers registered with the sandbox, as RISC does.
+        concerned = [i for i in state.world.identities if subject in (None, i.subject)]
+        push_revocations(state, concerned)
     return {"fault": fault.to_dict()}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from relink.sandbox import admin, data_api, oauth_endpoints
+from relink.sandbox import account_page, admin, data_api, oauth_endpoints, risc
 from relink.sandbox.errors import ApiError, render_api_error
 from relink.sandbox.fault_gate import FaultAnswer, call_with_drops, render_fault_answer
 from relink.sandbox.oauth_server import SandboxAuthorizationServer
@@ -59,6 +59,8 @@ def create_sandbox_app(
     app.include_router(oauth_endpoints.router)
     app.include_router(data_api.router)
     app.include_router(admin.router)
+    app.include_router(risc.router)
+    app.include_router(account_page.router)
     app.add_exception_handler(ApiError, render_api_error)
     app.add_exception_handler(FaultAnswer, render_fault_answer)
 

@@ -38,6 +38,7 @@ ACCESS_TOKEN_PREFIX = "sbx_at_"  # noqa: S105
 REFRESH_TOKEN_PREFIX = "sbx_rt_"  # noqa: S105
 # Google's wording, which real clients already match on.
 EXPIRED_OR_REVOKED = "Token has been expired or revoked."
+DAY_SECONDS = 24 * 3600
 REUSE_DETECTED = "Refresh token was already used; every token of this grant is now revoked."
 
 
@@ -122,6 +123,10 @@ class SandboxRefreshTokenGrant(RefreshTokenGrant):  # type: ignore[misc]
             state.revoke_family(family.id, "refresh token reused")
             raise InvalidGrantError(REUSE_DETECTED)
         if family.revoked or token.refresh_status == "revoked":
+            raise InvalidGrantError(EXPIRED_OR_REVOKED)
+        identity = find_identity(state.world, token.subject)
+        lifetime = identity.grant_lifetime_days if identity is not None else None
+        if lifetime is not None and state.now() - family.created_at > lifetime * DAY_SECONDS:
             raise InvalidGrantError(EXPIRED_OR_REVOKED)
         for kind in (FaultKind.REVOKE_GRANT, FaultKind.EXPIRE_REFRESH):
             fault = state.faults.find_for_family(

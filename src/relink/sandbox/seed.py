@@ -18,6 +18,9 @@ API_KEY_PREFIX = "sbx_live_"
 API_KEY_PATTERN = r"^sbx_live_[A-Za-z0-9]{32}$"
 
 
+TRIAL_GRANT_LIFETIME_DAYS = 2
+
+
 @dataclass(frozen=True)
 class Account:
     id: str
@@ -38,6 +41,12 @@ class Identity:
     account_ids: tuple[str, ...]
     # A refresh token pre-issued to Relink for this identity, so the demo starts connected.
     demo_refresh_token: str | None = None
+    # How the sandbox tells Relink this login took access away: a RISC Security Event Token
+    # (as Google does) or a Meta-style Deauthorize Callback signed_request.
+    signals: str = "risc"
+    # A login whose sign-ins end this many days after consent (like Google's apps in Testing
+    # mode); the catalog documents it, so Relink warns "expires soon".
+    grant_lifetime_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ IDENTITIES: tuple[Identity, ...] = (
         password="sandbox",  # noqa: S106
         account_ids=tuple(a.id for a in SECOND_ACCOUNTS),
         demo_refresh_token="sbx_rt_demo_harbor_3Hn6Wc8Pa5Ye2Ju4",  # noqa: S106
+        signals="meta_deauthorize",
     ),
     # A different login that reaches only some of the manager's accounts: the
     # "wrong identity on reconnect" case.
@@ -79,6 +89,16 @@ IDENTITIES: tuple[Identity, ...] = (
         name="Oli Other",
         password="sandbox",  # noqa: S106
         account_ids=tuple(a.id for a in MANAGER_SUB_ACCOUNTS[:3]),
+    ),
+    # A trial login: its sign-ins end TRIAL_GRANT_LIFETIME_DAYS after consent, the "expires
+    # soon" demonstration (sandbox.yaml's expiry_warnings documents it).
+    Identity(
+        subject="sbx-user-1004",
+        email="trial@sandbox.test",
+        name="Tara Trial",
+        password="sandbox",  # noqa: S106
+        account_ids=(SECOND_ACCOUNTS[0].id,),
+        grant_lifetime_days=TRIAL_GRANT_LIFETIME_DAYS,
     ),
 )
 

@@ -17,6 +17,7 @@ from relink.sandbox import persistence
 from relink.sandbox.faults import FaultBook
 from relink.sandbox.oauth_models import AuthorizationCode, Client, Family, Token
 from relink.sandbox.seed import API_KEY_PREFIX, CLIENT_ID, CLIENT_SECRET, SCOPES, World
+from relink.sandbox.transmitter import Transmitter
 
 API_KEY_BODY_LENGTH = 32
 
@@ -72,6 +73,8 @@ class SandboxState:
         # Tests move time forward instead of sleeping (expiry of access tokens and faults).
         self.clock_offset = 0.0
         self.faults = FaultBook()
+        # Signs and pushes revocation signals (RISC SETs, Meta-style callbacks).
+        self.transmitter = Transmitter()
         self.stats = Stats()
         self.codes: dict[str, AuthorizationCode] = {}
         # Spent code -> the family it started, so a replayed code revokes that family.

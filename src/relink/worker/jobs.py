@@ -19,6 +19,7 @@ def load_jobs() -> None:
     import relink.grants.tasks
     import relink.notifications.email_tasks
     import relink.notifications.webhook_tasks
+    import relink.signals.tasks
     import relink.worker.pending
     import relink.worker.sweep  # noqa: F401
 

@@ -29,6 +29,8 @@ class JobName(enum.StrEnum):
     WEBHOOKS_DELIVER = "webhooks.deliver"
     SWEEP = "worker.sweep"
     RESUME_PENDING = "worker.resume_pending"
+    PROBE = "grants.probe"
+    CHECK_GRANT = "grants.check"
 
 
 # Jobs whose loss would lose work that nothing else redoes: each is also written as a row

@@ -20,6 +20,7 @@ PERIODIC_JOBS = (
     JobName.WEBHOOKS_DELIVER_DUE,
     JobName.PURGE_TRASH,
     JobName.EXPIRY_WATCH,
+    JobName.PROBE,
 )
 
 log = structlog.get_logger(__name__)

@@ -1,0 +1,1 @@
+"""Detection: providers' revocation signals, received and verified, and the cheap probe."""

@@ -1,0 +1,25 @@
+"""Detection jobs: the periodic probe, and the immediate check a signal asks for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from relink.signals.check import CheckResult, check_grant
+from relink.signals.probe import ProbeReport, probe_due
+from relink.worker.context import JobContext
+from relink.worker.registry import JobName, job
+
+
+@job(JobName.PROBE)
+async def probe_job(ctx: JobContext) -> ProbeReport:
+    """Probe every grant that is due, within each provider's budget."""
+    return await probe_due(ctx)
+
+
+@job(JobName.CHECK_GRANT)
+async def check_job(
+    ctx: JobContext, *, grant_id: int, via: str, evidence_at: str | None = None
+) -> CheckResult:
+    """Check one grant now (a signal named it); ``evidence_at`` is ISO 8601."""
+    evidence = datetime.fromisoformat(evidence_at) if evidence_at else None
+    return await check_grant(ctx, grant_id=grant_id, via=via, evidence_at=evidence)
