@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # The in-process scheduler and worker of the embedded default.
     embedded_worker: bool = True
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    # How long the Data Sources page's status counts are kept per scope (0: counted each time).
+    page_counts_cache_seconds: float = Field(default=5.0, ge=0)
     log_json: bool = False
     # Hosts webhooks may be sent to although they are not public (loopback, private networks):
     # comma-separated names or addresses, e.g. "127.0.0.1" for a test receiver. Empty: none.
