@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,7 @@ from relink.dependencies import PageRedirect
 from relink.errors import RelinkError
 from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
+from relink.notifications import bell
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
 from relink.web import (
@@ -54,15 +56,17 @@ from relink.worker.scheduler import EmbeddedScheduler
 SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
 
 
-async def _live_broker(config: Settings) -> Broker:
-    """Redis pub/sub when configured (every process sees every event), else in-process."""
+async def _live_broker(config: Settings, database: Database) -> Broker:
+    """Redis pub/sub when configured (every process sees every event), else in-process; each
+    renders the bells of every poked user of this process in one query."""
     broker: Broker
+    render = functools.partial(bell.render_many, database)
     if config.redis_url:
-        redis_broker = RedisBroker(config.redis_url)
+        redis_broker = RedisBroker(config.redis_url, render)
         await redis_broker.start()
         broker = redis_broker
     else:
-        broker = LocalBroker()
+        broker = LocalBroker(render)
     set_broker(broker)
     return broker
 
@@ -83,7 +87,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         app.state.login_throttle = throttle
         dispatcher = EmbeddedDispatcher(ctx)
         set_dispatcher(dispatcher)
-        broker = await _live_broker(config)
+        broker = await _live_broker(config, db)
         scheduler = EmbeddedScheduler(ctx, interval=config.sweep_interval_seconds)
         if config.embedded_worker:
             scheduler.start()
@@ -146,8 +150,14 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     app.add_exception_handler(RequestValidationError, error_pages.validation_error)
 
     @app.get("/healthz", tags=["health"])
-    async def healthz(request: Request) -> JSONResponse:
-        """Liveness: the app answers and reaches its database. Nothing about who uses it."""
+    async def healthz() -> JSONResponse:
+        """Liveness: the process answers. It touches nothing (no database), so it is also the
+        bench's reference for what the app costs without any query."""
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the app reaches its database. Nothing about who uses it."""
         db: Database = request.app.state.database
         try:
             async with db.sessions() as session:
