@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 
 from relink.auth.passwords import hash_password
 from relink.auth.sessions import start_session
@@ -237,15 +237,31 @@ def _payload(k: int) -> dict[str, object]:
     }
 
 
-async def unread_notification_ids(database: Database, user_ids: list[int]) -> dict[int, int]:
-    """One unread notification per user (the bench marks it read to trigger an update)."""
+async def unread_notification_ids(database: Database, user_ids: list[int]) -> dict[int, list[int]]:
+    """Each user's unread notifications (the bench marks them read to trigger updates)."""
+    found: dict[int, list[int]] = {user_id: [] for user_id in user_ids}
     async with database.transaction() as session:
         rows = await session.execute(
-            select(Notification.user_id, func.max(Notification.id))
+            select(Notification.user_id, Notification.id)
             .where(Notification.user_id.in_(user_ids), Notification.read_at.is_(None))
-            .group_by(Notification.user_id)
+            .order_by(Notification.id)
         )
-        return {user_id: notification_id for user_id, notification_id in rows}
+        for user_id, notification_id in rows:
+            found[user_id].append(notification_id)
+    return found
+
+
+async def one_client(database: Database, agency: Agency_, *, user_id: int) -> tuple[int, str]:
+    """A client the user may see (the middle one by id), and its number to search for."""
+    async with database.transaction() as session:
+        if user_id == agency.staff_id:
+            ids = select(UserClientAccess.client_id).where(UserClientAccess.user_id == user_id)
+            query = select(Client.id, Client.name).where(Client.id.in_(ids))
+        else:
+            query = select(Client.id, Client.name).where(Client.agency_id == agency.agency_id)
+        rows = list(await session.execute(query.order_by(Client.id)))
+    client_id, name = rows[len(rows) // 2]
+    return client_id, name.split()[1]
 
 
 async def analyze(database: Database) -> None:
