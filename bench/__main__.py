@@ -3,7 +3,8 @@
 Runs on the embedded SQLite default always, and on PostgreSQL when RELINK_BENCH_PG_URL is set
 (`make bench` sets it to a fresh local database when one answers). The write-side figures
 (bench/write_paths.py: sweep, revoke, reconnect) run too when that module is present.
-RELINK_BENCH_SIZES (e.g. "1000,10000") narrows the sizes for a quicker look.
+RELINK_BENCH_SIZES (e.g. "1000,10000") narrows the sizes, and RELINK_BENCH_DATABASES (e.g.
+"postgresql") the databases, for a quicker look.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def main() -> None:
         targets = {"sqlite": f"sqlite+aiosqlite:///{tmp}/bench.db"}
         if os.environ.get("RELINK_BENCH_PG_URL"):
             targets["postgresql"] = os.environ["RELINK_BENCH_PG_URL"]
+        chosen = os.environ.get("RELINK_BENCH_DATABASES")
+        if chosen:
+            targets = {k: v for k, v in targets.items() if k in chosen.split(",")}
         for name, url in targets.items():
             print(f"== read side on {name}: sizes {', '.join(map(str, _sizes()))}")
             figures = asyncio.run(scale.run(url, sizes=_sizes()))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import itsdangerous
 
-STARTUP_SECONDS = 30.0
+STARTUP_SECONDS = 120.0
 COOKIE = "relink_session"
 
 
