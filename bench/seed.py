@@ -265,10 +265,16 @@ async def one_client(database: Database, agency: Agency_, *, user_id: int) -> tu
 
 
 async def analyze(database: Database) -> None:
-    """What autovacuum does soon after a bulk load: the planner needs the statistics."""
+    """What autovacuum does soon after a bulk load: the planner needs the statistics, and on
+    PostgreSQL the trigram indexes their pending entries merged and index-only scans a
+    visibility map (VACUUM, outside a transaction)."""
     async with database.engine.connect() as connection:
-        await connection.execute(text("ANALYZE"))
-        await connection.commit()
+        if database.is_sqlite:
+            await connection.execute(text("ANALYZE"))
+            await connection.commit()
+        else:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE"))
 
 
 def new_token() -> str:
