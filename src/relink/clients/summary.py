@@ -59,6 +59,7 @@ class SummaryCache:
         task = self._refreshing.get(key)
         if task is None:
             task = asyncio.create_task(self._count(database, user=user, key=key))
+            task.add_done_callback(_log_failure)
             self._refreshing[key] = task
         if kept is not None and age is not None and age < self.ttl * STALE_FACTOR:
             return kept
@@ -81,3 +82,9 @@ class SummaryCache:
             return summary
         finally:
             self._refreshing.pop(key, None)
+
+
+def _log_failure(task: asyncio.Task[Summary]) -> None:
+    """A background count that failed is logged (a page waiting on it gets the error too)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("data_sources.summary.count_failed", error=type(task.exception()).__name__)
