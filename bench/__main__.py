@@ -1,12 +1,16 @@
-"""`make bench`: print the figures and write them to bench/results/latest.json.
+"""`make bench`: measure, print, and write bench/results/latest.json and latest.png.
 
 Runs on the embedded SQLite default always, and on PostgreSQL when RELINK_BENCH_PG_URL is set
-(`make bench` sets it to the local test server when one answers).
+(`make bench` sets it to a fresh local database when one answers). The write-side figures
+(bench/write_paths.py: sweep, revoke, reconnect) run too when that module is present.
+RELINK_BENCH_SIZES (e.g. "1000,10000") narrows the sizes, and RELINK_BENCH_DATABASES (e.g.
+"postgresql") the databases, for a quicker look.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import platform
@@ -15,9 +19,48 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import detection, scale
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from bench import detection, plot, scale
 
 RESULTS = Path(__file__).with_name("results")
+
+
+def _sizes() -> tuple[int, ...]:
+    chosen = os.environ.get("RELINK_BENCH_SIZES", "")
+    return tuple(int(s) for s in chosen.split(",") if s.strip()) or scale.SIZES
+
+
+def _write_paths() -> Any:
+    """bench/write_paths.py when it exists (the write side's figures), else None."""
+    try:
+        return importlib.import_module("bench.write_paths")
+    except ModuleNotFoundError as missing:
+        if missing.name != "bench.write_paths":
+            raise
+        return None
+
+
+def fresh_postgres(url: str, *, suffix: str) -> str:
+    """An empty database beside ``url``'s (dropped first if left over), and its URL."""
+    parsed = make_url(url)
+    name = f"{parsed.database}{suffix}"
+    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def _own_database(name: str, url: str, tmp: str, *, suffix: str) -> str:
+    """A fresh database for one part of the bench, beside the run's own."""
+    if name == "postgresql":
+        return fresh_postgres(url, suffix=suffix)
+    return f"sqlite+aiosqlite:///{tmp}/bench{suffix}.db"
 
 
 def main() -> None:
@@ -26,20 +69,34 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
+        "reference": "GET /healthz (touches no database), same run, same load",
         "runs": {},
     }
+    write_paths = _write_paths()
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"sqlite": f"sqlite+aiosqlite:///{tmp}/bench.db"}
         if os.environ.get("RELINK_BENCH_PG_URL"):
             targets["postgresql"] = os.environ["RELINK_BENCH_PG_URL"]
+        chosen = os.environ.get("RELINK_BENCH_DATABASES")
+        if chosen:
+            targets = {k: v for k, v in targets.items() if k in chosen.split(",")}
         for name, url in targets.items():
-            print(f"== scale on {name}: {scale.CLIENTS} clients, {scale.DATA_SOURCES} data sources")
-            figures = asyncio.run(detection.run(url)) | asyncio.run(scale.run(url))
-            report["runs"][name] = figures
-            for key, value in figures.items():
-                print(f"  {key:32} {value}")
+            print(f"== read side on {name}: sizes {', '.join(map(str, _sizes()))}")
+            figures = asyncio.run(scale.run(url, sizes=_sizes()))
+            report["runs"][name] = {"read": figures}
+            print(json.dumps(figures["summary"], indent=2))
+            # Each side gets a database of its own: the read side's agency stays out of its way.
+            if write_paths is not None:
+                print(f"== write side on {name}")
+                write_url = _own_database(name, url, tmp, suffix="_write")
+                report["runs"][name]["write"] = asyncio.run(write_paths.run(write_url))
+            print(f"== detection on {name}")
+            detection_url = _own_database(name, url, tmp, suffix="_detection")
+            report["runs"][name]["detection"] = found = asyncio.run(detection.run(detection_url))
+            print(json.dumps(found, indent=2, default=str))
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {RESULTS / 'latest.json'}")
+    plot.draw(report, RESULTS / "latest.png")
+    print(f"written to {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
 
 
 if __name__ == "__main__":

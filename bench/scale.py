@@ -1,207 +1,116 @@
-"""Scale figures: 10k clients and 100k data sources in one database.
-
-Measures the Data Sources page query (first page, a deep keyset page, sorted by status and
-filtered), and a set-based disconnect of one grant shared by 10k data sources.
+"""Read-side figures at agency scale: 1k, 10k and 100k data sources (ten per client) in one
+database, grown in steps; at each size the Data Sources API and page for the admin and a staff
+user limited to 50 clients; at the largest, the bell (unread-count polling and 500 SSE
+streams). Every figure sits beside the reference endpoint (`/healthz`, no database) measured
+in the same run under the same load. The app runs in its own process (bench/app_process.py).
 """
 
 from __future__ import annotations
 
-import random
+import secrets
+import tempfile
 import time
-from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
-
+from bench import app_process, live_figures, load, pages, seed
 from relink import migrate
-from relink.data_sources.rows import Filters, Sort, list_rows
 from relink.db import Database
-from relink.grants.failures import apply_grant_failure
 from relink.kit.crypto import SecretBox, generate_key
-from relink.models import Agency, Client, DataSource, Grant, Role, User
-from relink.models.base import utcnow
-from relink.providers.classify import Classification
-from relink.providers.taxonomy import AuthKind, ErrorClass
-from relink.status import DataSourceStatus
-from relink.users.service import create_user
 
-CLIENTS = 10_000
-DATA_SOURCES = 100_000
-GRANTS = 100
-SHARED = 10_000  # data sources on the one grant that breaks
-BATCH = 5_000
+SIZES = (1_000, 10_000, 100_000)
+POLLERS = live_figures.POLLERS
+SSE_USERS = 50
 
 
-async def run(database_url: str) -> dict[str, Any]:
-    """Seed at scale, then time the queries; answers the figures in milliseconds."""
+async def run(database_url: str, *, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
+    """Seed in steps and measure at each size; answers the figures (milliseconds)."""
     migrate.upgrade(database_url)
+    secret_key = generate_key()
+    session_secret = secrets.token_urlsafe(32)
     database = Database(database_url)
-    box = SecretBox([generate_key()])
-    figures: dict[str, Any] = {"clients": CLIENTS, "data_sources": DATA_SOURCES}
+    figures: dict[str, Any] = {"sizes": {}}
     try:
-        started = time.perf_counter()
-        admin_id, shared_grant_id = await _seed(database, box)
-        figures["seed_seconds"] = round(time.perf_counter() - started, 2)
-        figures |= await _page_timings(database, admin_id)
-        figures |= await _disconnect_timing(database, shared_grant_id)
+        agency = await seed.create_agency(database, SecretBox([secret_key]))
+        poller_ids = await seed.add_pollers(database, agency, count=POLLERS)
+        cookie = {
+            user_id: app_process.session_cookie(session_secret, token)
+            for user_id, token in agency.tokens.items()
+        }
+        with tempfile.TemporaryDirectory() as var_dir:
+            for size in sizes:
+                started = time.perf_counter()
+                await seed.grow(database, agency, data_sources=size)
+                seeded = round(time.perf_counter() - started, 1)
+                print(f"   {size:>7} data sources seeded in {seeded}s; measuring the pages")
+                with app_process.serve_app(
+                    database_url,
+                    secret_key=secret_key,
+                    session_secret=session_secret,
+                    var_dir=Path(var_dir),
+                ) as base:
+                    at_size: dict[str, Any] = {"seed_seconds": seeded}
+                    async with load.client() as http:
+                        for role, user_id in (
+                            ("admin", agency.admin_id),
+                            ("staff_50", agency.staff_id),
+                        ):
+                            client_id, word = await seed.one_client(
+                                database, agency, user_id=user_id
+                            )
+                            measured = await pages.measure(
+                                http,
+                                base,
+                                cookie=cookie[user_id],
+                                client_id=client_id,
+                                client_word=word,
+                            )
+                            at_size[role] = {
+                                "api": pages.worst(measured["api"]),
+                                "html": pages.worst(measured["html"]),
+                                "variants": measured,
+                            }
+                        if size == sizes[-1]:
+                            print("   the bell: unread-count polling and SSE streams")
+                            at_size["unread"] = await live_figures.unread(
+                                http, base, [cookie[u] for u in poller_ids]
+                            )
+                            sse_users = poller_ids[:SSE_USERS]
+                            unread_ids = await seed.unread_notification_ids(database, sse_users)
+                            at_size["sse"] = await live_figures.sse(
+                                http, base, {u: cookie[u] for u in sse_users}, unread_ids
+                            )
+                    figures["sizes"][str(size)] = at_size
     finally:
         await database.dispose()
+    figures["summary"] = summarize(figures["sizes"])
     return figures
 
 
-async def _seed(database: Database, box: SecretBox) -> tuple[int, int]:
-    rng = random.Random(1)
-    async with database.transaction() as session:
-        agency = Agency(name="Scale Agency", slug="scale")
-        session.add(agency)
-        await session.flush()
-        admin = await create_user(
-            session,
-            agency_id=agency.id,
-            email="admin@scale.test",
-            name="Admin",
-            password="scale-bench-pw",  # noqa: S106  (a throw-away database)
-            role=Role.ADMIN,
-            now=utcnow(),
-        )
-        now = utcnow()
-        await session.execute(
-            insert(Client),
-            [
-                {
-                    "agency_id": agency.id,
-                    "name": f"Client {n:05d}",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in range(CLIENTS)
-            ],
-        )
-        sealed = box.seal({"refresh_token": "bench", "access_token": "bench"})
-        await session.execute(
-            insert(Grant),
-            [
-                {
-                    "agency_id": agency.id,
-                    "provider": "sandbox",
-                    "auth_kind": AuthKind.OAUTH2,
-                    "external_identity": f"user-{n}",
-                    "identity_name": f"login{n}@bench.test",
-                    "credentials": sealed,
-                    "scopes": [],
-                    "created_at": now,
-                    "updated_at": now,
-                    "extra": {},
-                }
-                for n in range(GRANTS)
-            ],
-        )
-        client_ids = list(await session.scalars(select(Client.id).order_by(Client.id)))
-        grant_ids = list(await session.scalars(select(Grant.id).order_by(Grant.id)))
-        admin_id, agency_id = admin.id, agency.id
-    yesterday = date.today() - timedelta(days=1)
-    for start in range(0, DATA_SOURCES, BATCH):
-        rows = []
-        for n in range(start, min(start + BATCH, DATA_SOURCES)):
-            grant_id = grant_ids[0] if n < SHARED else grant_ids[1 + n % (GRANTS - 1)]
-            status = DataSourceStatus.FAILING if rng.random() < 0.02 else DataSourceStatus.CONNECTED
-            rows.append(
-                {
-                    "agency_id": agency_id,
-                    "client_id": client_ids[n % CLIENTS],
-                    "grant_id": grant_id,
-                    "provider": "sandbox",
-                    "external_account_id": f"acct-{n}",
-                    "external_account_name": f"Account {n}",
-                    "status": status,
-                    "complete_through": yesterday,
-                    "consecutive_failures": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        async with database.transaction() as session:
-            await session.execute(insert(DataSource), rows)
-    async with database.engine.connect() as connection:
-        # What autovacuum does soon after a bulk load; the planner needs the statistics.
-        await connection.execute(text("ANALYZE"))
-        await connection.commit()
-    return admin_id, grant_ids[0]
-
-
-async def _timed(label: str, figures: dict[str, Any], work: Any) -> Any:
-    started = time.perf_counter()
-    result = await work()
-    figures[label] = round((time.perf_counter() - started) * 1000, 1)
-    return result
-
-
-async def _page_timings(database: Database, admin_id: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    today = date.today()
-    async with database.transaction() as session:
-        admin = await session.get(User, admin_id)
-        assert admin is not None
-
-        async def first() -> Any:
-            return await list_rows(session, user=admin, today=today, sort=Sort.STATUS, limit=50)
-
-        page = await _timed("page_first_status_sort_ms", figures, first)
-        cursor = page.next_cursor
-        for _ in range(20):
-            page = await list_rows(
-                session, user=admin, today=today, sort=Sort.STATUS, limit=50, cursor=cursor
-            )
-            cursor = page.next_cursor
-
-        async def deep() -> Any:
-            return await list_rows(
-                session, user=admin, today=today, sort=Sort.STATUS, limit=50, cursor=cursor
-            )
-
-        await _timed("page_21_status_sort_ms", figures, deep)
-
-        async def by_client() -> Any:
-            return await list_rows(session, user=admin, today=today, sort=Sort.CLIENT, limit=50)
-
-        await _timed("page_first_client_sort_ms", figures, by_client)
-
-        async def failing() -> Any:
-            return await list_rows(
-                session,
-                user=admin,
-                today=today,
-                limit=50,
-                filters=Filters(status=DataSourceStatus.FAILING),
-            )
-
-        await _timed("page_filtered_failing_ms", figures, failing)
-
-        async def search() -> Any:
-            return await list_rows(
-                session, user=admin, today=today, limit=50, filters=Filters(q="Client 0421")
-            )
-
-        await _timed("page_search_ms", figures, search)
-    return figures
-
-
-async def _disconnect_timing(database: Database, grant_id: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    classification = Classification(ErrorClass.AUTH_REVOKED, "bench")
-    async with database.transaction() as session:
-        grant = await session.get(Grant, grant_id)
-        assert grant is not None
-
-        async def disconnect() -> Any:
-            return await apply_grant_failure(
-                session,
-                grant=grant,
-                classification=classification,
-                now=utcnow(),
-                actor="bench",
-            )
-
-        applied = await _timed("disconnect_shared_grant_ms", figures, disconnect)
-        figures["disconnected"] = len(applied.disconnected_ids)
-    return figures
+def summarize(sizes: dict[str, Any]) -> dict[str, Any]:
+    """The issue's table: each figure beside its target."""
+    keys = sorted(sizes, key=int)
+    small, large = sizes[keys[0]], sizes[keys[-1]]
+    table: dict[str, Any] = {}
+    for kind, target in (("api", 5), ("html", 10)):
+        for role in ("admin", "staff_50"):
+            at_large, at_small = large[role][kind], small[role][kind]
+            table[f"{kind}_{role}"] = {
+                "worst_ratio_to_reference": at_large["worst_ratio"],
+                "target_ratio": f"<= {target}",
+                "worst_p95_ms": at_large["p95_ms"],
+                "growth_largest_over_smallest_p95": round(
+                    at_large["p95_ms"] / max(at_small["p95_ms"], 0.001), 2
+                ),
+                "target_growth": "<= 2",
+            }
+    if "unread" in large:
+        table["unread"] = {
+            "ratio_p95": large["unread"]["ratio_p95"],
+            "target_ratio": "<= 2",
+            "throughput_ratio": large["unread"]["throughput_ratio"],
+            "target_throughput_ratio": ">= 0.5",
+        }
+    if "sse" in large:
+        table["sse"] = {"p95_ms": large["sse"]["p95_ms"], "target": "< 1000 ms"}
+    return table

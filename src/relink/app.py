@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,7 @@ from relink.dependencies import PageRedirect
 from relink.errors import RelinkError
 from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
+from relink.notifications import bell
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
 from relink.signals import endpoints as signal_endpoints
@@ -61,15 +63,17 @@ from relink.worker.scheduler import EmbeddedScheduler
 SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
 
 
-async def _live_broker(config: Settings) -> Broker:
-    """Redis pub/sub when configured (every process sees every event), else in-process."""
+async def _live_broker(config: Settings, database: Database) -> Broker:
+    """Redis pub/sub when configured (every process sees every event), else in-process; each
+    renders the bells of every poked user of this process in one query."""
     broker: Broker
+    render = functools.partial(bell.render_many, database)
     if config.redis_url:
-        redis_broker = RedisBroker(config.redis_url)
+        redis_broker = RedisBroker(config.redis_url, render)
         await redis_broker.start()
         broker = redis_broker
     else:
-        broker = LocalBroker()
+        broker = LocalBroker(render)
     set_broker(broker)
     return broker
 
@@ -124,7 +128,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         app.state.login_throttle = throttle
         dispatcher = _dispatcher(config, ctx)
         set_dispatcher(dispatcher)
-        broker = await _live_broker(config)
+        broker = await _live_broker(config, db)
         scheduler = EmbeddedScheduler(ctx, interval=config.sweep_interval_seconds)
         if config.runs_embedded_worker:
             scheduler.start()

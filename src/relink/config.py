@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     probe_interval_seconds: float = Field(default=300.0, gt=0)
     # Receive providers' revocation signals (and register for the sandbox's at start-up).
     signals_enabled: bool = True
+    # How long the Data Sources page's status counts are kept per scope (0: counted each time).
+    page_counts_cache_seconds: float = Field(default=5.0, ge=0)
     log_json: bool = False
     # A directory of files named like the variables (relink_secret_keys, relink_smtp_url, ...),
     # each holding one value: Docker and Kubernetes secrets. Read after the environment.

@@ -26,7 +26,16 @@ from relink.models.base import utcnow
 from tests.fixtures.demo import Demo
 
 # Pages anyone may open: signing in, the provider's way back, and a client's reconnect link.
-PUBLIC_PAGES = {"/", "/login", "/logout", "/oauth/callback", "/r/{token}", "/settings", "/healthz"}
+PUBLIC_PAGES = {
+    "/",
+    "/login",
+    "/logout",
+    "/oauth/callback",
+    "/r/{token}",
+    "/settings",
+    "/healthz",
+    "/readyz",
+}
 SRC = Path(relink.__file__).parent
 
 

@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.models import User, UserSession
+from relink.models import Role, User, UserSession
 
 # A session unused for two weeks asks for the password again.
 IDLE_LIFETIME = timedelta(days=14)
@@ -101,6 +101,22 @@ async def resolve_session(session: AsyncSession, *, token: str, now: datetime) -
         row.last_seen_at = now
         row.expires_at = min(now + IDLE_LIFETIME, row.created_at + ABSOLUTE_LIFETIME)
     return Resolved(row=row, user=user)
+
+
+def live_session_holder(token: str, now: datetime) -> Select[int, Role]:
+    """(user id, role) of the live session of ``token`` as a Core query, for hot read-only
+    endpoints (the bell's count) that add their own columns: no ORM objects, no "last seen"
+    write, the same conditions as ``resolve_session`` so a revoked session ends at once."""
+    return (
+        select(User.id, User.role)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token_hash == _hash(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+            User.is_active.is_(True),
+        )
+    )
 
 
 async def end_session(session: AsyncSession, *, token: str, now: datetime) -> bool:

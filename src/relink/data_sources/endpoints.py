@@ -76,6 +76,7 @@ async def list_data_sources(
             for row in page.items
         ],
         next_cursor=page.next_cursor,
+        prev_cursor=page.prev_cursor,
     )
 
 

@@ -1,4 +1,10 @@
-"""The Data Sources page's read model: its rows in one keyset query, filtered and sorted."""
+"""The Data Sources page's read model: its rows in one keyset query, filtered and sorted.
+
+Every order is an index read in order (``attention, id`` or ``client_name, id``, see
+models/data_source.py), so a page costs its own rows, not the agency's: the client's name is
+copied onto each data source for that reason. Pages go both ways: a cursor points after its
+key (next) or before it (previous).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import data_source_visible, scope_of
 from relink.data_sources.gaps import missing_since
 from relink.data_sources.staff import require_staff
 from relink.errors import InvalidInput, NotFound
-from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from relink.models import Client, DataSource, Grant, User
+from relink.kit.pagination import Page, clamp_limit, decode_keyset, encode_before, encode_cursor
+from relink.kit.search import name_contains
+from relink.models import DataSource, Grant, User
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
 
@@ -26,7 +33,7 @@ STATUS_RANK = {_DS.DISCONNECTED: 0, _DS.FAILING: 1, _DS.PAUSED: 2, _DS.CONNECTED
 _rank = DataSource.attention
 
 
-_RowSelect = Select[DataSource, str, str | None, AuthKind]
+_RowSelect = Select[DataSource, str | None, AuthKind]
 
 
 class Sort(enum.StrEnum):
@@ -56,10 +63,17 @@ class Row:
 
 def _rows_query(user: User) -> _RowSelect:
     return (
-        select(DataSource, Client.name, Grant.identity_name, Grant.auth_kind)
-        .join(Client, Client.id == DataSource.client_id)
+        select(DataSource, Grant.identity_name, Grant.auth_kind)
         .join(Grant, Grant.id == DataSource.grant_id)
         .where(data_source_visible(scope_of(user)))
+    )
+
+
+def search_condition(text: str) -> ColumnElement[bool]:
+    """Client or account name contains ``text``, any case (trigram-indexed on PostgreSQL)."""
+    return or_(
+        name_contains(DataSource.client_name, text),
+        name_contains(DataSource.external_account_name, text),
     )
 
 
@@ -76,14 +90,13 @@ def _filtered(query: _RowSelect, filters: Filters) -> _RowSelect:
     if filters.auth_kind is not None:
         query = query.where(Grant.auth_kind == filters.auth_kind)
     if filters.q and filters.q.strip():
-        text = filters.q.strip()
-        query = query.where(
-            or_(
-                Client.name.icontains(text, autoescape=True),
-                DataSource.external_account_name.icontains(text, autoescape=True),
-            )
-        )
+        query = query.where(search_condition(filters.q.strip()))
     return query
+
+
+def _sort_key(row: Row, sort: Sort) -> list[Any]:
+    key: int | str = STATUS_RANK[row.source.status] if sort is Sort.STATUS else row.client_name
+    return [key, row.source.id]
 
 
 async def list_rows(
@@ -96,29 +109,47 @@ async def list_rows(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Page[Row]:
-    """The rows ``user`` may see, one keyset page at a time: one query, no OFFSET."""
+    """The rows ``user`` may see, one keyset page at a time: one query, no OFFSET.
+
+    ``cursor`` is a page's ``next_cursor`` (the rows after it) or ``prev_cursor`` (the rows
+    before it, still answered in the page's own order).
+    """
     require_staff(user, "see the data sources page")
     size = clamp_limit(limit)
     query = _filtered(_rows_query(user), filters or Filters())
-    first_key = _rank if sort is Sort.STATUS else Client.name
-    query = query.order_by(first_key, DataSource.id).limit(size + 1)
+    first_key = _rank if sort is Sort.STATUS else DataSource.client_name
+    forward = True
     if cursor:
-        after_key, after_id = decode_cursor(cursor, length=2)
+        forward, (at_key, at_id) = decode_keyset(cursor, length=2)
         key_type = int if sort is Sort.STATUS else str
-        if not isinstance(after_id, int) or not isinstance(after_key, key_type):
+        if not isinstance(at_id, int) or not isinstance(at_key, key_type):
             raise InvalidInput("the page cursor is malformed: start again from the first page")
-        query = query.where(
-            or_(first_key > after_key, and_(first_key == after_key, DataSource.id > after_id))
-        )
-    rows = [_row(r, today=today) for r in (await session.execute(query)).all()]
-    more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = None
-    if more:
-        last = rows[-1]
-        key = STATUS_RANK[last.source.status] if sort is Sort.STATUS else last.client_name
-        next_cursor = encode_cursor([key, last.source.id])
-    return Page(items=rows, next_cursor=next_cursor)
+        if forward:
+            query = query.where(
+                or_(first_key > at_key, and_(first_key == at_key, DataSource.id > at_id))
+            )
+        else:
+            query = query.where(
+                or_(first_key < at_key, and_(first_key == at_key, DataSource.id < at_id))
+            )
+    if forward:
+        query = query.order_by(first_key, DataSource.id)
+    else:
+        query = query.order_by(first_key.desc(), DataSource.id.desc())
+    found = [_row(r, today=today) for r in (await session.execute(query.limit(size + 1))).all()]
+    more = len(found) > size
+    rows = found[:size] if forward else list(reversed(found[:size]))
+    if not rows:
+        return Page(items=[])
+    # Forward: more rows follow when one more was found; rows precede when we came from a
+    # cursor. Backward: the mirror image.
+    has_next = more if forward else True
+    has_prev = bool(cursor) if forward else more
+    return Page(
+        items=rows,
+        next_cursor=encode_cursor(_sort_key(rows[-1], sort)) if has_next else None,
+        prev_cursor=encode_before(_sort_key(rows[0], sort)) if has_prev else None,
+    )
 
 
 async def get_row(session: AsyncSession, *, user: User, data_source_id: int, today: date) -> Row:
@@ -133,5 +164,7 @@ async def get_row(session: AsyncSession, *, user: User, data_source_id: int, tod
 
 
 def _row(result: Any, *, today: date) -> Row:
-    source, client_name, identity_name, auth_kind = result
-    return Row(source, client_name, identity_name, auth_kind, missing_since(source, today=today))
+    source, identity_name, auth_kind = result
+    return Row(
+        source, source.client_name, identity_name, auth_kind, missing_since(source, today=today)
+    )

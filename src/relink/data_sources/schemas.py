@@ -71,6 +71,8 @@ class DataSourceOut(BaseModel):
 class DataSourcePage(BaseModel):
     items: list[DataSourceOut]
     next_cursor: str | None
+    # The page before this one (None on the first page): pass it as ``cursor``.
+    prev_cursor: str | None = None
 
 
 class CredentialsIn(BaseModel):

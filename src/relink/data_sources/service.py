@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.auth.access import scope_of, visible_data_sources
 from relink.errors import InvalidInput, NotFound
 from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from relink.models import DataSource, Grant, SyncRun, User
+from relink.models import Client, DataSource, Grant, SyncRun, User
 from relink.models.base import utcnow
 from relink.providers.taxonomy import ErrorClass
 from relink.status import DataSourceStatus
@@ -26,9 +26,15 @@ async def create_data_source(
     external_account_name: str,
     complete_through: date | None = None,
 ) -> DataSource:
+    client_name = await session.scalar(
+        select(Client.name).where(Client.id == client_id, Client.agency_id == grant.agency_id)
+    )
+    if client_name is None:
+        raise NotFound("client")
     source = DataSource(
         agency_id=grant.agency_id,
         client_id=client_id,
+        client_name=client_name,
         grant_id=grant.id,
         provider=grant.provider,
         external_account_id=external_account_id,

@@ -17,9 +17,14 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
+# Marks a cursor that pages backwards (to the rows before its key); one without it pages on.
+BEFORE = "before"
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+    prev_cursor: str | None = None
 
 
 def encode_cursor(key: Sequence[Any]) -> str:
@@ -35,6 +40,24 @@ def decode_cursor(cursor: str, *, length: int) -> list[Any]:
     if not isinstance(key, list) or len(key) != length:
         raise InvalidInput("the page cursor is malformed: start again from the first page")
     return key
+
+
+def encode_before(key: Sequence[Any]) -> str:
+    """A cursor to the page that ends just before ``key`` (the "previous page" link)."""
+    return encode_cursor([BEFORE, *key])
+
+
+def decode_keyset(cursor: str, *, length: int) -> tuple[bool, list[Any]]:
+    """(forward, key) of a cursor made by ``encode_cursor`` or ``encode_before``."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("the page cursor is malformed: start again from the first page") from exc
+    if isinstance(key, list) and len(key) == length + 1 and key[0] == BEFORE:
+        return False, key[1:]
+    if isinstance(key, list) and len(key) == length:
+        return True, key
+    raise InvalidInput("the page cursor is malformed: start again from the first page")
 
 
 def clamp_limit(limit: int | None) -> int:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Computed, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import Computed, ForeignKey, Index, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relink.models.base import Base, HasId, HasTimestamps, Id, agency_fk, str_enum
@@ -19,6 +19,12 @@ class DataSource(HasId, HasTimestamps, Base):
         Index("ix_data_source_agency_status_id", "agency_id", "status", "id"),
         # "Disconnected first" pages read this index in order instead of sorting every row.
         Index("ix_data_source_agency_attention_id", "agency_id", "attention", "id"),
+        # "By client" pages read this index in order: the client's name is copied onto each
+        # row (``client_name``) so that sort needs no join and no sort of every row.
+        Index("ix_data_source_agency_client_name_id", "agency_id", "client_name", "id"),
+        Index("ix_data_source_agency_status_name_id", "agency_id", "status", "client_name", "id"),
+        # A provider filter: the planner fetches a rare provider's rows and sorts those.
+        Index("ix_data_source_agency_provider", "agency_id", "provider"),
         Index("ix_data_source_grant_status", "grant_id", "status"),
         Index("ix_data_source_status_next_sync", "status", "next_sync_at"),
     )
@@ -31,6 +37,9 @@ class DataSource(HasId, HasTimestamps, Base):
     provider: Mapped[str] = mapped_column(String(64))
     external_account_id: Mapped[str] = mapped_column(String(200))
     external_account_name: Mapped[str] = mapped_column(String(300))
+    # A copy of the client's name, the sort key of "by client" (kept by clients/service.py's
+    # rename and set by create_data_source).
+    client_name: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[DataSourceStatus] = mapped_column(
         str_enum(DataSourceStatus), default=DataSourceStatus.CONNECTED
     )
@@ -56,3 +65,16 @@ class DataSource(HasId, HasTimestamps, Base):
     removed_at: Mapped[datetime | None]
     # The first missing day when a reconnect started a backfill (progress counts from here).
     backfill_from: Mapped[date | None]
+
+
+# Search is "contains", any case, as ``lower(column) LIKE lower(pattern)``: trigram indexes on
+# ``lower(column)`` on PostgreSQL (the migration creates the pg_trgm extension). SQLite has no
+# such index: it filters while reading one of the sort indexes above.
+for _column in ("client_name", "external_account_name"):
+    _lower = func.lower(DataSource.__table__.c[_column]).label(f"lower_{_column}")
+    Index(
+        f"ix_data_source_{_column}_trgm",
+        _lower,
+        postgresql_using="gin",
+        postgresql_ops={f"lower_{_column}": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relink.models.base import Base, HasId, HasTimestamps, Id, Json, agency_fk
@@ -18,6 +18,13 @@ class Notification(HasId, HasTimestamps, Base):
         # The bell: unread count and newest first, per user.
         Index("ix_notification_user_read_created", "user_id", "read_at", "created_at"),
         Index("ix_notification_email_due", "emailed_at", "email_due_at"),
+        # The unread count reads only this small index (the read ones are not in it).
+        Index(
+            "ix_notification_user_unread",
+            "user_id",
+            postgresql_where=text("read_at IS NULL"),
+            sqlite_where=text("read_at IS NULL"),
+        ),
     )
 
     agency_id: Mapped[int] = agency_fk()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ScalarSelect, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from relink.auth.sessions import live_session_holder
 from relink.data_sources import actions as data_source_actions
 from relink.errors import InvalidInput, NotFound
 from relink.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
-from relink.models import Notification, User
+from relink.models import Notification, Role, User
 from relink.notifications import kinds
 from relink.notifications.live import queue_live_update
 
@@ -90,6 +91,29 @@ async def unread_count(session: AsyncSession, *, user: User) -> int:
         Notification.user_id == user.id, Notification.read_at.is_(None)
     )
     return int(await session.scalar(query) or 0)
+
+
+def unread_count_of(user_id: Any) -> ScalarSelect[int]:
+    """The unread count of ``user_id`` (a column or a value) as a scalar subquery: an
+    index-only count on the partial index of unread notifications."""
+    return (
+        select(func.count())
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+async def unread_count_for_token(
+    connection: AsyncConnection, *, token: str, now: datetime
+) -> tuple[Role, int] | None:
+    """The bell's poll in one statement: the session of ``token`` checked (revoked, expired
+    or deactivated: None) and its user's unread count, without loading the user."""
+    holder = live_session_holder(token, now)
+    found = (await connection.execute(holder.add_columns(unread_count_of(User.id)))).first()
+    if found is None:
+        return None
+    _user_id, role, count = found
+    return role, int(count or 0)
 
 
 async def get_notification(

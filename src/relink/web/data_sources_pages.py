@@ -8,16 +8,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from relink.auth.access import is_staff_or_admin
-from relink.clients import client_view, health
+from relink.auth.access import is_staff_or_admin, scope_of
+from relink.clients import client_view
+from relink.clients import service as clients
+from relink.clients.summary import SummaryCache
 from relink.data_sources import actions, removal, rows
 from relink.data_sources.rows import Filters, Sort
-from relink.dependencies import DbSession, Jobs, Now, PageUser
+from relink.dependencies import DbSession, Jobs, Now, PageUser, StaffPageUser
 from relink.kit.row_ids import RowId
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
 from relink.web.data_source_views import AUTH_KIND_LABELS, back_to, provider_label, view_context
 from relink.web.templating import templates
+from relink.worker.context import JobContext
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,6 +71,9 @@ async def data_sources_page(
         context = view_context(request, user, jobs, now, sources=own)
         return templates.TemplateResponse(request, "data_sources/client_view.html", context)
     params = {k: v.strip() for k, v in request.query_params.items() if k in LIST_PARAMS}
+    if "client_q" in request.query_params and not request.query_params["client_q"].strip():
+        # The client box was emptied before "Apply": any client again.
+        params.pop("client", None)
     sort = Sort.STATUS if params.get("sort") == Sort.STATUS else Sort.CLIENT
     filters = _filters(params)
     page = await rows.list_rows(
@@ -79,7 +85,12 @@ async def data_sources_page(
         limit=limit,
         cursor=cursor,
     )
-    counts = await health.status_counts(session, user=user)
+    summary = await _summaries(request, jobs).get(request.app.state.database, user=user)
+    chosen_client = None
+    if filters.client_id is not None:
+        chosen_client = await clients.visible_client_name(
+            session, scope=scope_of(user), client_id=filters.client_id
+        )
     providers = sorted((provider_label(s.key) for s in jobs.catalog), key=lambda p: p.name)
     context = view_context(
         request,
@@ -91,18 +102,47 @@ async def data_sources_page(
         filters=filters,
         sort=sort.value,
         filtered=any(params.get(k) for k in FILTER_PARAMS),
-        counts=counts,
-        live=sum(n for s, n in counts.items() if s is not DataSourceStatus.REMOVED),
-        broken=await health.broken_grants(session, user=user),
-        clients=await health.client_choices(session, user=user),
+        counts=summary.counts,
+        live=sum(n for s, n in summary.counts.items() if s is not DataSourceStatus.REMOVED),
+        broken=summary.broken,
+        chosen_client=chosen_client,
         providers=providers,
         auth_kinds=AUTH_KIND_LABELS,
         statuses=sorted(DataSourceStatus, key=rows.STATUS_RANK.__getitem__),
         list_url=lambda **changes: list_url(params, **changes),
         next_url=list_url(params, cursor=page.next_cursor) if page.next_cursor else None,
+        prev_url=list_url(params, cursor=page.prev_cursor) if page.prev_cursor else None,
         first_url=list_url(params) if cursor else None,
     )
     return templates.TemplateResponse(request, "data_sources/list.html", context)
+
+
+@router.get("/data-sources/client-matches", response_class=HTMLResponse)
+async def client_matches(
+    request: Request,
+    session: DbSession,
+    user: StaffPageUser,
+    client_q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """The client filter's type-ahead: at most 20 of the user's clients, as links that keep the
+    page's other filters (an htmx fragment)."""
+    params = {k: v.strip() for k, v in request.query_params.items() if k in LIST_PARAMS}
+    matches = await clients.find_clients(session, scope=scope_of(user), text=client_q)
+    context = {
+        "matches": matches,
+        "typed": client_q.strip(),
+        "list_url": lambda **changes: list_url(params, **changes),
+    }
+    return templates.TemplateResponse(request, "data_sources/_client_matches.html", context)
+
+
+def _summaries(request: Request, jobs: JobContext) -> SummaryCache:
+    """This app's cache of the status chips and broken sign-ins (one per app, per process)."""
+    cache: SummaryCache | None = getattr(request.app.state, "data_source_summaries", None)
+    if cache is None:
+        cache = SummaryCache(jobs.settings.page_counts_cache_seconds)
+        request.app.state.data_source_summaries = cache
+    return cache
 
 
 Next = Annotated[str | None, Form()]

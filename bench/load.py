@@ -1,0 +1,130 @@
+"""Load over real HTTP (aiohttp on loopback): latencies beside the reference endpoint's, in
+the same run and under the same load, and closed-loop throughput."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+REFERENCE = "/healthz"
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(latencies: Sequence[float]) -> dict[str, float]:
+    """p50 and p95 in milliseconds."""
+    return {
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+        "n": len(latencies),
+    }
+
+
+def client(limit: int = 0) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit, force_close=False),
+        timeout=aiohttp.ClientTimeout(total=60),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+async def _get(http: aiohttp.ClientSession, url: str, cookie: str | None) -> float:
+    headers = {"Cookie": cookie} if cookie else {}
+    started = time.perf_counter()
+    async with http.get(url, headers=headers, allow_redirects=False) as answer:
+        await answer.read()
+        if answer.status != 200:
+            raise RuntimeError(f"GET {url} answered {answer.status}")
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Paired:
+    """One endpoint's latencies and the reference's, taken alternately by the same workers."""
+
+    target: list[float]
+    reference: list[float]
+
+    def figures(self) -> dict[str, Any]:
+        target, reference = summary(self.target), summary(self.reference)
+        return {
+            **target,
+            "reference_p50_ms": reference["p50_ms"],
+            "reference_p95_ms": reference["p95_ms"],
+            "ratio_p95": round(target["p95_ms"] / max(reference["p95_ms"], 0.001), 2),
+        }
+
+
+async def paired(
+    http: aiohttp.ClientSession,
+    base: str,
+    path: str,
+    *,
+    cookie: str,
+    workers: int,
+    rounds: int,
+) -> Paired:
+    """``workers`` concurrent users, each alternating the target and the reference."""
+    result = Paired([], [])
+    await _get(http, base + path, cookie)  # warm: plans, templates, connections
+
+    async def user() -> None:
+        for _ in range(rounds):
+            result.target.append(await _get(http, base + path, cookie))
+            result.reference.append(await _get(http, base + REFERENCE, cookie))
+
+    await asyncio.gather(*(user() for _ in range(workers)))
+    return result
+
+
+async def open_loop(
+    http: aiohttp.ClientSession, base: str, path: str, *, cookies: list[str], seconds: float
+) -> list[float]:
+    """Each cookie's user polls ``path`` once a second (random phase) for ``seconds``."""
+    latencies: list[float] = []
+    start = time.perf_counter() + 0.2
+
+    async def poller(cookie: str) -> None:
+        at = start + random.random()
+        while at < start + seconds:
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            latencies.append(await _get(http, base + path, cookie))
+            at += 1.0
+
+    await asyncio.gather(*(poller(c) for c in cookies))
+    return latencies
+
+
+async def closed_loop(
+    http: aiohttp.ClientSession, base: str, path: str, *, cookies: list[str], seconds: float
+) -> float:
+    """Requests per second with one connection per cookie, each asking again at once."""
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(cookie: str) -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            await _get(http, base + path, cookie)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in cookies))
+    return done / (time.perf_counter() - started)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
