@@ -182,4 +182,17 @@ def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
         named = logging.getLogger(name)
         for old in list(named.handlers):
             named.removeHandler(old)
+        # Whatever an earlier server or dictConfig set (uvicorn's access_log=False, its level)
+        # is undone: the root's level and handler decide.
         named.propagate = True
+        named.disabled = False
+        named.setLevel(logging.NOTSET)
+
+
+def keep_relink_logging(**_signal_kwargs: object) -> None:
+    """A receiver for Celery's ``setup_logging`` signal, so Celery leaves logging to us.
+
+    With any receiver connected Celery configures no handler of its own, and the ``relink``
+    command's :func:`configure_logging` (JSON when asked, redacted) writes the worker's and the
+    scheduler's lines too: ``celery.signals.setup_logging.connect(keep_relink_logging)``.
+    """
