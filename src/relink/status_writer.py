@@ -3,8 +3,8 @@
 ``transition_many`` is the only code that sets ``DataSource.status`` or ``Grant.status``
 (``tests/foundation/test_status_writer.py`` greps the tree for any other). It checks each move
 against the state machine of ``status.py``, moves many rows with one conditional UPDATE per
-chunk and writes their events with one bulk INSERT, so an agency's ten thousand data sources
-are a handful of statements, not ten thousand flushes.
+chunk and writes their events with one INSERT ... SELECT per chunk, so an agency's ten thousand
+data sources are a handful of statements, not ten thousand flushes.
 
 Illegal moves: by default every row named must be able to make the move, or
 ``IllegalTransition`` is raised before anything is written (a person's Pause, Restore or
@@ -24,7 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, overload
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, cast, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -43,6 +43,18 @@ from relink.status import (
 # (32,766) and asyncpg's (32,767) limits while keeping 10k rows to ten round trips.
 CHUNK = 1000
 STATUS_CHANGED = "status_changed"
+_EVENT_COLUMNS = (
+    "agency_id",
+    "at",
+    "actor",
+    "subject_type",
+    "subject_id",
+    "action",
+    "from_status",
+    "to_status",
+    "reason",
+    "details",
+)
 
 
 def may_become_data_source(target: DataSourceStatus) -> frozenset[DataSourceStatus]:
@@ -143,35 +155,36 @@ async def transition_many(
     if not moving:
         return []
     values = _values(to, error_class=error_class, detail=detail, now=now)
+    why = reason or detail or (error_class.value if error_class else None)
+    shared = {**(details or {})}
+    if error_class is not None:
+        shared["error_class"] = error_class.value
     for chunk in _chunks([row.id for row in moving]):
+        # The events first, read from the rows as they are (their old status), in one
+        # INSERT ... SELECT: ten thousand moves build no Python row at all.
+        await session.execute(
+            insert(Event).from_select(
+                list(_EVENT_COLUMNS),
+                select(
+                    model.agency_id,
+                    literal(now, Event.at.type),
+                    literal(actor, Event.actor.type),
+                    literal(model.__tablename__, Event.subject_type.type),
+                    model.id,
+                    literal(STATUS_CHANGED, Event.action.type),
+                    cast(model.status, String),
+                    literal(to.value, Event.to_status.type),
+                    literal(why, Event.reason.type),
+                    literal(shared, Event.details.type),
+                ).where(model.id.in_(chunk), model.status.in_(allowed)),
+            )
+        )
         await session.execute(
             update(model)
             .where(model.id.in_(chunk), model.status.in_(allowed))
             .values(**values, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    why = reason or detail or (error_class.value if error_class else None)
-    shared = {**(details or {})}
-    if error_class is not None:
-        shared["error_class"] = error_class.value
-    await session.execute(
-        insert(Event),
-        [
-            {
-                "agency_id": row.agency_id,
-                "at": now,
-                "actor": actor,
-                "subject_type": model.__tablename__,
-                "subject_id": row.id,
-                "action": STATUS_CHANGED,
-                "from_status": row.status.value,
-                "to_status": to.value,
-                "reason": why,
-                "details": shared,
-            }
-            for row in moving
-        ],
-    )
     moved = [row.id for row in moving]
     _sync_loaded(session, model, moved, {**values, "updated_at": now})
     return moved

@@ -7,6 +7,7 @@ those clients; client users never. A later failure of the same cause updates the
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -32,6 +33,9 @@ from relink.providers.taxonomy import AuthKind
 
 # Several incidents for one person inside this window become one digest e-mail, not many.
 EMAIL_BURST_WINDOW = timedelta(minutes=2)
+# A payload names at most this many clients (plus how many in all); the notification page lists
+# every one from the database, so ten thousand names are never copied into each person's item.
+NAMED_CLIENTS = 10
 # Daily digests go out at this hour (UTC).
 DAILY_DIGEST_AT = time(8, 0)
 
@@ -79,19 +83,23 @@ async def notify_incident(
     facts = await _facts(session, incident, linked, catalog or default_catalog())
     new_rows: list[dict[str, object]] = []
     touched: list[int] = []
+    # Sorted once by client name: each recipient's first few are a prefix of their own share.
+    linked.sort(key=lambda item: (item.client_name, item.data_source_id))
+    every_client = {item.client_id for item in linked}
     for user in users:
         allowed = seen.get(user.id, set())
-        mine = [item for item in linked if item.client_id in allowed]
         if incident.kind == kinds.OPERATIONS_ALERT and user.role is not Role.ADMIN:
             continue
+        mine = linked if every_client <= allowed else [i for i in linked if i.client_id in allowed]
         # Admins hear of every incident (an operations alert touches no client at all).
         if user.role is not Role.ADMIN and not mine:
             continue
         content = kinds.build(
             incident.kind,
             facts,
-            client_names=sorted({item.client_name for item in mine}),
-            data_source_ids=sorted(item.data_source_id for item in mine),
+            client_names=_first_names(mine),
+            data_source_ids=heapq.nsmallest(NAMED_CLIENTS, (i.data_source_id for i in mine)),
+            client_count=len(every_client if mine is linked else {i.client_id for i in mine}),
         )
         payload = content.model_dump(mode="json")
         current = existing.get(user.id)
@@ -116,6 +124,16 @@ async def notify_incident(
     if new_rows:
         await session.execute(insert(Notification), new_rows)
     queue_live_update(session, user_ids=touched)
+
+
+def _first_names(mine: list[Linked]) -> list[str]:
+    names: list[str] = []
+    for item in mine:
+        if not names or names[-1] != item.client_name:
+            names.append(item.client_name)
+            if len(names) == NAMED_CLIENTS:
+                break
+    return names
 
 
 async def resolve_for_incidents(
