@@ -90,9 +90,7 @@ async def begin_runs(
             for row in found
         }
         inserted = await session.execute(
-            insert(SyncRun).returning(
-                SyncRun.id, SyncRun.data_source_id, sort_by_parameter_order=True
-            ),
+            insert(SyncRun).returning(SyncRun.id, SyncRun.data_source_id),
             [
                 {
                     "agency_id": row.agency_id,

@@ -14,6 +14,8 @@ from relink.worker.registry import JobName, job
 
 # Data sources a grant's backfill claims and imports together (one set-based batch).
 BACKFILL_BATCH = 500
+# Provider calls at once of a backfill (the sweep's own limit, ``imports.CONCURRENCY``).
+BACKFILL_CONCURRENCY = 50
 # A claimed data source is not due again for this long, so a sweep does not import it too.
 BACKFILL_CLAIM_TTL = timedelta(minutes=10)
 
@@ -42,7 +44,9 @@ async def backfill_grant_job(ctx: JobContext, *, grant_id: int) -> int:
         if not batch:
             return imported
         seen.update(batch)
-        results = await import_data_sources(ctx, batch, trigger=SyncTrigger.BACKFILL)
+        results = await import_data_sources(
+            ctx, batch, trigger=SyncTrigger.BACKFILL, concurrency=BACKFILL_CONCURRENCY
+        )
         imported += sum(1 for result in results if result.ok)
 
 
