@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import scale
+from bench import scale, write_paths
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -35,6 +35,7 @@ def main() -> None:
         for name, url in targets.items():
             print(f"== scale on {name}: {scale.CLIENTS} clients, {scale.DATA_SOURCES} data sources")
             figures = asyncio.run(scale.run(url))
+            figures["write_paths"] = asyncio.run(write_paths.run(url))
             report["runs"][name] = figures
             for key, value in figures.items():
                 print(f"  {key:32} {value}")

@@ -14,7 +14,11 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import told_about_incidents, visible_client_ids_by_user
+from relink.auth.access import (
+    sees_every_client,
+    told_about_incidents,
+    visible_client_ids_by_user,
+)
 from relink.models import (
     Client,
     DataSource,
@@ -70,9 +74,12 @@ async def notify_incident(
             .order_by(User.id)
         )
     )
-    # The access rule itself, in its batch form: each recipient's clients among the linked.
+    # The access rule itself, in its batch form: each recipient's clients among the linked
+    # (read only for those with a list: everyone else sees every client of the agency).
     seen = await visible_client_ids_by_user(
-        session, user_ids=[u.id for u in users], client_ids=_linked_client_ids(incident)
+        session,
+        user_ids=[u.id for u in users if not sees_every_client(u)],
+        client_ids=_linked_client_ids(incident),
     )
     existing = {
         n.user_id: n
@@ -87,7 +94,7 @@ async def notify_incident(
     linked.sort(key=lambda item: (item.client_name, item.data_source_id))
     every_client = {item.client_id for item in linked}
     for user in users:
-        allowed = seen.get(user.id, set())
+        allowed = every_client if sees_every_client(user) else seen.get(user.id, set())
         if incident.kind == kinds.OPERATIONS_ALERT and user.role is not Role.ADMIN:
             continue
         mine = linked if every_client <= allowed else [i for i in linked if i.client_id in allowed]
