@@ -27,7 +27,6 @@ from typing import Any, overload
 from sqlalchemy import String, cast, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from relink.errors import IllegalTransition
 from relink.models import DataSource, Event, Grant
@@ -138,20 +137,29 @@ async def transition_many(
         return []
     # Changes still pending in the session must reach the rows before they are read.
     await session.flush()
-    rows: list[Any] = []
+    moving: list[int] = []
     for chunk in _chunks(wanted):
-        found = await session.execute(
-            select(model.id, model.status, model.agency_id)
-            .where(model.id.in_(chunk))
-            .order_by(model.id)
-            .with_for_update()
-        )
-        rows.extend(found.all())
-    if only_from is None:
-        for row in rows:
-            if row.status not in allowed:
-                raise IllegalTransition(subject, row.status, to)
-    moving = [row for row in rows if row.status in allowed]
+        if only_from is None:
+            # Every row named must be able to move: read their statuses to say which cannot.
+            found = await session.execute(
+                select(model.id, model.status)
+                .where(model.id.in_(chunk))
+                .order_by(model.id)
+                .with_for_update()
+            )
+            for row in found:
+                if row.status not in allowed:
+                    raise IllegalTransition(subject, row.status, to)
+                moving.append(row.id)
+        else:
+            # Locked in id order (no deadlock between two movers); only the ids come back, the
+            # events read the old statuses in the database.
+            moving += await session.scalars(
+                select(model.id)
+                .where(model.id.in_(chunk), model.status.in_(allowed))
+                .order_by(model.id)
+                .with_for_update()
+            )
     if not moving:
         return []
     values = _values(to, error_class=error_class, detail=detail, now=now)
@@ -159,7 +167,7 @@ async def transition_many(
     shared = {**(details or {})}
     if error_class is not None:
         shared["error_class"] = error_class.value
-    for chunk in _chunks([row.id for row in moving]):
+    for chunk in _chunks(moving):
         # The events first, read from the rows as they are (their old status), in one
         # INSERT ... SELECT: ten thousand moves build no Python row at all.
         await session.execute(
@@ -185,7 +193,7 @@ async def transition_many(
             .values(**values, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    moved = [row.id for row in moving]
+    moved = moving
     _sync_loaded(session, model, moved, {**values, "updated_at": now})
     return moved
 
@@ -218,10 +226,14 @@ def _sync_loaded(
 ) -> None:
     """Objects already loaded see the UPDATE as committed state: no refresh, no second write."""
     identity_map = session.sync_session.identity_map
-    for row_id in ids:
-        obj = identity_map.get(identity_key(model, row_id))
-        if obj is None:
-            continue
+    moved = set(ids)
+    # The session holds a few objects, the move may name ten thousand: walk the smaller.
+    loaded = [
+        obj
+        for obj in list(identity_map.values())
+        if isinstance(obj, model) and obj.__dict__.get("id") in moved
+    ]
+    for obj in loaded:
         for name, value in values.items():
             set_committed_value(obj, name, value)
         if isinstance(obj, DataSource):

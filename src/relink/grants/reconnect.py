@@ -31,6 +31,8 @@ from relink.worker.registry import JobName
 RECONNECTABLE_REASONS = frozenset(
     {*GRANT_LEVEL, ErrorClass.PERMISSION_DENIED, ErrorClass.ACCOUNT_NOT_FOUND}
 )
+# Ids per IN list: under SQLite's bound-variable limit.
+ID_CHUNK = 900
 # A data source's own incidents a reconnect repairs.
 _REPAIRED = (ErrorClass.PERMISSION_DENIED, ErrorClass.ACCOUNT_NOT_FOUND)
 UNREACHABLE_HINT = "The reconnected login no longer reaches this account; ask its owner for access."
@@ -114,19 +116,19 @@ async def repair_grant(
             actor=actor,
             now=now,
         )
-        # Each comes back importing from the start of its own gap.
-        await session.execute(
-            update(DataSource),
-            [
-                {
-                    "id": row.id,
-                    "consecutive_failures": 0,
-                    "next_sync_at": now,
-                    "backfill_from": _gap_start(row.complete_through, today),
-                }
-                for row in back
-            ],
-        )
+        # Each comes back importing from the start of its own gap: one UPDATE per gap start
+        # (and chunk of ids), not one row at a time; most share their last complete day.
+        by_gap: dict[Any, list[int]] = {}
+        for row in back:
+            by_gap.setdefault(_gap_start(row.complete_through, today), []).append(row.id)
+        for gap_start, ids in by_gap.items():
+            for start in range(0, len(ids), ID_CHUNK):
+                await session.execute(
+                    update(DataSource)
+                    .where(DataSource.id.in_(ids[start : start + ID_CHUNK]))
+                    .values(consecutive_failures=0, next_sync_at=now, backfill_from=gap_start)
+                    .execution_options(synchronize_session=False)
+                )
     if lost:
         await session.execute(
             update(DataSource),

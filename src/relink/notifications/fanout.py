@@ -90,8 +90,7 @@ async def notify_incident(
     facts = await _facts(session, incident, linked, catalog or default_catalog())
     new_rows: list[dict[str, object]] = []
     touched: list[int] = []
-    # Sorted once by client name: each recipient's first few are a prefix of their own share.
-    linked.sort(key=lambda item: (item.client_name, item.data_source_id))
+    # Sorted by client name (by the database): each recipient's first few are a prefix.
     every_client = {item.client_id for item in linked}
     for user in users:
         allowed = every_client if sees_every_client(user) else seen.get(user.id, set())
@@ -186,6 +185,7 @@ async def _linked(session: AsyncSession, incident: Incident) -> list[Linked]:
         .join(IncidentDataSource, IncidentDataSource.data_source_id == DataSource.id)
         .join(Client, Client.id == DataSource.client_id)
         .where(IncidentDataSource.incident_id == incident.id)
+        .order_by(Client.name, DataSource.id)
     )
     return [Linked(ds_id, client_id, name) for ds_id, client_id, name in rows]
 
