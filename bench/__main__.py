@@ -2,7 +2,8 @@
 
 Runs on the embedded SQLite default always, and on PostgreSQL when RELINK_BENCH_PG_URL is set
 (`make bench` sets it to a fresh local database when one answers). The write-side figures
-(bench/write_paths.py: sweep, revoke, reconnect) run too when that module is present.
+(bench/write_paths.py: sweep, revoke, reconnect) and detection
+(bench/detection.py) run in databases of their own.
 RELINK_BENCH_SIZES (e.g. "1000,10000") narrows the sizes, and RELINK_BENCH_DATABASES (e.g.
 "postgresql") the databases, for a quicker look.
 """
@@ -10,7 +11,6 @@ RELINK_BENCH_SIZES (e.g. "1000,10000") narrows the sizes, and RELINK_BENCH_DATAB
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
 import platform
@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench import detection, plot, scale
+from bench import detection, plot, scale, write_paths
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -31,16 +31,6 @@ RESULTS = Path(__file__).with_name("results")
 def _sizes() -> tuple[int, ...]:
     chosen = os.environ.get("RELINK_BENCH_SIZES", "")
     return tuple(int(s) for s in chosen.split(",") if s.strip()) or scale.SIZES
-
-
-def _write_paths() -> Any:
-    """bench/write_paths.py when it exists (the write side's figures), else None."""
-    try:
-        return importlib.import_module("bench.write_paths")
-    except ModuleNotFoundError as missing:
-        if missing.name != "bench.write_paths":
-            raise
-        return None
 
 
 def fresh_postgres(url: str, *, suffix: str) -> str:
@@ -72,7 +62,6 @@ def main() -> None:
         "reference": "GET /healthz (touches no database), same run, same load",
         "runs": {},
     }
-    write_paths = _write_paths()
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"sqlite": f"sqlite+aiosqlite:///{tmp}/bench.db"}
         if os.environ.get("RELINK_BENCH_PG_URL"):
@@ -86,10 +75,10 @@ def main() -> None:
             report["runs"][name] = {"read": figures}
             print(json.dumps(figures["summary"], indent=2))
             # Each side gets a database of its own: the read side's agency stays out of its way.
-            if write_paths is not None:
-                print(f"== write side on {name}")
-                write_url = _own_database(name, url, tmp, suffix="_write")
-                report["runs"][name]["write"] = asyncio.run(write_paths.run(write_url))
+            print(f"== write side on {name}")
+            write_url = _own_database(name, url, tmp, suffix="_write")
+            report["runs"][name]["write"] = wrote = asyncio.run(write_paths.run(write_url))
+            print(json.dumps(wrote, indent=2, default=str))
             print(f"== detection on {name}")
             detection_url = _own_database(name, url, tmp, suffix="_detection")
             report["runs"][name]["detection"] = found = asyncio.run(detection.run(detection_url))

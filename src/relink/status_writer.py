@@ -3,8 +3,8 @@
 ``transition_many`` is the only code that sets ``DataSource.status`` or ``Grant.status``
 (``tests/foundation/test_status_writer.py`` greps the tree for any other). It checks each move
 against the state machine of ``status.py``, moves many rows with one conditional UPDATE per
-chunk and writes their events with one bulk INSERT, so an agency's ten thousand data sources
-are a handful of statements, not ten thousand flushes.
+chunk and writes their events with one INSERT ... SELECT per chunk, so an agency's ten thousand
+data sources are a handful of statements, not ten thousand flushes.
 
 Illegal moves: by default every row named must be able to make the move, or
 ``IllegalTransition`` is raised before anything is written (a person's Pause, Restore or
@@ -24,10 +24,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, overload
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, cast, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from relink.errors import IllegalTransition
 from relink.models import DataSource, Event, Grant
@@ -43,6 +42,18 @@ from relink.status import (
 # (32,766) and asyncpg's (32,767) limits while keeping 10k rows to ten round trips.
 CHUNK = 1000
 STATUS_CHANGED = "status_changed"
+_EVENT_COLUMNS = (
+    "agency_id",
+    "at",
+    "actor",
+    "subject_type",
+    "subject_id",
+    "action",
+    "from_status",
+    "to_status",
+    "reason",
+    "details",
+)
 
 
 def may_become_data_source(target: DataSourceStatus) -> frozenset[DataSourceStatus]:
@@ -126,53 +137,63 @@ async def transition_many(
         return []
     # Changes still pending in the session must reach the rows before they are read.
     await session.flush()
-    rows: list[Any] = []
+    moving: list[int] = []
     for chunk in _chunks(wanted):
-        found = await session.execute(
-            select(model.id, model.status, model.agency_id)
-            .where(model.id.in_(chunk))
-            .order_by(model.id)
-            .with_for_update()
-        )
-        rows.extend(found.all())
-    if only_from is None:
-        for row in rows:
-            if row.status not in allowed:
-                raise IllegalTransition(subject, row.status, to)
-    moving = [row for row in rows if row.status in allowed]
+        if only_from is None:
+            # Every row named must be able to move: read their statuses to say which cannot.
+            found = await session.execute(
+                select(model.id, model.status)
+                .where(model.id.in_(chunk))
+                .order_by(model.id)
+                .with_for_update()
+            )
+            for row in found:
+                if row.status not in allowed:
+                    raise IllegalTransition(subject, row.status, to)
+                moving.append(row.id)
+        else:
+            # Locked in id order (no deadlock between two movers); only the ids come back, the
+            # events read the old statuses in the database.
+            moving += await session.scalars(
+                select(model.id)
+                .where(model.id.in_(chunk), model.status.in_(allowed))
+                .order_by(model.id)
+                .with_for_update()
+            )
     if not moving:
         return []
     values = _values(to, error_class=error_class, detail=detail, now=now)
-    for chunk in _chunks([row.id for row in moving]):
+    why = reason or detail or (error_class.value if error_class else None)
+    shared = {**(details or {})}
+    if error_class is not None:
+        shared["error_class"] = error_class.value
+    for chunk in _chunks(moving):
+        # The events first, read from the rows as they are (their old status), in one
+        # INSERT ... SELECT: ten thousand moves build no Python row at all.
+        await session.execute(
+            insert(Event).from_select(
+                list(_EVENT_COLUMNS),
+                select(
+                    model.agency_id,
+                    literal(now, Event.at.type),
+                    literal(actor, Event.actor.type),
+                    literal(model.__tablename__, Event.subject_type.type),
+                    model.id,
+                    literal(STATUS_CHANGED, Event.action.type),
+                    cast(model.status, String),
+                    literal(to.value, Event.to_status.type),
+                    literal(why, Event.reason.type),
+                    literal(shared, Event.details.type),
+                ).where(model.id.in_(chunk), model.status.in_(allowed)),
+            )
+        )
         await session.execute(
             update(model)
             .where(model.id.in_(chunk), model.status.in_(allowed))
             .values(**values, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    why = reason or detail or (error_class.value if error_class else None)
-    shared = {**(details or {})}
-    if error_class is not None:
-        shared["error_class"] = error_class.value
-    await session.execute(
-        insert(Event),
-        [
-            {
-                "agency_id": row.agency_id,
-                "at": now,
-                "actor": actor,
-                "subject_type": model.__tablename__,
-                "subject_id": row.id,
-                "action": STATUS_CHANGED,
-                "from_status": row.status.value,
-                "to_status": to.value,
-                "reason": why,
-                "details": shared,
-            }
-            for row in moving
-        ],
-    )
-    moved = [row.id for row in moving]
+    moved = moving
     _sync_loaded(session, model, moved, {**values, "updated_at": now})
     return moved
 
@@ -205,10 +226,14 @@ def _sync_loaded(
 ) -> None:
     """Objects already loaded see the UPDATE as committed state: no refresh, no second write."""
     identity_map = session.sync_session.identity_map
-    for row_id in ids:
-        obj = identity_map.get(identity_key(model, row_id))
-        if obj is None:
-            continue
+    moved = set(ids)
+    # The session holds a few objects, the move may name ten thousand: walk the smaller.
+    loaded = [
+        obj
+        for obj in list(identity_map.values())
+        if isinstance(obj, model) and obj.__dict__.get("id") in moved
+    ]
+    for obj in loaded:
         for name, value in values.items():
             set_committed_value(obj, name, value)
         if isinstance(obj, DataSource):

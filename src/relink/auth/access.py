@@ -82,6 +82,13 @@ def _may_see() -> ColumnElement[bool]:
     )
 
 
+def sees_every_client(user: User) -> bool:
+    """``_may_see`` for a user who sees every client of their agency (no list to read)."""
+    return user.is_active and (
+        user.role is Role.ADMIN or (user.role is Role.STAFF and user.all_clients)
+    )
+
+
 def visible_client_ids(user: User) -> Select[int]:
     """A subquery of the client ids ``user`` may see, always inside the user's agency.
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
+from relink.errors import CredentialsUnreadable
 from relink.grants.refresh import Outcome, RefreshResult, refresh_grant
 from relink.grants.service import open_credentials
 from relink.models import Grant
@@ -77,3 +79,61 @@ def _transient(provider: str, detail: str) -> ProviderFailure:
         ErrorClass.PROVIDER_UNAVAILABLE, "Relink will retry shortly.", detail=detail
     )
     return ProviderFailure(classification, provider=provider, operation="import")
+
+
+class GrantCredentials:
+    """One grant's credentials for a batch of imports: read and decrypted once, refreshed at
+    most once when the provider rejects them, and a failure decided once for every import of
+    the grant (the first to meet it applies it; the others receive it, ``joined``)."""
+
+    def __init__(self, ctx: JobContext, *, grant_id: int, provider: str, auth_kind: AuthKind):
+        self._ctx = ctx
+        self._grant_id = grant_id
+        self._provider = provider
+        self._auth_kind = auth_kind
+        self._lock = asyncio.Lock()
+        self._generation = 0
+        self._credentials: dict[str, Any] | None = None
+        self._error: Exception | None = None
+        self._error_taken = False
+
+    async def get(self) -> tuple[int, dict[str, Any]]:
+        """The credentials and their generation (to say which ones a provider rejected)."""
+        async with self._lock:
+            if self._credentials is None and self._error is None:
+                await self._load(force_refresh=False)
+            return self._current()
+
+    async def after_rejection(self, generation: int) -> tuple[int, dict[str, Any]]:
+        """The provider said the access token of ``generation`` is no good: refresh once (the
+        refresh decides whether the grant itself is dead); later callers get its result."""
+        async with self._lock:
+            if generation == self._generation and self._error is None:
+                await self._load(force_refresh=True)
+            return self._current()
+
+    async def _load(self, *, force_refresh: bool) -> None:
+        try:
+            self._credentials = await credentials_for_import(
+                self._ctx,
+                grant_id=self._grant_id,
+                provider=self._provider,
+                auth_kind=self._auth_kind,
+                force_refresh=force_refresh,
+            )
+            self._generation += 1
+        except (RefreshFailed, ProviderFailure, CredentialsUnreadable) as error:
+            self._error = error
+
+    def _current(self) -> tuple[int, dict[str, Any]]:
+        error = self._error
+        if error is not None:
+            first = not self._error_taken
+            self._error_taken = True
+            if first or not isinstance(error, RefreshFailed) or error.result.applied is None:
+                raise error
+            # What the refresh applied is applied (and counted) once, by the first import.
+            shared = RefreshResult(error.result.outcome, error.failure, joined=True)
+            raise RefreshFailed(shared, error.failure)
+        assert self._credentials is not None
+        return self._generation, self._credentials

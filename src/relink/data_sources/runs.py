@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -35,6 +35,8 @@ HEARTBEAT_SECONDS = 30.0
 # Runs written before runs had leases (or by an older worker) count as dead after this long.
 UNLEASED_RUN_STALE_AFTER = timedelta(minutes=30)
 ABANDONED_DETAIL = "the worker stopped before the import finished"
+# Run ids per renewing UPDATE: under SQLite's bound-variable limit.
+ID_CHUNK = 900
 
 
 def lease_until(now: datetime) -> datetime:
@@ -43,9 +45,13 @@ def lease_until(now: datetime) -> datetime:
 
 
 @contextlib.asynccontextmanager
-async def heartbeat(ctx: JobContext, *, run_id: int) -> AsyncIterator[None]:
-    """Renew the run's lease in the background for as long as the block runs."""
-    task = asyncio.create_task(_renew_forever(ctx, run_id=run_id), name=f"run-lease:{run_id}")
+async def heartbeat(
+    ctx: JobContext, *, run_id: int | None = None, run_ids: Sequence[int] = ()
+) -> AsyncIterator[None]:
+    """Renew the leases of the run (or of a batch's runs, one UPDATE per beat) in the
+    background for as long as the block runs."""
+    ids = [*run_ids, *([run_id] if run_id is not None else [])]
+    task = asyncio.create_task(_renew_forever(ctx, run_ids=ids), name=f"run-lease:{ids[:1]}")
     try:
         yield
     finally:
@@ -55,19 +61,24 @@ async def heartbeat(ctx: JobContext, *, run_id: int) -> AsyncIterator[None]:
         await asyncio.wait({task})
 
 
-async def _renew_forever(ctx: JobContext, *, run_id: int) -> None:
+async def _renew_forever(ctx: JobContext, *, run_ids: Sequence[int]) -> None:
     while True:
         await asyncio.sleep(HEARTBEAT_SECONDS)
         try:
             async with ctx.database.transaction() as session:
-                await session.execute(
-                    update(SyncRun)
-                    .where(SyncRun.id == run_id, SyncRun.outcome == SyncOutcome.RUNNING)
-                    .values(lease_expires_at=lease_until(ctx.now()))
-                )
+                for start in range(0, len(run_ids), ID_CHUNK):
+                    await session.execute(
+                        update(SyncRun)
+                        .where(
+                            SyncRun.id.in_(run_ids[start : start + ID_CHUNK]),
+                            SyncRun.outcome == SyncOutcome.RUNNING,
+                        )
+                        .values(lease_expires_at=lease_until(ctx.now()))
+                        .execution_options(synchronize_session=False)
+                    )
         except Exception:
             # A missed beat is not fatal: the lease has room for several.
-            log.warning("data_source.import.heartbeat_failed", run_id=run_id, exc_info=True)
+            log.warning("data_source.import.heartbeat_failed", runs=len(run_ids), exc_info=True)
 
 
 def _abandoned(now: datetime) -> object:
@@ -84,7 +95,11 @@ def _abandoned(now: datetime) -> object:
 
 
 async def close_abandoned_runs(
-    session: AsyncSession, *, now: datetime, data_source_id: int | None = None
+    session: AsyncSession,
+    *,
+    now: datetime,
+    data_source_id: int | None = None,
+    data_source_ids: Sequence[int] | None = None,
 ) -> int:
     """Close running runs whose worker is gone as failed; make their data sources due now.
 
@@ -94,6 +109,9 @@ async def close_abandoned_runs(
     query = select(SyncRun.id, SyncRun.data_source_id, SyncRun.owner).where(_abandoned(now))  # type: ignore[arg-type]
     if data_source_id is not None:
         query = query.where(SyncRun.data_source_id == data_source_id)
+    if data_source_ids is not None:
+        # A batch's sources: the runs they hold, if any, through the index on data_source_id.
+        query = query.where(SyncRun.data_source_id.in_(data_source_ids))
     rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
     if not rows:
         return 0

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.grants.refresh_schedule import next_refresh_at
 from relink.grants.service import store_credentials
 from relink.incidents import service as incidents
-from relink.models import DataSource, Grant, SyncTrigger
+from relink.models import DataSource, Grant, Incident
 from relink.notifications.outgoing import emit_for_data_sources
 from relink.providers.results import ExternalIdentity, TokenSet
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
@@ -31,6 +31,10 @@ from relink.worker.registry import JobName
 RECONNECTABLE_REASONS = frozenset(
     {*GRANT_LEVEL, ErrorClass.PERMISSION_DENIED, ErrorClass.ACCOUNT_NOT_FOUND}
 )
+# Ids per IN list: under SQLite's bound-variable limit.
+ID_CHUNK = 900
+# A data source's own incidents a reconnect repairs.
+_REPAIRED = (ErrorClass.PERMISSION_DENIED, ErrorClass.ACCOUNT_NOT_FOUND)
 UNREACHABLE_HINT = "The reconnected login no longer reaches this account; ask its owner for access."
 
 
@@ -112,19 +116,19 @@ async def repair_grant(
             actor=actor,
             now=now,
         )
-        # Each comes back importing from the start of its own gap.
-        await session.execute(
-            update(DataSource),
-            [
-                {
-                    "id": row.id,
-                    "consecutive_failures": 0,
-                    "next_sync_at": now,
-                    "backfill_from": _gap_start(row.complete_through, today),
-                }
-                for row in back
-            ],
-        )
+        # Each comes back importing from the start of its own gap: one UPDATE per gap start
+        # (and chunk of ids), not one row at a time; most share their last complete day.
+        by_gap: dict[Any, list[int]] = {}
+        for row in back:
+            by_gap.setdefault(_gap_start(row.complete_through, today), []).append(row.id)
+        for gap_start, ids in by_gap.items():
+            for start in range(0, len(ids), ID_CHUNK):
+                await session.execute(
+                    update(DataSource)
+                    .where(DataSource.id.in_(ids[start : start + ID_CHUNK]))
+                    .values(consecutive_failures=0, next_sync_at=now, backfill_from=gap_start)
+                    .execution_options(synchronize_session=False)
+                )
     if lost:
         await session.execute(
             update(DataSource),
@@ -149,8 +153,10 @@ async def repair_grant(
         hint=None,
         now=now,
     )
-    for ds_id in back_ids:
-        enqueue(session, JobName.IMPORT, data_source_id=ds_id, trigger=SyncTrigger.BACKFILL)
+    if back_ids:
+        # One job for the grant, not one per data source: it imports every source the repair
+        # made due, in set-based batches (``data_sources/tasks.py``).
+        enqueue(session, JobName.BACKFILL_GRANT, grant_id=grant.id)
     return Repaired(grant.id, tuple(back_ids), tuple(row.id for row in lost))
 
 
@@ -167,12 +173,26 @@ async def _settle_incidents(
         incidents.grant_key(grant.id, ErrorClass.AUTH_REVOKED),
         incidents.expires_soon_key(grant.id),
     ]
-    for row in back:
-        keys += [
-            incidents.data_source_key(row.id, ErrorClass.PERMISSION_DENIED),
-            incidents.data_source_key(row.id, ErrorClass.ACCOUNT_NOT_FOUND),
-        ]
     await incidents.resolve(session, agency_id=grant.agency_id, keys=keys, now=now, by=actor)
+    if back:
+        # The data sources' own incidents, by a join on the rows just reconnected rather than
+        # thousands of keys: every such incident names its data source.
+        await incidents.resolve_where(
+            session,
+            agency_id=grant.agency_id,
+            condition=and_(
+                Incident.data_source_id.in_(
+                    select(DataSource.id).where(
+                        DataSource.grant_id == grant.id,
+                        DataSource.status == DataSourceStatus.CONNECTED,
+                    )
+                ),
+                Incident.error_class.in_(_REPAIRED),
+                Incident.key.like("data_source:%"),
+            ),
+            now=now,
+            by=actor,
+        )
     for row in lost:
         # Still needs a person, for a different reason now: its own incident says why.
         await incidents.open_or_extend(

@@ -68,6 +68,14 @@ class RefreshResult:
     # its data sources went down (grant-level), or the app's incident opened (misconfigured).
     # A caller must not apply the same failure again; None means nothing was applied.
     applied: Applied | None = None
+    # This call waited on a refresh of the same grant already running in this process, whose
+    # failure that refresh applied (and counted): the caller waits with the grant.
+    joined: bool = False
+
+
+# Refreshes running in this process, by event loop, database and grant: a second caller waits
+# for the first one's result instead of polling its lease (one decision per grant, not 50).
+_in_flight: dict[tuple[int, int, int], asyncio.Future[RefreshResult]] = {}
 
 
 def _attempt_marker(grant: Grant) -> tuple[datetime | None, int]:
@@ -83,7 +91,30 @@ def _backing_off(provider: str) -> ProviderFailure:
 
 
 async def refresh_grant(ctx: JobContext, *, grant_id: int, force: bool = False) -> RefreshResult:
-    """Refresh one grant's access token unless it is fresh; safe to call from many processes."""
+    """Refresh one grant's access token unless it is fresh; safe to call from many processes.
+
+    Callers in one process while a refresh of the grant runs receive its result (``joined``);
+    other processes wait on the grant's lease.
+    """
+    loop = asyncio.get_running_loop()
+    key = (id(loop), id(ctx.database), grant_id)
+    running = _in_flight.get(key)
+    if running is not None:
+        shared = await asyncio.shield(running)
+        # What the first caller applied is not applied (nor counted) again by the others.
+        return RefreshResult(shared.outcome, shared.failure, joined=shared.applied is not None)
+    future: asyncio.Future[RefreshResult] = loop.create_future()
+    _in_flight[key] = future
+    result = RefreshResult(Outcome.BUSY)
+    try:
+        result = await _refresh_once(ctx, grant_id=grant_id, force=force)
+        return result
+    finally:
+        del _in_flight[key]
+        future.set_result(result)
+
+
+async def _refresh_once(ctx: JobContext, *, grant_id: int, force: bool) -> RefreshResult:
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, grant_id)
         if grant is None or grant.auth_kind is not AuthKind.OAUTH2:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,22 +119,34 @@ async def open_or_extend(
 
 async def resolve(
     session: AsyncSession, *, agency_id: int, keys: Iterable[str], now: datetime, by: str
-) -> list[Incident]:
-    """Resolve the open incidents of ``keys``; they stay in history."""
+) -> list[int]:
+    """Resolve the open incidents of ``keys``; they stay in history. Returns their ids."""
     key_list = list(keys)
     if not key_list:
         return []
-    incidents = list(
+    return await resolve_where(
+        session, agency_id=agency_id, condition=Incident.key.in_(key_list), now=now, by=by
+    )
+
+
+async def resolve_where(
+    session: AsyncSession,
+    *,
+    agency_id: int,
+    condition: ColumnElement[bool],
+    now: datetime,
+    by: str,
+) -> list[int]:
+    """Resolve the open incidents matching ``condition`` (a join or subquery, never thousands
+    of keys) and their notifications; returns their ids."""
+    ids = list(
         await session.scalars(
-            select(Incident).where(
-                Incident.agency_id == agency_id,
-                Incident.key.in_(key_list),
-                Incident.resolved_at.is_(None),
+            select(Incident.id).where(
+                Incident.agency_id == agency_id, condition, Incident.resolved_at.is_(None)
             )
         )
     )
-    if incidents:
-        ids = [i.id for i in incidents]
+    if ids:
         await session.execute(
             update(Incident)
             .where(Incident.id.in_(ids))
@@ -142,7 +154,7 @@ async def resolve(
             .execution_options(synchronize_session="fetch")
         )
         await resolve_for_incidents(session, incident_ids=ids, now=now)
-    return incidents
+    return ids
 
 
 async def open_incident(session: AsyncSession, *, agency_id: int, key: str) -> Incident | None:
@@ -174,8 +186,13 @@ async def _link(
         )
     )
     added = tuple(sorted(wanted - linked))
-    session.add_all(
-        IncidentDataSource(incident_id=incident.id, data_source_id=ds, agency_id=incident.agency_id)
-        for ds in added
-    )
+    if added:
+        # Plain rows in one executemany: ten thousand links build no ORM object.
+        await session.execute(
+            insert(IncidentDataSource),
+            [
+                {"incident_id": incident.id, "data_source_id": ds, "agency_id": incident.agency_id}
+                for ds in added
+            ],
+        )
     return added

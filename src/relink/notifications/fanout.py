@@ -7,13 +7,18 @@ those clients; client users never. A later failure of the same cause updates the
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.auth.access import told_about_incidents, visible_client_ids_by_user
+from relink.auth.access import (
+    sees_every_client,
+    told_about_incidents,
+    visible_client_ids_by_user,
+)
 from relink.models import (
     Client,
     DataSource,
@@ -32,6 +37,9 @@ from relink.providers.taxonomy import AuthKind
 
 # Several incidents for one person inside this window become one digest e-mail, not many.
 EMAIL_BURST_WINDOW = timedelta(minutes=2)
+# A payload names at most this many clients (plus how many in all); the notification page lists
+# every one from the database, so ten thousand names are never copied into each person's item.
+NAMED_CLIENTS = 10
 # Daily digests go out at this hour (UTC).
 DAILY_DIGEST_AT = time(8, 0)
 
@@ -66,9 +74,12 @@ async def notify_incident(
             .order_by(User.id)
         )
     )
-    # The access rule itself, in its batch form: each recipient's clients among the linked.
+    # The access rule itself, in its batch form: each recipient's clients among the linked
+    # (read only for those with a list: everyone else sees every client of the agency).
     seen = await visible_client_ids_by_user(
-        session, user_ids=[u.id for u in users], client_ids=_linked_client_ids(incident)
+        session,
+        user_ids=[u.id for u in users if not sees_every_client(u)],
+        client_ids=_linked_client_ids(incident),
     )
     existing = {
         n.user_id: n
@@ -79,19 +90,22 @@ async def notify_incident(
     facts = await _facts(session, incident, linked, catalog or default_catalog())
     new_rows: list[dict[str, object]] = []
     touched: list[int] = []
+    # Sorted by client name (by the database): each recipient's first few are a prefix.
+    every_client = {item.client_id for item in linked}
     for user in users:
-        allowed = seen.get(user.id, set())
-        mine = [item for item in linked if item.client_id in allowed]
+        allowed = every_client if sees_every_client(user) else seen.get(user.id, set())
         if incident.kind == kinds.OPERATIONS_ALERT and user.role is not Role.ADMIN:
             continue
+        mine = linked if every_client <= allowed else [i for i in linked if i.client_id in allowed]
         # Admins hear of every incident (an operations alert touches no client at all).
         if user.role is not Role.ADMIN and not mine:
             continue
         content = kinds.build(
             incident.kind,
             facts,
-            client_names=sorted({item.client_name for item in mine}),
-            data_source_ids=sorted(item.data_source_id for item in mine),
+            client_names=_first_names(mine),
+            data_source_ids=heapq.nsmallest(NAMED_CLIENTS, (i.data_source_id for i in mine)),
+            client_count=len(every_client if mine is linked else {i.client_id for i in mine}),
         )
         payload = content.model_dump(mode="json")
         current = existing.get(user.id)
@@ -116,6 +130,16 @@ async def notify_incident(
     if new_rows:
         await session.execute(insert(Notification), new_rows)
     queue_live_update(session, user_ids=touched)
+
+
+def _first_names(mine: list[Linked]) -> list[str]:
+    names: list[str] = []
+    for item in mine:
+        if not names or names[-1] != item.client_name:
+            names.append(item.client_name)
+            if len(names) == NAMED_CLIENTS:
+                break
+    return names
 
 
 async def resolve_for_incidents(
@@ -161,6 +185,7 @@ async def _linked(session: AsyncSession, incident: Incident) -> list[Linked]:
         .join(IncidentDataSource, IncidentDataSource.data_source_id == DataSource.id)
         .join(Client, Client.id == DataSource.client_id)
         .where(IncidentDataSource.incident_id == incident.id)
+        .order_by(Client.name, DataSource.id)
     )
     return [Linked(ds_id, client_id, name) for ds_id, client_id, name in rows]
 

@@ -76,9 +76,11 @@ class _Common(BaseModel):
     provider: str
     provider_name: str
     opened_at: datetime
-    # Only the clients this recipient may see.
+    # Only the clients this recipient may see: the first few by name, and how many in all (the
+    # notification page lists every one from the database).
     client_names: list[str] = Field(default_factory=list)
     data_source_ids: list[int] = Field(default_factory=list)
+    client_count: int | None = None
     grant_id: int | None = None
     error_class: ErrorClass
     hint: str = ""
@@ -90,9 +92,10 @@ class _Common(BaseModel):
     @property
     def clients_text(self) -> str:
         names = self.client_names
-        if len(names) <= 3:
+        total = max(self.client_count or 0, len(names))
+        if total <= 3:
             return ", ".join(names)
-        return f"{', '.join(names[:3])} and {len(names) - 3} more"
+        return f"{', '.join(names[:3])} and {total - 3} more"
 
     @property
     def email_template(self) -> str:
@@ -250,7 +253,12 @@ class Facts:
 
 
 def build(
-    kind: str, facts: Facts, *, client_names: list[str], data_source_ids: list[int]
+    kind: str,
+    facts: Facts,
+    *,
+    client_names: list[str],
+    data_source_ids: list[int],
+    client_count: int | None = None,
 ) -> NotificationKind:
     """The typed notification of ``kind`` for one recipient (only the clients they may see)."""
     common: dict[str, Any] = {
@@ -263,6 +271,7 @@ def build(
         "hint": facts.hint,
         "client_names": client_names,
         "data_source_ids": data_source_ids,
+        "client_count": client_count,
     }
     if kind == RECONNECT_NEEDED:
         return ReconnectNeeded(**common, auth_kind=facts.auth_kind)

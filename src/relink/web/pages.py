@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth import sign_in
+from relink.auth.access import scope_of
 from relink.auth.passwords import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from relink.demo import DEMO_PASSWORD, demo_logins_to_show
 from relink.dependencies import (
@@ -22,6 +23,7 @@ from relink.dependencies import (
     remember_sign_in,
     session_token,
 )
+from relink.incidents.affected import affected_clients
 from relink.kit.row_ids import RowId
 from relink.notifications import kinds
 from relink.notifications import service as inbox
@@ -110,11 +112,22 @@ async def logout(request: Request, session: DbSession, now: Now) -> RedirectResp
 
 @router.get("/notifications/{notification_id}", response_class=HTMLResponse)
 async def notification_page(
-    notification_id: RowId, request: Request, session: DbSession, user: PageUser
+    notification_id: RowId,
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    """Where an e-mail's link leads: a signed-in page with the button (opening spends nothing)."""
+    """Where an e-mail's link leads: a signed-in page with the button (opening spends nothing)
+    and every client the incident touches that the reader may see, a page at a time."""
     notification = await inbox.get_notification(session, user=user, notification_id=notification_id)
+    affected = None
+    if notification.incident_id is not None:
+        affected = await affected_clients(
+            session, incident_id=notification.incident_id, scope=scope_of(user), page=page
+        )
     context = {
+        "affected": affected,
         "user": user,
         "note": kinds.parse(notification.payload),
         "notification_id": notification.id,

@@ -18,6 +18,7 @@ class JobName(enum.StrEnum):
     """The name of every job; the value is what a queue carries (stable across releases)."""
 
     IMPORT = "data_sources.import"
+    BACKFILL_GRANT = "data_sources.backfill_grant"
     PURGE_TRASH = "data_sources.purge_trash"
     REFRESH = "grants.refresh"
     REVOKE = "grants.revoke"

@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import Select, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.imports import ImportResult, import_data_source
+from relink.data_sources.imports import ImportResult, import_data_sources
 from relink.data_sources.runs import close_abandoned_runs
 from relink.grants.failures import Applied
 from relink.grants.refresh import RefreshResult, refresh_grant
@@ -231,11 +231,12 @@ async def sweep(
         if not source_ids:
             break
         seen_sources.update(source_ids)
-        imports = [
-            partial(import_data_source, ctx, data_source_id=s, trigger=SyncTrigger.SCHEDULE)
-            for s in source_ids
-        ]
-        for imported in await _gather(limiter, imports):
+        # One batch, set-based: begun in one transaction, each grant's credentials read once,
+        # the provider calls CONCURRENCY at a time, the successes written in one transaction.
+        batch = await import_data_sources(
+            ctx, source_ids, trigger=SyncTrigger.SCHEDULE, concurrency=CONCURRENCY
+        )
+        for imported in batch:
             report.add_import(imported)
             done += 1
             if on_progress is not None:

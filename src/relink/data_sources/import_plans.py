@@ -1,0 +1,128 @@
+"""The start of an import batch: which data sources may import, which days, under which run.
+
+One transaction for a whole claimed batch: the data sources and their grants read in one
+query, runs left by a dead worker closed, and every batch's sync run inserted with one
+executemany (``runs.py`` explains the lease each run carries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from relink.data_sources.runs import close_abandoned_runs, lease_until
+from relink.models import DataSource, Grant, SyncRun
+from relink.providers.taxonomy import AuthKind
+from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
+from relink.worker.context import JobContext
+
+# A data source with no history yet starts with this many days.
+INITIAL_HISTORY_DAYS = 90
+# Days per provider request and per commit: small enough for every provider's range limit.
+IMPORT_BATCH_DAYS = 31
+# Rows per IN list: well under SQLite's bound-variable limit.
+ID_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_id: int
+    data_source_id: int
+    grant_id: int
+    agency_id: int
+    provider: str
+    auth_kind: AuthKind
+    account_id: str
+    start: date
+    end: date
+    today: date
+    # The status when the batch began: a failing source that imports again is connected.
+    was_failing: bool = False
+
+
+def first_missing_day(complete_through: date | None, *, today: date) -> date:
+    """The first day an import must (re)fetch: after the last complete day, at most yesterday."""
+    if complete_through is None:
+        return today - timedelta(days=INITIAL_HISTORY_DAYS)
+    return min(complete_through + timedelta(days=1), today - timedelta(days=1))
+
+
+async def begin_runs(
+    ctx: JobContext, data_source_ids: Sequence[int], *, trigger: str
+) -> list[Plan]:
+    """Open a run for each importable data source of a live grant among ``data_source_ids``."""
+    now = ctx.now()
+    today = now.date()
+    async with ctx.database.transaction() as session:
+        found: list[Any] = []
+        for start in range(0, len(data_source_ids), ID_CHUNK):
+            chunk = list(data_source_ids[start : start + ID_CHUNK])
+            found += (
+                await session.execute(
+                    select(
+                        DataSource.id,
+                        DataSource.status,
+                        DataSource.agency_id,
+                        DataSource.provider,
+                        DataSource.external_account_id,
+                        DataSource.complete_through,
+                        DataSource.grant_id,
+                        Grant.auth_kind,
+                    )
+                    .join(Grant, Grant.id == DataSource.grant_id)
+                    .where(
+                        DataSource.id.in_(chunk),
+                        DataSource.status.in_(IMPORTABLE_STATUSES),
+                        Grant.status == GrantStatus.ACTIVE,
+                    )
+                    .order_by(DataSource.id)
+                )
+            ).all()
+        if not found:
+            return []
+        await close_abandoned_runs(session, now=now, data_source_ids=[row.id for row in found])
+        spans = {
+            row.id: _span(first_missing_day(row.complete_through, today=today), today)
+            for row in found
+        }
+        inserted = await session.execute(
+            insert(SyncRun).returning(SyncRun.id, SyncRun.data_source_id),
+            [
+                {
+                    "agency_id": row.agency_id,
+                    "data_source_id": row.id,
+                    "trigger": trigger,
+                    "date_from": spans[row.id][0],
+                    "date_to": spans[row.id][1],
+                    "started_at": now,
+                    "owner": ctx.worker_id,
+                    "lease_expires_at": lease_until(now),
+                }
+                for row in found
+            ],
+        )
+        run_of = {source_id: run_id for run_id, source_id in inserted}
+    return [
+        Plan(
+            run_id=run_of[row.id],
+            data_source_id=row.id,
+            grant_id=row.grant_id,
+            agency_id=row.agency_id,
+            provider=row.provider,
+            auth_kind=row.auth_kind,
+            account_id=row.external_account_id,
+            start=spans[row.id][0],
+            end=spans[row.id][1],
+            today=today,
+            was_failing=row.status is DataSourceStatus.FAILING,
+        )
+        for row in found
+    ]
+
+
+def _span(start: date, today: date) -> tuple[date, date]:
+    return start, min(start + timedelta(days=IMPORT_BATCH_DAYS - 1), today)

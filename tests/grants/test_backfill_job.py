@@ -1,0 +1,128 @@
+"""A reconnect queues one backfill for the grant, which still fills every missed day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relink.data_sources import tasks
+from relink.grants.reconnect import repair_grant
+from relink.models import DailyMetric, DataSource, Grant
+from relink.providers.results import ExternalIdentity, TokenSet
+from relink.sandbox import seed
+from relink.status import DataSourceStatus
+from relink.worker import sweep as sweep_module
+from relink.worker.context import JobContext
+from relink.worker.registry import JobName
+from relink.worker.sweep import sweep
+from tests.fixtures.clock import Clock
+from tests.fixtures.data_sources import recording_jobs
+from tests.fixtures.demo import Demo, data_sources_of
+from tests.fixtures.many_sources import add_shared_clients
+from tests.fixtures.sandbox import SandboxServer
+
+MANAGER = "manager@sandbox.test"
+GAP_DAYS = 6
+EXTRA_CLIENTS = 12
+CALLS_AT_ONCE = 5
+
+
+async def _revoked_with_a_gap(
+    session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock, sandbox: SandboxServer
+) -> list[int]:
+    shared = await add_shared_clients(session, demo, EXTRA_CLIENTS)
+    await sweep(ctx)
+    gap_start = clock().date() - timedelta(days=GAP_DAYS)
+    await session.execute(
+        update(DataSource)
+        .where(DataSource.id.in_(shared))
+        .values(complete_through=gap_start - timedelta(days=1))
+    )
+    await session.execute(
+        delete(DailyMetric).where(
+            DailyMetric.data_source_id.in_(shared), DailyMetric.day >= gap_start
+        )
+    )
+    await session.commit()
+    clock.advance(minutes=1)
+    sandbox.add_fault("revoke_grant", grant=MANAGER)
+    await sweep(ctx, check_every_grant=True)
+    sandbox.reset()
+    return shared
+
+
+async def _reconnect(
+    session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock, sandbox: SandboxServer
+) -> None:
+    tokens = sandbox.connect(MANAGER)
+    grant = await session.get(Grant, demo.shared_grant_id)
+    assert grant is not None
+    await repair_grant(
+        session,
+        ctx=ctx,
+        grant=grant,
+        tokens=TokenSet(tokens["access_token"], tokens["refresh_token"], None),
+        identity=ExternalIdentity(seed.IDENTITIES[0].subject, email=MANAGER),
+        reachable_account_ids={a.id for a in seed.MANAGER_SUB_ACCOUNTS},
+        now=clock(),
+        actor=f"user:{demo.admin.id}",
+    )
+    await session.commit()
+
+
+async def test_a_reconnect_queues_one_backfill_for_the_grant(
+    session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock, sandbox: SandboxServer
+) -> None:
+    shared = await _revoked_with_a_gap(session, demo, ctx, clock, sandbox)
+    assert {s.status for s in await data_sources_of(session, demo.shared_grant_id)} == {
+        DataSourceStatus.DISCONNECTED
+    }
+
+    with recording_jobs() as jobs:
+        await _reconnect(session, demo, ctx, clock, sandbox)
+
+    assert len(shared) > 1
+    assert jobs.jobs == [
+        type(jobs.jobs[0])(JobName.BACKFILL_GRANT, {"grant_id": demo.shared_grant_id})
+    ]
+
+
+async def test_the_one_backfill_fills_every_missed_day_of_every_source(
+    session: AsyncSession,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The in-process test sandbox answers a few calls at a time within the tests' short timeout.
+    monkeypatch.setattr(tasks, "BACKFILL_CONCURRENCY", CALLS_AT_ONCE)
+    monkeypatch.setattr(sweep_module, "CONCURRENCY", CALLS_AT_ONCE)
+    shared = await _revoked_with_a_gap(session, demo, ctx, clock, sandbox)
+    with recording_jobs() as jobs:
+        await _reconnect(session, demo, ctx, clock, sandbox)
+
+        await jobs.run_all(ctx)
+
+    session.expire_all()
+    today = clock().date()
+    days = dict(
+        (
+            await session.execute(
+                select(DailyMetric.data_source_id, func.count())
+                .where(
+                    DailyMetric.data_source_id.in_(shared),
+                    DailyMetric.day >= today - timedelta(days=GAP_DAYS),
+                )
+                .group_by(DailyMetric.data_source_id)
+            )
+        ).all()
+    )
+    assert days == {source_id: GAP_DAYS + 1 for source_id in shared}
+    sources = await data_sources_of(session, demo.shared_grant_id)
+    assert {s.status for s in sources} == {DataSourceStatus.CONNECTED}
+    assert {s.complete_through for s in sources} == {today}
+    assert {s.backfill_from for s in sources} == {None}
