@@ -1,7 +1,7 @@
 """queued jobs whose loss would lose work (revoking a grant) are kept as rows until they run
 
 Revision ID: 0008_jobs
-Revises: 0005_kinds
+Revises: 0007_scale_read
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import relink.models.base
 
 revision: str = "0008_jobs"
-down_revision: str | None = "0005_kinds"
+down_revision: str | None = "0007_scale_read"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 schedule on each grant; the provider signals already seen (replay guard)
 
 Revision ID: 0010_detection
-Revises: 0005_kinds
+Revises: 0008_jobs
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import relink.models.base
 
 revision: str = "0010_detection"
-down_revision: str | None = "0005_kinds"
+down_revision: str | None = "0008_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
