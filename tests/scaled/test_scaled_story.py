@@ -9,6 +9,7 @@ job is done by the other worker.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from relink.demo import DEMO_PASSWORD
 from relink.worker.celery_app import QUEUES
@@ -98,13 +100,14 @@ def _story(
     scheduler: Process,
 ) -> None:
     assert app.url is not None and other_app.url is not None
+    imports_before = _imports_counted(other_app.url)
     bell = Bell(other_app.url)
     eventually(lambda: bool(bell.counts), what="the bell shows its first count")
     unread_before = bell.counts[-1]
 
     # The provider revokes the shared grant; its refresh comes due, a worker finds out.
     sandbox.add_fault("revoke_grant", grant=MANAGER)
-    _sql(cluster, "UPDATE \"grant\" SET next_refresh_at = now() WHERE id = %s", grant_id)
+    _sql(cluster, 'UPDATE "grant" SET next_refresh_at = now() WHERE id = %s', grant_id)
     eventually(
         lambda: {row[1] for row in _shared_sources(cluster, grant_id)} == {"disconnected"},
         what="every data source of the shared grant is disconnected",
@@ -186,10 +189,33 @@ def _story(
     )
     assert [w.alive() for w in workers] == [w is not victim for w in workers]
 
-    # Redis away: the app processes stay up and answer. Readiness goes here: /readyz 503 in
-    # the block, 200 once `redis_stopped` has started the server again (/metrics, read at the
-    # start of the story and here, shows the counters that moved).
+    # The app process that ran no job shows the imports the workers did: its figures are the
+    # rows', not its own memory.
+    assert _imports_counted(other_app.url) > imports_before
+
+    # Redis away: the app processes stay up and answer, and say they are not ready.
     with cluster.redis_stopped():
         for process in (app, other_app):
             assert httpx.get(f"{process.url}/healthz", timeout=5).status_code == 200
+            ready = httpx.get(f"{process.url}/readyz", timeout=5)
+            assert ready.status_code == 503 and "redis" in ready.json()["checks"]
+            assert ready.json()["checks"]["redis"].startswith("failed")
+    for url in (app.url, other_app.url):
+        eventually(functools.partial(_ready, url), what="readiness is back once Redis is")
     bell.close()
+
+
+def _ready(url: str) -> bool:
+    return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+
+
+def _imports_counted(url: str) -> float:
+    """relink_imports_total summed over its outcomes, as /metrics shows it."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "relink_imports"
+        for sample in family.samples
+        if sample.name == "relink_imports_total"
+    )
