@@ -24,6 +24,8 @@ SECRET_CODE = "c0de-must-not-be-logged"
 SECRET_STATE = "st4te-must-not-be-logged"
 LINK_TOKEN = "l1nk-token-must-not-be-logged"
 SECRETS = (SECRET_CODE, SECRET_STATE, LINK_TOKEN)
+# Generous: on a loaded machine a first request may wait for the pool; this only stops a hang.
+CLIENT_TIMEOUT_SECONDS = 30.0
 
 
 def _lines(captured: str) -> list[dict[str, Any]]:
@@ -48,7 +50,10 @@ def served_log(
     """The lines the served app logged for a callback, a reconnect link, a probe and a crash."""
     app = _app_with_a_broken_route(database_url)
     ids: dict[str, str] = {}
-    with served_like_relink_serve(app) as running, httpx.Client(base_url=running.url) as http:
+    with (
+        served_like_relink_serve(app) as running,
+        httpx.Client(base_url=running.url, timeout=CLIENT_TIMEOUT_SECONDS) as http,
+    ):
         http.get(f"/oauth/callback?code={SECRET_CODE}&state={SECRET_STATE}")
         http.get(f"/r/{LINK_TOKEN}")
         ids["given"] = http.get("/healthz", headers={"X-Request-ID": "probe-0001"}).headers[
@@ -111,7 +116,10 @@ def test_an_insane_incoming_request_id_is_replaced(
 ) -> None:
     app = _app_with_a_broken_route(database_url)
     forged = 'x" injected=1'
-    with served_like_relink_serve(app) as running, httpx.Client(base_url=running.url) as http:
+    with (
+        served_like_relink_serve(app) as running,
+        httpx.Client(base_url=running.url, timeout=CLIENT_TIMEOUT_SECONDS) as http,
+    ):
         answer = http.get("/healthz", headers={"X-Request-ID": forged})
 
     assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
