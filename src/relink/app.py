@@ -86,6 +86,7 @@ async def _operations(app: FastAPI, config: Settings, db: Database) -> AsyncIter
     if redis is not None:
         checks["redis"] = redis_check(redis)
     app.state.readiness_checks = checks
+    app.state.metrics_token = config.metrics_token
     collector = DomainCollector(db)
     app.state.domain_collector = collector
     # Per app, not the process-wide registry: tests run several apps over several databases.

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     session_secret: SecretStr = SecretStr("")
     smtp_url: SecretStr | None = None
     redis_url: str | None = None
+    # Bearer token a Prometheus scraper presents at /metrics; unset: only loopback may scrape.
+    metrics_token: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = ""

@@ -173,3 +173,37 @@ async def test_a_scrape_answers_when_the_database_does_not() -> None:
 
         assert value(samples, "relink_metrics_read_errors_total") == 1
         assert not [name for name, _ in samples if name.startswith("relink_imports")]
+
+
+async def _scrape_from(
+    database_url: str, address: str, *, token: str | None, headers: dict[str, str]
+) -> httpx.Response:
+    settings = Settings(embedded_worker=False, metrics_token=token)
+    database = Database(database_url)
+    app: FastAPI = create_app(database=database, settings=settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=(address, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://ops") as client:
+                return await client.get("/metrics", headers=headers)
+    finally:
+        await database.dispose()
+
+
+async def test_without_a_token_only_this_machine_may_scrape(database_url: str) -> None:
+    remote = await _scrape_from(database_url, "203.0.113.9", token=None, headers={})
+
+    assert remote.status_code == 403 and "RELINK_METRICS_TOKEN" in remote.text
+    assert "relink_" not in remote.text
+
+
+async def test_with_a_token_a_scraper_must_present_it(database_url: str) -> None:
+    wrong = await _scrape_from(
+        database_url, "127.0.0.1", token="s3cret", headers={"Authorization": "Bearer nope"}
+    )
+    right = await _scrape_from(
+        database_url, "203.0.113.9", token="s3cret", headers={"Authorization": "Bearer s3cret"}
+    )
+
+    assert wrong.status_code == 403
+    assert right.status_code == 200 and "relink_imports_total" in right.text

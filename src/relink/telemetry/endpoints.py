@@ -5,8 +5,12 @@ They answer probes and scrapers, not people: no session, no CSRF, nothing about 
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -32,8 +36,33 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+def _may_scrape(request: Request) -> bool:
+    """The configured bearer token, or, without one, a scraper on this machine.
+
+    The figures carry no tenant's names, but how many grants fail where is nobody else's
+    business; uvicorn has already replaced a trusted proxy's address by its client's.
+    """
+    token: SecretStr | None = request.app.state.metrics_token
+    if token is not None:
+        presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(presented.encode(), token.get_secret_value().encode())
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def metrics(request: Request) -> Response:
     """Prometheus text: this process's own metrics, then the domain figures of the rows."""
+    if not _may_scrape(request):
+        return JSONResponse(
+            {
+                "detail": "Scrape /metrics with the RELINK_METRICS_TOKEN bearer token, "
+                "or from this machine when no token is set."
+            },
+            status_code=403,
+        )
     collector: DomainCollector = request.app.state.domain_collector
     registry: CollectorRegistry = request.app.state.domain_registry
     await collector.refresh()
