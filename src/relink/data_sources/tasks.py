@@ -61,7 +61,13 @@ async def _claim(ctx: JobContext, *, grant_id: int) -> list[int]:
                     DataSource.grant_id == grant_id,
                     Grant.status == GrantStatus.ACTIVE,
                     DataSource.status.in_(IMPORTABLE_STATUSES),
-                    or_(DataSource.next_sync_at.is_(None), DataSource.next_sync_at <= now),
+                    or_(
+                        DataSource.next_sync_at.is_(None),
+                        DataSource.next_sync_at <= now,
+                        # Claimed by a copy of this job whose worker died: a redelivered copy
+                        # carries on from the last complete day (each day is written once).
+                        DataSource.backfill_from.is_not(None),
+                    ),
                 )
                 .order_by(DataSource.id)
                 .limit(BACKFILL_BATCH)
