@@ -53,9 +53,11 @@ def test_the_embedded_worker_setting_takes_on_off_auto_and_the_old_true_false(
 
 
 async def test_an_app_process_in_the_scaled_mode_sends_jobs_to_celery_and_schedules_nothing(
-    pg_database_url: str, redis_server: PrivateRedis
+    pg_database_url: str, redis_server: PrivateRedis, secret_key: str
 ) -> None:
-    settings = Settings(redis_url=redis_server.url, database_url=pg_database_url)
+    settings = Settings(
+        redis_url=redis_server.url, database_url=pg_database_url, secret_keys=secret_key
+    )
     database = Database(pg_database_url)
     app = create_app(database=database, settings=settings)
     try:
@@ -67,10 +69,13 @@ async def test_an_app_process_in_the_scaled_mode_sends_jobs_to_celery_and_schedu
 
 
 async def test_an_app_process_told_to_run_jobs_itself_does_so_even_when_scaled(
-    pg_database_url: str, redis_server: PrivateRedis
+    pg_database_url: str, redis_server: PrivateRedis, secret_key: str
 ) -> None:
     settings = Settings(
-        redis_url=redis_server.url, database_url=pg_database_url, embedded_worker="on"
+        redis_url=redis_server.url,
+        database_url=pg_database_url,
+        embedded_worker="on",
+        secret_keys=secret_key,
     )
     database = Database(pg_database_url)
     app = create_app(database=database, settings=settings)
