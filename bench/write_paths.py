@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import delete, func, insert, literal, select, text, update
+from sqlalchemy import ColumnElement, Insert, delete, func, insert, literal, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -427,6 +427,23 @@ async def _restore(
         )
 
 
+def _status_events(now: datetime, *where: ColumnElement[bool]) -> Insert:
+    """One status-change event per data source matching ``where``, in one INSERT ... SELECT."""
+    source = DataSource.__table__
+    return insert(Event).from_select(
+        ["agency_id", "at", "actor", "subject_type", "subject_id", "action", "details"],
+        select(
+            source.c.agency_id,
+            literal(now, Event.at.type),
+            literal("bench"),
+            literal("data_source"),
+            source.c.id,
+            literal("status_changed"),
+            literal({}, Event.details.type),
+        ).where(*where),
+    )
+
+
 async def _bare_revoke(ctx: JobContext, agency_id: int, grant_id: int) -> float:
     """The minimal set-based statements making the revocation's changes, committed."""
     now = datetime.now(UTC)
@@ -440,18 +457,7 @@ async def _bare_revoke(ctx: JobContext, agency_id: int, grant_id: int) -> float:
         )
         live = (DataSourceStatus.CONNECTED, DataSourceStatus.FAILING)
         await session.execute(
-            insert(Event).from_select(
-                ["agency_id", "at", "actor", "subject_type", "subject_id", "action", "details"],
-                select(
-                    source.c.agency_id,
-                    literal(now, Event.at.type),
-                    literal("bench"),
-                    literal("data_source"),
-                    source.c.id,
-                    literal("status_changed"),
-                    literal({}, Event.details.type),
-                ).where(source.c.grant_id == grant_id, source.c.status.in_(live)),
-            )
+            _status_events(now, source.c.grant_id == grant_id, source.c.status.in_(live))
         )
         await session.execute(
             update(DataSource)
@@ -511,20 +517,8 @@ async def _bare_reconnect(ctx: JobContext, agency_id: int, grant_id: int) -> flo
             update(Grant).where(Grant.id == grant_id).values(status=GrantStatus.ACTIVE)
         )
         await session.execute(
-            insert(Event).from_select(
-                ["agency_id", "at", "actor", "subject_type", "subject_id", "action", "details"],
-                select(
-                    source.c.agency_id,
-                    literal(now, Event.at.type),
-                    literal("bench"),
-                    literal("data_source"),
-                    source.c.id,
-                    literal("status_changed"),
-                    literal({}, Event.details.type),
-                ).where(
-                    source.c.grant_id == grant_id,
-                    source.c.status == DataSourceStatus.DISCONNECTED,
-                ),
+            _status_events(
+                now, source.c.grant_id == grant_id, source.c.status == DataSourceStatus.DISCONNECTED
             )
         )
         await session.execute(

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import structlog
-import uvicorn
 
 from relink.cli import app_server_config
 from relink.logging import configure_logging
-from tests.fixtures.server import STARTUP_TIMEOUT_SECONDS, Running, bound_socket
+from tests.fixtures.server import Running, bound_socket, serve_config_in_thread
 
 
 @pytest.fixture
@@ -41,17 +38,5 @@ def served_like_relink_serve(app: Any) -> Iterator[Running]:
     config = app_server_config(
         app, host="127.0.0.1", port=sock.getsockname()[1], timeout_graceful_shutdown=1
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the server did not start")
-        time.sleep(0.01)
-    running = Running(f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread)
-    try:
+    with serve_config_in_thread(config, sock=sock) as running:
         yield running
-    finally:
-        running.stop()
-        sock.close()
