@@ -108,6 +108,11 @@ async def open_loop(
     return latencies
 
 
+async def warm(http: aiohttp.ClientSession, base: str, path: str, *, cookies: list[str]) -> None:
+    """One request of ``path`` per cookie, all at once, before anything is timed."""
+    await asyncio.gather(*(_get(http, base + path, c) for c in cookies))
+
+
 async def closed_loop(
     http: aiohttp.ClientSession, base: str, path: str, *, cookies: list[str], seconds: float
 ) -> float:

@@ -27,6 +27,7 @@ from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
 from relink.notifications import bell
 from relink.notifications import endpoints as notification_endpoints
+from relink.notifications.bell_cache import BellCache
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
 from relink.signals import endpoints as signal_endpoints
 from relink.signals.registration import register_with_sandbox
@@ -130,6 +131,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         dispatcher = _dispatcher(config, ctx)
         set_dispatcher(dispatcher)
         broker = await _live_broker(config, db)
+        # The bell's poll answers from memory until the broker says the user changed.
+        app.state.bell_cache = bell_cache = BellCache()
+        broker.watch(bell_cache)
         scheduler = EmbeddedScheduler(ctx, interval=config.sweep_interval_seconds)
         if config.runs_embedded_worker:
             scheduler.start()

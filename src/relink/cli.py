@@ -20,6 +20,7 @@ from relink.kit.crypto import SecretBox, generate_key
 from relink.logging import configure_logging
 from relink.models import Agency, Role, User
 from relink.models.base import utcnow
+from relink.notifications.live import RedisBroker, set_broker
 from relink.sandbox.cli import sandbox_cli
 
 if TYPE_CHECKING:
@@ -57,10 +58,18 @@ def _setup() -> None:
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
         database = default_database()
+        # With Redis, what a command changes (a user deactivated, a password reset) reaches
+        # every app process at once: their bells answer from memory until told.
+        redis_url = get_settings().redis_url
+        broker = RedisBroker(redis_url) if redis_url else None
+        set_broker(broker)
         try:
             async with database.transaction() as session:
                 return await work(session)
         finally:
+            set_broker(None)
+            if broker is not None:
+                await broker.close()
             await database.dispose()
 
     try:

@@ -12,12 +12,13 @@ import httpx
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.auth import sessions
 from relink.db import Database
 from relink.demo import DEMO_PASSWORD
-from relink.models import Notification, User, UserSession
+from relink.models import Notification, User
 from relink.models.base import utcnow
 from relink.notifications import bell
-from relink.notifications.live import LocalBroker
+from relink.notifications.live import LocalBroker, queue_live_update
 from tests.fixtures.demo import Demo
 
 STREAMS_PER_USER = 20
@@ -48,6 +49,9 @@ async def _notify(session: AsyncSession, user_ids: list[int], agency_id: int, *,
             for k in range(n)
         ],
     )
+    # As every service that writes notifications does: the bells (and their counts, kept in
+    # memory) hear of it after the commit.
+    queue_live_update(session, user_ids=user_ids)
     await session.commit()
 
 
@@ -145,10 +149,8 @@ async def test_a_revoked_session_polls_no_more(
     staff = _sign_in(app_url, "staff@demo.relink.test")
     assert staff.get("/api/notifications/unread-count").status_code == 200
 
-    # Revoked from elsewhere (another process, "sign out everywhere"): the row says so.
-    await session.execute(
-        update(UserSession).where(UserSession.user_id == demo.staff.id).values(revoked_at=utcnow())
-    )
+    # Revoked from elsewhere ("sign out everywhere" in another tab, an admin, the CLI).
+    await sessions.end_all_sessions(session, user_id=demo.staff.id, now=utcnow())
     await session.commit()
 
     assert staff.get("/api/notifications/unread-count").status_code == 401

@@ -16,6 +16,7 @@ from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.models import Role, User, UserSession
+from relink.notifications.live import queue_live_update
 
 # A session unused for two weeks asks for the password again.
 IDLE_LIFETIME = timedelta(days=14)
@@ -27,7 +28,8 @@ USER_AGENT_CHARS = 200
 ADDRESS_CHARS = 64
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What the ``user_session`` row keeps of a token: its SHA-256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -66,7 +68,7 @@ async def start_session(
     row = UserSession(
         agency_id=user.agency_id,
         user_id=user.id,
-        token_hash=_hash(token),
+        token_hash=token_hash(token),
         created_at=now,
         last_seen_at=now,
         expires_at=now + IDLE_LIFETIME,
@@ -85,7 +87,7 @@ async def resolve_session(session: AsyncSession, *, token: str, now: datetime) -
             select(UserSession, User)
             .join(User, User.id == UserSession.user_id)
             .where(
-                UserSession.token_hash == _hash(token),
+                UserSession.token_hash == token_hash(token),
                 UserSession.revoked_at.is_(None),
                 UserSession.expires_at > now,
                 User.is_active.is_(True),
@@ -103,15 +105,15 @@ async def resolve_session(session: AsyncSession, *, token: str, now: datetime) -
     return Resolved(row=row, user=user)
 
 
-def live_session_holder(token: str, now: datetime) -> Select[int, Role]:
-    """(user id, role) of the live session of ``token`` as a Core query, for hot read-only
-    endpoints (the bell's count) that add their own columns: no ORM objects, no "last seen"
-    write, the same conditions as ``resolve_session`` so a revoked session ends at once."""
+def live_session_holder(token: str, now: datetime) -> Select[int, Role, datetime]:
+    """(user id, role, expiry) of the live session of ``token`` as a Core query, for hot
+    read-only endpoints (the bell's count) that add their own columns: no ORM objects, no "last
+    seen" write, the same conditions as ``resolve_session``."""
     return (
-        select(User.id, User.role)
+        select(User.id, User.role, UserSession.expires_at)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
-            UserSession.token_hash == _hash(token),
+            UserSession.token_hash == token_hash(token),
             UserSession.revoked_at.is_(None),
             UserSession.expires_at > now,
             User.is_active.is_(True),
@@ -121,13 +123,17 @@ def live_session_holder(token: str, now: datetime) -> Select[int, Role]:
 
 async def end_session(session: AsyncSession, *, token: str, now: datetime) -> bool:
     """Revoke the session of ``token`` (signing out); True when there was one to end."""
-    result = await session.execute(
-        update(UserSession)
-        .where(UserSession.token_hash == _hash(token), UserSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
+    ended = list(
+        await session.scalars(
+            update(UserSession)
+            .where(UserSession.token_hash == token_hash(token), UserSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(UserSession.user_id)
+            .execution_options(synchronize_session=False)
+        )
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    _sessions_changed(session, ended)
+    return bool(ended)
 
 
 async def end_user_session(
@@ -144,6 +150,7 @@ async def end_user_session(
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
+    _sessions_changed(session, [user.id])
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -159,7 +166,14 @@ async def end_all_sessions(
     result = await session.execute(
         statement.values(revoked_at=now).execution_options(synchronize_session=False)
     )
+    _sessions_changed(session, [user_id])
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _sessions_changed(session: AsyncSession, user_ids: list[int]) -> None:
+    # Whatever answers from memory for these users' sessions (the bell's count, in every
+    # process) hears of it after the commit, like any other change of theirs.
+    queue_live_update(session, user_ids=user_ids)
 
 
 async def live_sessions(session: AsyncSession, *, user: User, now: datetime) -> list[UserSession]:

@@ -16,6 +16,7 @@ from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.notifications import bell
 from relink.notifications import service as inbox
+from relink.notifications.bell_cache import BellCache
 from relink.notifications.live import get_broker
 from relink.notifications.schemas import (
     ActionTaken,
@@ -55,20 +56,18 @@ async def list_notifications(
 
 @router.get("/unread-count")
 async def unread_count(request: Request, now: Now) -> UnreadCount:
-    """The bell's poll: one statement checks the session and counts (no ORM, no transaction
-    of its own beyond that read), so 200 bells polling each second stay cheap."""
+    """The bell's poll: answered from this process's memory until the user changes, else by
+    one statement that checks the session and counts (no ORM, no transaction of its own)."""
     token = session_token(request)
     if token is None:
         raise NotSignedIn()
-    database: Database = request.app.state.database
-    async with database.engine.connect() as connection:
-        found = await inbox.unread_count_for_token(connection, token=token, now=now)
-    if found is None:
+    cache: BellCache = request.app.state.bell_cache
+    seat = await cache.seat(request.app.state.database, token=token, now=now)
+    if seat is None:
         request.session.clear()
         raise NotSignedIn()
-    role, count = found
     # Client logins are never told about incidents: their count is 0 by rule.
-    return UnreadCount(unread=count if role in TOLD_ROLES else 0)
+    return UnreadCount(unread=seat.unread if seat.role in TOLD_ROLES else 0)
 
 
 @router.post("/{notification_id}/read", status_code=204)

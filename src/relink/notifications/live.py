@@ -62,10 +62,20 @@ class Subscription:
         self._queues.discard(self._queue)
 
 
+class Watcher(Protocol):
+    """Something this process keeps about users (the bell's cache), told when they change."""
+
+    def forget(self, user_ids: Iterable[int]) -> None: ...
+
+    def forget_all(self) -> None: ...
+
+
 class Broker(Protocol):
     def publish(self, user_ids: list[int]) -> None: ...
 
     def subscribe(self, user_id: int) -> Subscription: ...
+
+    def watch(self, watcher: Watcher) -> None: ...
 
 
 class LocalBroker:
@@ -76,8 +86,22 @@ class LocalBroker:
         self._render = render
         self._dirty: set[int] = set()
         self._rendering: asyncio.Task[None] | None = None
+        self._watchers: list[Watcher] = []
+
+    def watch(self, watcher: Watcher) -> None:
+        self._watchers.append(watcher)
+
+    def forget(self, user_ids: list[int]) -> None:
+        """Tell the watchers only (the streams hear of it by ``publish``)."""
+        for watcher in self._watchers:
+            watcher.forget(user_ids)
+
+    def forget_all(self) -> None:
+        for watcher in self._watchers:
+            watcher.forget_all()
 
     def publish(self, user_ids: list[int]) -> None:
+        self.forget(user_ids)
         listening = [u for u in user_ids if self._queues.get(u)]
         if self._render is None:
             for user_id in listening:
@@ -131,7 +155,13 @@ class RedisBroker:
         self._listener: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[object]] = set()
 
+    def watch(self, watcher: Watcher) -> None:
+        self._local.watch(watcher)
+
     def publish(self, user_ids: list[int]) -> None:
+        # This process forgets at once (its next answer must not wait for the round trip);
+        # every process, this one included, hears it again from Redis.
+        self._local.forget(user_ids)
         task: asyncio.Task[object] = asyncio.get_running_loop().create_task(
             self._send(json.dumps(user_ids))
         )
@@ -164,6 +194,7 @@ class RedisBroker:
                 wait = RECONNECT_FIRST_SECONDS
                 if lost:
                     log.info("live.redis.reconnected")
+                    self._local.forget_all()
                     self._local.publish(self._local.listening_user_ids())
                     lost = False
                 await self._relay(pubsub)
@@ -192,6 +223,9 @@ class RedisBroker:
         return self._local.subscribe(user_id)
 
     async def close(self) -> None:
+        """Send what is still being published, then stop listening."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -103,17 +103,27 @@ def unread_count_of(user_id: Any) -> ScalarSelect[int]:
     )
 
 
-async def unread_count_for_token(
+@dataclass(frozen=True, slots=True)
+class BellSeat:
+    """A live session as the bell sees it: whose it is, until when, and their unread count."""
+
+    user_id: int
+    role: Role
+    expires_at: datetime
+    unread: int
+
+
+async def bell_seat_for_token(
     connection: AsyncConnection, *, token: str, now: datetime
-) -> tuple[Role, int] | None:
+) -> BellSeat | None:
     """The bell's poll in one statement: the session of ``token`` checked (revoked, expired
     or deactivated: None) and its user's unread count, without loading the user."""
     holder = live_session_holder(token, now)
     found = (await connection.execute(holder.add_columns(unread_count_of(User.id)))).first()
     if found is None:
         return None
-    _user_id, role, count = found
-    return role, int(count or 0)
+    user_id, role, expires_at, count = found
+    return BellSeat(user_id=user_id, role=role, expires_at=expires_at, unread=int(count or 0))
 
 
 async def get_notification(
