@@ -38,19 +38,21 @@ async def backfill_grant_job(ctx: JobContext, *, grant_id: int) -> int:
     """Import every due data source of a grant (a reconnect made them due from their gap),
     batch by batch; returns how many imported. One job per grant, however many sources."""
     imported = 0
-    seen: set[int] = set()
+    # The job walks the grant's sources in id order, once: a source that failed stays due for
+    # the sweep, and never fills a batch that should have held the sources after it.
+    after = 0
     while True:
-        batch = [s for s in await _claim(ctx, grant_id=grant_id) if s not in seen]
+        batch = await _claim(ctx, grant_id=grant_id, after=after)
         if not batch:
             return imported
-        seen.update(batch)
+        after = batch[-1]
         results = await import_data_sources(
             ctx, batch, trigger=SyncTrigger.BACKFILL, concurrency=BACKFILL_CONCURRENCY
         )
         imported += sum(1 for result in results if result.ok)
 
 
-async def _claim(ctx: JobContext, *, grant_id: int) -> list[int]:
+async def _claim(ctx: JobContext, *, grant_id: int, after: int) -> list[int]:
     now = ctx.now()
     async with ctx.database.transaction() as session:
         ids = list(
@@ -59,6 +61,7 @@ async def _claim(ctx: JobContext, *, grant_id: int) -> list[int]:
                 .join(Grant, Grant.id == DataSource.grant_id)
                 .where(
                     DataSource.grant_id == grant_id,
+                    DataSource.id > after,
                     Grant.status == GrantStatus.ACTIVE,
                     DataSource.status.in_(IMPORTABLE_STATUSES),
                     or_(
