@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from relink.errors import IllegalTransition
+from relink.kit.id_lists import id_in
 from relink.models import DataSource, Event, Grant
 from relink.providers.taxonomy import ErrorClass
 from relink.status import (
@@ -143,7 +144,7 @@ async def transition_many(
             # Every row named must be able to move: read their statuses to say which cannot.
             found = await session.execute(
                 select(model.id, model.status)
-                .where(model.id.in_(chunk))
+                .where(id_in(session, model.id, chunk))
                 .order_by(model.id)
                 .with_for_update()
             )
@@ -156,7 +157,7 @@ async def transition_many(
             # events read the old statuses in the database.
             moving += await session.scalars(
                 select(model.id)
-                .where(model.id.in_(chunk), model.status.in_(allowed))
+                .where(id_in(session, model.id, chunk), model.status.in_(allowed))
                 .order_by(model.id)
                 .with_for_update()
             )
@@ -184,12 +185,12 @@ async def transition_many(
                     literal(to.value, Event.to_status.type),
                     literal(why, Event.reason.type),
                     literal(shared, Event.details.type),
-                ).where(model.id.in_(chunk), model.status.in_(allowed)),
+                ).where(id_in(session, model.id, chunk), model.status.in_(allowed)),
             )
         )
         await session.execute(
             update(model)
-            .where(model.id.in_(chunk), model.status.in_(allowed))
+            .where(id_in(session, model.id, chunk), model.status.in_(allowed))
             .values(**values, updated_at=now)
             .execution_options(synchronize_session=False)
         )

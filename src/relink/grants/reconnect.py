@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.grants.refresh_schedule import next_refresh_at
 from relink.grants.service import store_credentials
 from relink.incidents import service as incidents
+from relink.kit.id_lists import id_in
 from relink.models import DataSource, Grant, Incident
 from relink.notifications.outgoing import emit_for_data_sources
 from relink.providers.results import ExternalIdentity, TokenSet
@@ -125,7 +126,7 @@ async def repair_grant(
             for start in range(0, len(ids), ID_CHUNK):
                 await session.execute(
                     update(DataSource)
-                    .where(DataSource.id.in_(ids[start : start + ID_CHUNK]))
+                    .where(id_in(session, DataSource.id, ids[start : start + ID_CHUNK]))
                     .values(consecutive_failures=0, next_sync_at=now, backfill_from=gap_start)
                     .execution_options(synchronize_session=False)
                 )
