@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from relink.data_sources.runs import close_abandoned_runs, lease_until
+from relink.kit.id_lists import id_in
 from relink.models import DataSource, Grant, SyncRun
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
@@ -75,7 +76,7 @@ async def begin_runs(
                     )
                     .join(Grant, Grant.id == DataSource.grant_id)
                     .where(
-                        DataSource.id.in_(chunk),
+                        id_in(session, DataSource.id, chunk),
                         DataSource.status.in_(IMPORTABLE_STATUSES),
                         Grant.status == GrantStatus.ACTIVE,
                     )

@@ -23,6 +23,7 @@ from relink.data_sources.failures import apply_data_source_failure
 from relink.data_sources.import_plans import ID_CHUNK, Plan
 from relink.grants.failures import Applied
 from relink.incidents import service as incidents
+from relink.kit.id_lists import id_in
 from relink.models import DailyMetric, DataSource, Grant, SyncOutcome, SyncRun
 from relink.models.base import utcnow
 from relink.providers.results import ProviderFailure
@@ -215,7 +216,7 @@ async def settle_waiting(
         for start in range(0, len(ids), ID_CHUNK):
             await session.execute(
                 update(DataSource)
-                .where(DataSource.id.in_(ids[start : start + ID_CHUNK]))
+                .where(id_in(session, DataSource.id, ids[start : start + ID_CHUNK]))
                 .values(last_failed_at=now)
                 .execution_options(synchronize_session=False)
             )

@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.kit.id_lists import id_in
 from relink.models import DataSource, SyncOutcome, SyncRun
 from relink.status import IMPORTABLE_STATUSES
 from relink.worker.context import JobContext
@@ -70,7 +71,7 @@ async def _renew_forever(ctx: JobContext, *, run_ids: Sequence[int]) -> None:
                     await session.execute(
                         update(SyncRun)
                         .where(
-                            SyncRun.id.in_(run_ids[start : start + ID_CHUNK]),
+                            id_in(session, SyncRun.id, run_ids[start : start + ID_CHUNK]),
                             SyncRun.outcome == SyncOutcome.RUNNING,
                         )
                         .values(lease_expires_at=lease_until(ctx.now()))
@@ -111,14 +112,14 @@ async def close_abandoned_runs(
         query = query.where(SyncRun.data_source_id == data_source_id)
     if data_source_ids is not None:
         # A batch's sources: the runs they hold, if any, through the index on data_source_id.
-        query = query.where(SyncRun.data_source_id.in_(data_source_ids))
+        query = query.where(id_in(session, SyncRun.data_source_id, data_source_ids))
     rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
     if not rows:
         return 0
     run_ids = [row.id for row in rows]
     await session.execute(
         update(SyncRun)
-        .where(SyncRun.id.in_(run_ids), SyncRun.outcome == SyncOutcome.RUNNING)
+        .where(id_in(session, SyncRun.id, run_ids), SyncRun.outcome == SyncOutcome.RUNNING)
         .values(outcome=SyncOutcome.FAILED, finished_at=now, error_detail=ABANDONED_DETAIL)
         .execution_options(synchronize_session=False)
     )
@@ -133,7 +134,7 @@ async def close_abandoned_runs(
     await session.execute(
         update(DataSource)
         .where(
-            DataSource.id.in_(source_ids),
+            id_in(session, DataSource.id, source_ids),
             DataSource.status.in_(IMPORTABLE_STATUSES),
             or_(DataSource.next_sync_at.is_(None), DataSource.next_sync_at > now),
             ~live_run,

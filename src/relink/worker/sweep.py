@@ -26,6 +26,7 @@ from relink.data_sources.imports import ImportResult, import_data_sources
 from relink.data_sources.runs import close_abandoned_runs
 from relink.grants.failures import Applied
 from relink.grants.refresh import RefreshResult, refresh_grant
+from relink.kit.id_lists import id_in
 from relink.models import DataSource, Grant, SyncTrigger
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, GrantStatus
@@ -155,7 +156,7 @@ async def _claim(
     if ids:
         await session.execute(
             update(model)
-            .where(model.id.in_(ids))  # type: ignore[attr-defined]
+            .where(id_in(session, model.id, ids))  # type: ignore[attr-defined]
             .values({column: until})
             .execution_options(synchronize_session=False)
         )
