@@ -2,21 +2,23 @@
 
 One transaction for a whole claimed batch: the data sources and their grants read in one
 query, runs left by a dead worker closed, and every batch's sync run inserted with one
-executemany (``runs.py`` explains the lease each run carries).
+statement (``runs.py`` explains the lease each run carries).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import BigInteger, Date, bindparam, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.runs import close_abandoned_runs, lease_until
-from relink.kit.id_lists import id_in
-from relink.models import DataSource, Grant, SyncRun
+from relink.kit.id_lists import id_in, on_postgresql
+from relink.models import DataSource, Grant, SyncOutcome, SyncRun
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
 from relink.worker.context import JobContext
@@ -90,21 +92,12 @@ async def begin_runs(
             row.id: _span(first_missing_day(row.complete_through, today=today), today)
             for row in found
         }
-        inserted = await session.execute(
-            insert(SyncRun).returning(SyncRun.id, SyncRun.data_source_id),
-            [
-                {
-                    "agency_id": row.agency_id,
-                    "data_source_id": row.id,
-                    "trigger": trigger,
-                    "date_from": spans[row.id][0],
-                    "date_to": spans[row.id][1],
-                    "started_at": now,
-                    "owner": ctx.worker_id,
-                    "lease_expires_at": lease_until(now),
-                }
-                for row in found
-            ],
+        inserted = await _insert_runs(
+            session,
+            [(row.agency_id, row.id, *spans[row.id]) for row in found],
+            trigger=trigger,
+            now=now,
+            owner=ctx.worker_id,
         )
         run_of = {source_id: run_id for run_id, source_id in inserted}
     return [
@@ -123,6 +116,62 @@ async def begin_runs(
         )
         for row in found
     ]
+
+
+async def _insert_runs(
+    session: AsyncSession,
+    runs: list[tuple[int, int, date, date]],
+    *,
+    trigger: str,
+    now: datetime,
+    owner: str,
+) -> list[tuple[int, int]]:
+    """One running sync run per (agency, data source, first day, last day): (run id, source id).
+
+    On PostgreSQL the rows go as four array parameters into one INSERT ... SELECT: the
+    multi-row VALUES form has eight placeholders a row, which psycopg parses again in Python
+    for every batch (half of the sweep's own time at 10k data sources, measured with py-spy).
+    """
+    constant = {
+        "trigger": trigger,
+        "started_at": now,
+        "outcome": SyncOutcome.RUNNING,
+        "days_imported": 0,
+        "owner": owner,
+        "lease_expires_at": lease_until(now),
+    }
+    returning = (SyncRun.id, SyncRun.data_source_id)
+    if not on_postgresql(session):
+        rows = [
+            {"agency_id": a, "data_source_id": d, "date_from": f, "date_to": t, **constant}
+            for a, d, f, t in runs
+        ]
+        return [
+            (r[0], r[1]) for r in await session.execute(insert(SyncRun).returning(*returning), rows)
+        ]
+    agency_ids, source_ids, froms, tos = (list(column) for column in zip(*runs, strict=True))
+    given = (
+        func.unnest(
+            bindparam(None, agency_ids, type_=ARRAY(BigInteger)),
+            bindparam(None, source_ids, type_=ARRAY(BigInteger)),
+            bindparam(None, froms, type_=ARRAY(Date)),
+            bindparam(None, tos, type_=ARRAY(Date)),
+        )
+        .table_valued("agency_id", "data_source_id", "date_from", "date_to")
+        .render_derived()
+    )
+    table = SyncRun.__table__
+    statement = insert(SyncRun).from_select(
+        ["agency_id", "data_source_id", "date_from", "date_to", *constant],
+        select(
+            given.c.agency_id,
+            given.c.data_source_id,
+            given.c.date_from,
+            given.c.date_to,
+            *(literal(value, table.c[name].type) for name, value in constant.items()),
+        ),
+    )
+    return [(r[0], r[1]) for r in await session.execute(statement.returning(*returning))]
 
 
 def _span(start: date, today: date) -> tuple[date, date]:
