@@ -24,10 +24,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, Select, and_, literal, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import sees_whole_agency, visible_client_ids
 from relink.data_sources.gaps import missing_since
@@ -84,7 +85,7 @@ class _OneOf(FunctionElement[bool]):
     inherit_cache = True
     name = "one_of"
 
-    def __init__(self, column: ColumnElement[int], ids: Select[int]) -> None:
+    def __init__(self, column: InstrumentedAttribute[int], ids: Select[int]) -> None:
         super().__init__(column, ids.scalar_subquery())
 
 
