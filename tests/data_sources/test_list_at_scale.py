@@ -8,13 +8,13 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.clients.service import find_clients, rename_client
 from relink.data_sources.rows import STATUS_RANK, Filters, Row, Sort, list_rows
 from relink.kit.pagination import Page
-from relink.models import Client, DataSource, Grant, User
+from relink.models import Client, DataSource, Grant, User, UserClientAccess
 from relink.models.base import utcnow
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
@@ -155,6 +155,16 @@ CASES: dict[str, tuple[Filters, Callable[[DataSource, AuthKind], bool]]] = {
         lambda s, k: _live(s) and "100%" in (s.client_name + "|" + s.external_account_name),
     ),
     "search nothing": (Filters(q="no such words"), lambda s, k: False),
+    # The search text and the provider are written into the statement: quotes stay text.
+    "search quote literally": (Filters(q="' or ''='"), lambda s, k: False),
+    "provider quote literally": (Filters(provider="sandbox' or 'a'='a"), lambda s, k: False),
+    **{
+        f"status {status.value}": (
+            Filters(status=status),
+            lambda s, k, status=status: s.status is status,  # type: ignore[misc]
+        )
+        for status in DataSourceStatus
+    },
 }
 
 
@@ -246,6 +256,39 @@ async def test_the_limited_user_pages_only_through_their_clients(
     names = {r.client_name for p in pages for r in p.items}
 
     assert names == {"Acme Dental", "Juniper Florist"}
+
+
+@pytest.mark.parametrize("sort", list(Sort))
+@pytest.mark.parametrize("case", ["everything", "failing", "trash", "search any case"])
+async def test_a_limited_user_sees_each_filter_through_their_own_clients_only(
+    session: AsyncSession, crowd: Demo, case: str, sort: Sort
+) -> None:
+    filters, keep = CASES[case]
+    theirs = set(
+        await session.scalars(
+            select(UserClientAccess.client_id).where(UserClientAccess.user_id == crowd.limited.id)
+        )
+    )
+    expected = _expected(
+        await _everything(session), lambda s, k: s.client_id in theirs and keep(s, k), sort
+    )
+
+    pages = await _all_pages(session, crowd.limited, filters=filters, sort=sort, limit=2)
+
+    assert [r.source.id for p in pages for r in p.items] == expected
+
+
+async def test_a_limited_user_with_no_clients_sees_no_rows(
+    session: AsyncSession, crowd: Demo
+) -> None:
+    await session.execute(
+        delete(UserClientAccess).where(UserClientAccess.user_id == crowd.limited.id)
+    )
+    await session.commit()
+
+    page = await list_rows(session, user=crowd.limited, today=TODAY, sort=Sort.CLIENT)
+
+    assert page.items == []
 
 
 async def test_a_renamed_client_sorts_and_searches_by_its_new_name(

@@ -3,7 +3,17 @@
 Every order is an index read in order (``attention, id`` or ``client_name, id``, see
 models/data_source.py), so a page costs its own rows, not the agency's: the client's name is
 copied onto each data source for that reason. Pages go both ways: a cursor points after its
-key (next) or before it (previous).
+key (next) or before it (previous), as one row comparison the index starts its read at.
+
+The driver prepares a statement it runs often and PostgreSQL may then plan it once for any
+value ("generic plan"); a plan good for one status or provider can read every row for another
+(the trash, an absent provider). So the few values that pick the plan (status, provider, auth
+kind, the search text) are written into the statement, one statement per value; only the
+agency, the ids and the cursor's key stay parameters.
+
+A user limited to chosen clients reads their clients' rows by ``client_id`` (their list is
+read first, inside the same statement) and sorts those: the page costs their data sources,
+not the agency's.
 """
 
 from __future__ import annotations
@@ -13,10 +23,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import Boolean, ColumnElement, Select, and_, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from relink.auth.access import data_source_visible, scope_of
+from relink.auth.access import sees_whole_agency, visible_client_ids
 from relink.data_sources.gaps import missing_since
 from relink.data_sources.staff import require_staff
 from relink.errors import InvalidInput, NotFound
@@ -61,34 +75,83 @@ class Row:
     missing_since: date | None
 
 
+class _OneOf(FunctionElement[bool]):
+    """``column`` is one of the ids a subquery selects. PostgreSQL reads the ids first (one
+    array) and matches them through ``column``'s index; planned as ``IN``, the list would be
+    joined to the table, and a plan made once for any user may read every row in order to do
+    it. SQLite has no arrays: ``IN``."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "one_of"
+
+    def __init__(self, column: InstrumentedAttribute[int], ids: Select[int]) -> None:
+        super().__init__(column, ids.scalar_subquery())
+
+
+@compiles(_OneOf)
+def _one_of_in(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = element.clauses
+    return f"{compiler.process(column, **kw)} IN {compiler.process(ids, **kw)}"
+
+
+@compiles(_OneOf, "postgresql")
+def _one_of_any(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = element.clauses
+    return f"{compiler.process(column, **kw)} = ANY(ARRAY{compiler.process(ids, **kw)})"
+
+
+def _visible(user: User) -> ColumnElement[bool]:
+    """``data_source_visible`` for the signed-in ``user``, in the form an index serves.
+
+    The same rule (auth/access.py's ``visible_client_ids`` decides which clients): the agency
+    alone for those who see all of it; otherwise the user's client ids, read once into an
+    array, matched by the ``client_id`` index (``= ANY``) rather than joined to every row.
+    """
+    if sees_whole_agency(user):
+        return DataSource.agency_id == user.agency_id
+    ids = visible_client_ids(user)
+    return and_(DataSource.agency_id == user.agency_id, _OneOf(DataSource.client_id, ids))
+
+
 def _rows_query(user: User) -> _RowSelect:
     return (
         select(DataSource, Grant.identity_name, Grant.auth_kind)
         .join(Grant, Grant.id == DataSource.grant_id)
-        .where(data_source_visible(scope_of(user)))
+        .where(_visible(user))
     )
+
+
+def _fixed(value: Any) -> Any:
+    """``value`` written into the statement (see the module's docstring)."""
+    return literal(value, literal_execute=True)
 
 
 def search_condition(text: str) -> ColumnElement[bool]:
     """Client or account name contains ``text``, any case (trigram-indexed on PostgreSQL)."""
     return or_(
-        name_contains(DataSource.client_name, text),
-        name_contains(DataSource.external_account_name, text),
+        name_contains(DataSource.client_name, text, fixed=True),
+        name_contains(DataSource.external_account_name, text, fixed=True),
     )
 
 
-def _filtered(query: _RowSelect, filters: Filters) -> _RowSelect:
-    if filters.status is not None:
-        query = query.where(DataSource.status == filters.status)
+def _filtered(query: _RowSelect, filters: Filters, sort: Sort) -> _RowSelect:
+    if filters.status is not None and sort is Sort.STATUS:
+        # One status is one ``attention``: the status order's index answers it in order.
+        query = query.where(DataSource.attention == _fixed(STATUS_RANK[filters.status]))
+    elif filters.status is not None:
+        query = query.where(DataSource.status == _fixed(filters.status.value))
+    elif sort is Sort.STATUS:
+        # The trash is shown only when asked for (it is the last ``attention``).
+        query = query.where(DataSource.attention < _fixed(STATUS_RANK[DataSourceStatus.REMOVED]))
     else:
-        # The trash is shown only when asked for.
-        query = query.where(DataSource.status != DataSourceStatus.REMOVED)
+        query = query.where(DataSource.status != _fixed(DataSourceStatus.REMOVED.value))
     if filters.provider:
-        query = query.where(DataSource.provider == filters.provider)
+        query = query.where(DataSource.provider == _fixed(filters.provider))
     if filters.client_id is not None:
         query = query.where(DataSource.client_id == filters.client_id)
     if filters.auth_kind is not None:
-        query = query.where(Grant.auth_kind == filters.auth_kind)
+        query = query.where(Grant.auth_kind == _fixed(filters.auth_kind.value))
     if filters.q and filters.q.strip():
         query = query.where(search_condition(filters.q.strip()))
     return query
@@ -116,22 +179,18 @@ async def list_rows(
     """
     require_staff(user, "see the data sources page")
     size = clamp_limit(limit)
-    query = _filtered(_rows_query(user), filters or Filters())
+    query = _filtered(_rows_query(user), filters or Filters(), sort)
     first_key = _rank if sort is Sort.STATUS else DataSource.client_name
+    keyset = tuple_(first_key, DataSource.id)
     forward = True
     if cursor:
         forward, (at_key, at_id) = decode_keyset(cursor, length=2)
         key_type = int if sort is Sort.STATUS else str
         if not isinstance(at_id, int) or not isinstance(at_key, key_type):
             raise InvalidInput("the page cursor is malformed: start again from the first page")
-        if forward:
-            query = query.where(
-                or_(first_key > at_key, and_(first_key == at_key, DataSource.id > at_id))
-            )
-        else:
-            query = query.where(
-                or_(first_key < at_key, and_(first_key == at_key, DataSource.id < at_id))
-            )
+        # One row comparison: where the index read starts (an OR of two would be a filter).
+        at = tuple_(literal(at_key), literal(at_id))
+        query = query.where(keyset > at if forward else keyset < at)
     if forward:
         query = query.order_by(first_key, DataSource.id)
     else:

@@ -23,8 +23,18 @@ class DataSource(HasId, HasTimestamps, Base):
         # row (``client_name``) so that sort needs no join and no sort of every row.
         Index("ix_data_source_agency_client_name_id", "agency_id", "client_name", "id"),
         Index("ix_data_source_agency_status_name_id", "agency_id", "status", "client_name", "id"),
-        # A provider filter: the planner fetches a rare provider's rows and sorts those.
-        Index("ix_data_source_agency_provider", "agency_id", "provider"),
+        # A provider filter, read in either order of the page (a rare provider's rows are its
+        # own range; a common one's page stops after a page).
+        Index(
+            "ix_data_source_agency_provider_attention_id",
+            "agency_id",
+            "provider",
+            "attention",
+            "id",
+        ),
+        Index(
+            "ix_data_source_agency_provider_name_id", "agency_id", "provider", "client_name", "id"
+        ),
         Index("ix_data_source_grant_status", "grant_id", "status"),
         Index("ix_data_source_status_next_sync", "status", "next_sync_at"),
     )

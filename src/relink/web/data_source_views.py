@@ -4,18 +4,22 @@ where an action returns with its message."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Request
 
 from relink.auth.access import is_staff_or_admin
+from relink.data_sources.rows import Row
 from relink.models import User
 from relink.notifications.kinds import REASONS
 from relink.providers.catalog import default_catalog
 from relink.providers.taxonomy import AuthKind
+from relink.status import DataSourceStatus
 from relink.worker.context import JobContext
 
 # What a finished action says on the page it returns to (a fixed text per code, so a crafted
@@ -51,9 +55,119 @@ class ProviderLabel:
     hue: int
 
 
+@lru_cache(maxsize=256)
 def provider_label(key: str) -> ProviderLabel:
+    """The badge of a provider (the catalog is read once per process: one per key)."""
     name = default_catalog().display_name(key)
     return ProviderLabel(key, name, name[:1].upper(), zlib.crc32(key.encode()) % BADGE_HUES)
+
+
+@dataclass(frozen=True)
+class Day:
+    """A day as the tables print it: "5 Mar", with the year when it is not this year's."""
+
+    iso: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Ago:
+    """A moment as "3 h ago", its exact time in the title."""
+
+    iso: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One line of a data-source table, worked out here rather than by template macros (a
+    page of them costs several macro calls a row otherwise)."""
+
+    row: Row
+    label: ProviderLabel
+    status: str
+    # Why (staff only): the words, and the day they end with, if any.
+    reason: str | None
+    reason_day: Day | None
+    last_import: Ago | None
+    complete_through: Day | None
+    # Whether "complete through" is drawn as a gap (data may be missing after it).
+    gap: bool
+
+
+def day(d: date | None, today: date) -> Day | None:
+    if d is None:
+        return None
+    year = f" {d.year}" if d.year != today.year else ""
+    return Day(d.isoformat(), f"{d.day} {d.strftime('%b')}{year}")
+
+
+def ago(moment: datetime | None, now: datetime) -> Ago | None:
+    if moment is None:
+        return None
+    seconds = (now - moment).total_seconds()
+    if seconds < 90:
+        text = "just now"
+    elif seconds < 3600:
+        text = f"{int(seconds // 60)} min ago"
+    elif seconds < 86400:
+        text = f"{int(seconds // 3600)} h ago"
+    elif seconds < 172800:
+        text = "yesterday"
+    else:
+        text = f"{int(seconds // 86400)} days ago"
+    return Ago(moment.isoformat(), moment.strftime("%d %b %Y, %H:%M UTC"), text)
+
+
+def _reason(
+    row: Row, *, reasons: Mapping[str, str], retention: timedelta, today: date
+) -> tuple[str | None, Day | None]:
+    """What a staff member reads under the status."""
+    source = row.source
+    why = source.status_reason.value if source.status_reason else ""
+    if source.status is DataSourceStatus.DISCONNECTED:
+        return source.status_detail or reasons.get(why, "It needs a person to reconnect it."), None
+    if source.status is DataSourceStatus.FAILING:
+        detail = source.status_detail or reasons.get(why, "the provider did not answer")
+        return f"Retrying: {detail}", None
+    if source.status is DataSourceStatus.PAUSED:
+        paused = source.paused_at
+        return ("Paused by a person on " if paused else "Paused by a person"), (
+            day(paused.date(), today) if paused else None
+        )
+    if source.status is DataSourceStatus.REMOVED and source.removed_at:
+        return "In the trash until ", day((source.removed_at + retention).date(), today)
+    return None, None
+
+
+def table_rows(
+    rows: Iterable[Row],
+    *,
+    now: datetime,
+    today: date,
+    reasons: Mapping[str, str],
+    retention: timedelta,
+) -> list[TableRow]:
+    """The lines of data_sources/_table.html."""
+    lines = []
+    for row in rows:
+        status = row.source.status
+        reason, reason_day = _reason(row, reasons=reasons, retention=retention, today=today)
+        lines.append(
+            TableRow(
+                row=row,
+                label=provider_label(row.source.provider),
+                status=status.value,
+                reason=reason,
+                reason_day=reason_day,
+                last_import=ago(row.source.last_ok_at, now),
+                complete_through=day(row.source.complete_through, today),
+                gap=bool(row.missing_since)
+                and status in (DataSourceStatus.DISCONNECTED, DataSourceStatus.FAILING),
+            )
+        )
+    return lines
 
 
 def view_context(
@@ -67,6 +181,7 @@ def view_context(
         "now": now,
         "today": now.date(),
         "provider_label": provider_label,
+        "table_rows": table_rows,
         "reasons": {k.value: v for k, v in REASONS.items()},
         "retention": timedelta(days=jobs.settings.trash_retention_days),
         "done": DONE.get(done or ""),
