@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -52,6 +53,7 @@ from relink.web import (
     settings_users,
     settings_webhooks,
 )
+from relink.web.nul_characters import RefuseNulMiddleware
 from relink.web.security_headers import SecurityHeadersMiddleware
 from relink.web.templating import STATIC_DIR
 from relink.worker import endpoints as worker_endpoints
@@ -141,6 +143,11 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         # The sandbox pushes its revocation signals to us once told where (in the background:
         # it may start after us).
         registering = asyncio.create_task(register_with_sandbox(ctx))
+        # What start-up built (modules, mappers, templates, the catalog) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it, and its
+        # pauses (40-170 ms under load, hitting every request in flight) fall to a few ms.
+        gc.collect()
+        gc.freeze()
         try:
             async with _operations(app, config, db):
                 yield
@@ -160,6 +167,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
                 await broker.close()
             await throttle.close()
             await ctx.close()
+            gc.unfreeze()
 
     config = settings or get_settings()
     app = FastAPI(title="Relink", version="0.1.0", lifespan=lifespan)
@@ -171,6 +179,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         https_only=config.https,
         max_age=SESSION_MAX_AGE_SECONDS,
     )
+    app.add_middleware(RefuseNulMiddleware)
     app.add_middleware(HttpMetricsMiddleware)
     # Every line logged for a request carries its id; a crash's answer too.
     app.add_middleware(RequestIdMiddleware)

@@ -158,6 +158,9 @@ CASES: dict[str, tuple[Filters, Callable[[DataSource, AuthKind], bool]]] = {
     # The search text and the provider are written into the statement: quotes stay text.
     "search quote literally": (Filters(q="' or ''='"), lambda s, k: False),
     "provider quote literally": (Filters(provider="sandbox' or 'a'='a"), lambda s, k: False),
+    # A backslash is text too: it escapes no quote, in either database.
+    "search backslash literally": (Filters(q="\\' or 1=1 --"), lambda s, k: False),
+    "provider backslash literally": (Filters(provider="x\\' or 'a'='a' --"), lambda s, k: False),
     **{
         f"status {status.value}": (
             Filters(status=status),
