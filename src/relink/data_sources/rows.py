@@ -23,7 +23,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Select, and_, literal, or_, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    and_,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
@@ -34,13 +45,17 @@ from relink.auth.access import sees_whole_agency, visible_client_ids
 from relink.data_sources.gaps import missing_since
 from relink.data_sources.staff import require_staff
 from relink.errors import InvalidInput, NotFound
+from relink.kit.id_lists import on_postgresql
 from relink.kit.pagination import Page, clamp_limit, decode_keyset, encode_before, encode_cursor
 from relink.kit.search import name_contains
 from relink.models import DataSource, Grant, User
+from relink.models.data_source import SQLITE_SEARCH_TABLE
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
 
 _DS = DataSourceStatus
+# The shortest text SQLite's trigram index can look up; shorter ones are read row by row.
+TRIGRAM = 3
 # "Click the status column": what needs a person comes first, the trash last.
 STATUS_RANK = {_DS.DISCONNECTED: 0, _DS.FAILING: 1, _DS.PAUSED: 2, _DS.CONNECTED: 3, _DS.REMOVED: 4}
 # The same order as the database's computed `attention` column (see models/data_source.py).
@@ -127,15 +142,25 @@ def _fixed(value: Any) -> Any:
     return literal(value, literal_execute=True)
 
 
-def search_condition(text: str) -> ColumnElement[bool]:
-    """Client or account name contains ``text``, any case (trigram-indexed on PostgreSQL)."""
+def search_condition(text: str, *, sqlite: bool = False) -> ColumnElement[bool]:
+    """Client or account name contains ``text``, any case: trigram-indexed on PostgreSQL, and
+    on SQLite through its trigram full-text table when ``text`` has a trigram to look up."""
+    if sqlite and len(text) >= TRIGRAM:
+        # One quoted phrase: every character is text to FTS5 (a quote is written twice).
+        phrase = '"' + text.replace('"', '""') + '"'
+        matches: Select[Any] = (
+            select(literal_column("rowid"))
+            .select_from(table(SQLITE_SEARCH_TABLE))
+            .where(literal_column(SQLITE_SEARCH_TABLE).op("MATCH")(literal(phrase)))
+        )
+        return DataSource.id.in_(matches)
     return or_(
         name_contains(DataSource.client_name, text, fixed=True),
         name_contains(DataSource.external_account_name, text, fixed=True),
     )
 
 
-def _filtered(query: _RowSelect, filters: Filters, sort: Sort) -> _RowSelect:
+def _filtered(query: _RowSelect, filters: Filters, sort: Sort, *, sqlite: bool) -> _RowSelect:
     if filters.status is not None and sort is Sort.STATUS:
         # One status is one ``attention``: the status order's index answers it in order.
         query = query.where(DataSource.attention == _fixed(STATUS_RANK[filters.status]))
@@ -153,7 +178,7 @@ def _filtered(query: _RowSelect, filters: Filters, sort: Sort) -> _RowSelect:
     if filters.auth_kind is not None:
         query = query.where(Grant.auth_kind == _fixed(filters.auth_kind.value))
     if filters.q and filters.q.strip():
-        query = query.where(search_condition(filters.q.strip()))
+        query = query.where(search_condition(filters.q.strip(), sqlite=sqlite))
     return query
 
 
@@ -179,7 +204,9 @@ async def list_rows(
     """
     require_staff(user, "see the data sources page")
     size = clamp_limit(limit)
-    query = _filtered(_rows_query(user), filters or Filters(), sort)
+    query = _filtered(
+        _rows_query(user), filters or Filters(), sort, sqlite=not on_postgresql(session)
+    )
     first_key = _rank if sort is Sort.STATUS else DataSource.client_name
     keyset = tuple_(first_key, DataSource.id)
     forward = True

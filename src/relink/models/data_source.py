@@ -78,8 +78,10 @@ class DataSource(HasId, HasTimestamps, Base):
 
 
 # Search is "contains", any case, as ``lower(column) LIKE lower(pattern)``: trigram indexes on
-# ``lower(column)`` on PostgreSQL (the migration creates the pg_trgm extension). SQLite has no
-# such index: it filters while reading one of the sort indexes above.
+# ``lower(column)`` on PostgreSQL (the migration creates the pg_trgm extension). On SQLite a
+# trigram FTS5 table of both names (migration 0012, kept in step by triggers) answers a search
+# of three characters or more; shorter ones filter while reading a sort index.
+SQLITE_SEARCH_TABLE = "data_source_search"
 for _column in ("client_name", "external_account_name"):
     _lower = func.lower(DataSource.__table__.c[_column]).label(f"lower_{_column}")
     Index(
