@@ -20,8 +20,11 @@ from relink.worker.context import JobContext
 log = structlog.get_logger(__name__)
 
 PUSH = "https://schemas.openid.net/secevent/risc/delivery-method/push"
-ATTEMPTS = 30
-PAUSE_SECONDS = 1.0
+ATTEMPTS = 40
+# The sandbox started beside us is up within a moment: ask again soon, then less often (about
+# a minute and a quarter in all), so a revocation right after start-up is not missed.
+FIRST_PAUSE_SECONDS = 0.1
+MAX_PAUSE_SECONDS = 2.0
 SANDBOX = "sandbox"
 
 
@@ -60,6 +63,6 @@ async def register_with_sandbox(ctx: JobContext) -> bool:
             log.info("signals.registered", provider=SANDBOX, receiver=f"{base}/signals/risc")
             return True
         if attempt + 1 < ATTEMPTS:
-            await asyncio.sleep(PAUSE_SECONDS)
+            await asyncio.sleep(min(FIRST_PAUSE_SECONDS * 2**attempt, MAX_PAUSE_SECONDS))
     log.warning("signals.registration_failed", provider=SANDBOX, sandbox=sandbox)
     return False
