@@ -4,7 +4,6 @@ new notification, a session ended here or in another process, or the cache's lif
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -22,13 +21,12 @@ from relink.notifications.bell_cache import TTL_SECONDS, BellCache
 from relink.notifications.live import queue_live_update
 from relink.users.service import deactivate_user
 from tests.auth.conftest import browser, serving, signed_in
-from tests.fixtures.database import IN_CI
 from tests.fixtures.demo import Demo
+from tests.fixtures.shared_redis import REDIS_URL, require_redis
 
 ADMIN = "admin@demo.relink.test"
 STAFF = "staff@demo.relink.test"
 COOKIE = "relink_session"
-REDIS_URL = os.environ.get("RELINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 class FakeClock:
@@ -193,24 +191,10 @@ async def test_a_change_forgets_only_that_users_sessions(database: Database, dem
     assert len(cache) == 1
 
 
-async def _redis_or_skip() -> None:
-    import redis.asyncio as redis
-
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (OSError, redis.ConnectionError) as exc:
-        if IN_CI:
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}; CI must test it")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}; this runs in CI (CI=true)")
-    finally:
-        await client.aclose()
-
-
 async def test_sign_out_in_one_process_ends_the_count_in_another(
     demo: Demo, database_url: str, database: Database
 ) -> None:
-    await _redis_or_skip()
+    await require_redis()
     async with (
         serving(database_url, redis_url=REDIS_URL) as here,
         serving(database_url, redis_url=REDIS_URL) as there,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -22,24 +21,16 @@ from relink.auth.throttle_store import RedisStore
 from relink.db import Database
 from relink.models import LoginAttempt
 from tests.auth.conftest import browser, serving
-from tests.fixtures.database import IN_CI
 from tests.fixtures.demo import Demo
+from tests.fixtures.shared_redis import REDIS_URL, require_redis
 
-REDIS_URL = os.environ.get("RELINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WRONG = {"email": "staff@demo.relink.test", "password": "wrong-password-x"}
 
 
 @pytest.fixture
 async def prefix() -> AsyncIterator[str]:
     """A key prefix of this test's own, deleted afterwards; skips when Redis is absent."""
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (OSError, redis.ConnectionError) as exc:
-        await client.aclose()
-        if IN_CI:
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}; CI must test it")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}; this runs in CI (CI=true)")
+    client = redis.from_url(await require_redis())
     name = f"relink-test:{uuid.uuid4().hex}:"
     yield name
     keys = [k async for k in client.scan_iter(match=f"{name}*")]

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 
 from relink.notifications.live import LocalBroker, RedisBroker
-from tests.fixtures.database import IN_CI
-
-REDIS_URL = os.environ.get("RELINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-async def _redis_or_skip() -> None:
-    import redis.asyncio as redis
-
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (OSError, redis.ConnectionError) as exc:
-        if IN_CI:
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}; CI must test it")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}; this runs in CI (CI=true)")
-    finally:
-        await client.aclose()
+from tests.fixtures.shared_redis import REDIS_URL, require_redis
 
 
 async def _next(stream: object, wait: float = 2.0) -> None:
@@ -43,7 +26,7 @@ async def test_the_local_broker_pokes_only_the_named_users_streams() -> None:
 
 
 async def test_a_poke_published_in_one_process_reaches_a_stream_in_another() -> None:
-    await _redis_or_skip()
+    await require_redis()
     publisher, listener = RedisBroker(REDIS_URL), RedisBroker(REDIS_URL)
     await listener.start()
     try:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-import redis.asyncio as redis
 from fastapi import FastAPI
 
 from relink.app import create_app
 from relink.config import Settings
 from relink.db import Database
-from tests.fixtures.database import IN_CI
+from tests.fixtures.shared_redis import require_redis
 
-REDIS_URL = os.environ.get("RELINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # Nothing listens on port 1 of loopback: connections are refused at once.
 UNREACHABLE_POSTGRES = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
 
@@ -51,16 +48,7 @@ def silent_redis() -> Iterator[str]:
 
 @pytest.fixture
 async def redis_url() -> str:
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (OSError, redis.ConnectionError) as exc:
-        if IN_CI:
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}; CI must test it")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}; this runs in CI (CI=true)")
-    finally:
-        await client.aclose()
-    return REDIS_URL
+    return await require_redis()
 
 
 async def test_healthz_answers_while_the_database_is_unreachable() -> None:
