@@ -32,6 +32,20 @@ CALLS_AT_ONCE = 5
 PATIENT_SECONDS = 10.0
 
 
+@pytest.fixture
+async def patient(ctx: JobContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imports a few at a time, each given time enough.
+
+    The in-process test sandbox answers a few calls at a time; these tests are about filling
+    every day, not about a slow machine (on a loaded CI runner the tests' short timeout failed
+    a first batch now and then, and a failed source waits for the sweep).
+    """
+    monkeypatch.setattr(tasks, "BACKFILL_CONCURRENCY", CALLS_AT_ONCE)
+    monkeypatch.setattr(sweep_module, "CONCURRENCY", CALLS_AT_ONCE)
+    await ctx.http.close()
+    ctx.http = HttpClient(timeout=PATIENT_SECONDS, token_timeout=PATIENT_SECONDS)
+
+
 async def _revoked_with_a_gap(
     session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock, sandbox: SandboxServer
 ) -> list[int]:
@@ -98,15 +112,8 @@ async def test_the_one_backfill_fills_every_missed_day_of_every_source(
     ctx: JobContext,
     clock: Clock,
     sandbox: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
+    patient: None,
 ) -> None:
-    # The in-process test sandbox answers a few calls at a time within the tests' short timeout.
-    monkeypatch.setattr(tasks, "BACKFILL_CONCURRENCY", CALLS_AT_ONCE)
-    monkeypatch.setattr(sweep_module, "CONCURRENCY", CALLS_AT_ONCE)
-    # About filling every day, not about a slow machine: on a loaded CI runner the tests' short
-    # timeout failed the first batch now and then, and a failed source waits for the sweep.
-    await ctx.http.close()
-    ctx.http = HttpClient(timeout=PATIENT_SECONDS, token_timeout=PATIENT_SECONDS)
     shared = await _revoked_with_a_gap(session, demo, ctx, clock, sandbox)
     with recording_jobs() as jobs:
         await _reconnect(session, demo, ctx, clock, sandbox)
@@ -141,11 +148,8 @@ async def test_sources_that_fail_their_backfill_do_not_stop_the_ones_after_them(
     clock: Clock,
     sandbox: SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
+    patient: None,
 ) -> None:
-    monkeypatch.setattr(tasks, "BACKFILL_CONCURRENCY", CALLS_AT_ONCE)
-    monkeypatch.setattr(sweep_module, "CONCURRENCY", CALLS_AT_ONCE)
-    await ctx.http.close()
-    ctx.http = HttpClient(timeout=PATIENT_SECONDS, token_timeout=PATIENT_SECONDS)
     shared = await _revoked_with_a_gap(session, demo, ctx, clock, sandbox)
     # Batches of two, and the first batch's account answers garbage.
     monkeypatch.setattr(tasks, "BACKFILL_BATCH", 2)
