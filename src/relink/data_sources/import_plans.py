@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, bindparam, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Date, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.runs import close_abandoned_runs, lease_until
-from relink.kit.id_lists import id_in, on_postgresql
+from relink.kit.id_lists import array_param, id_in, on_postgresql
 from relink.models import DataSource, Grant, SyncOutcome, SyncRun
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
@@ -141,37 +140,37 @@ async def _insert_runs(
         "lease_expires_at": lease_until(now),
     }
     returning = (SyncRun.id, SyncRun.data_source_id)
-    if not on_postgresql(session):
+    if on_postgresql(session):
+        agency_ids, source_ids, froms, tos = zip(*runs, strict=True)
+        given = (
+            func.unnest(
+                array_param(agency_ids),
+                array_param(source_ids),
+                array_param(froms, Date),
+                array_param(tos, Date),
+            )
+            .table_valued("agency_id", "data_source_id", "date_from", "date_to")
+            .render_derived()
+        )
+        table = SyncRun.__table__
+        statement = insert(SyncRun).from_select(
+            ["agency_id", "data_source_id", "date_from", "date_to", *constant],
+            select(
+                given.c.agency_id,
+                given.c.data_source_id,
+                given.c.date_from,
+                given.c.date_to,
+                *(literal(value, table.c[name].type) for name, value in constant.items()),
+            ),
+        )
+        inserted = await session.execute(statement.returning(*returning))
+    else:
         rows = [
             {"agency_id": a, "data_source_id": d, "date_from": f, "date_to": t, **constant}
             for a, d, f, t in runs
         ]
-        return [
-            (r[0], r[1]) for r in await session.execute(insert(SyncRun).returning(*returning), rows)
-        ]
-    agency_ids, source_ids, froms, tos = (list(column) for column in zip(*runs, strict=True))
-    given = (
-        func.unnest(
-            bindparam(None, agency_ids, type_=ARRAY(BigInteger)),
-            bindparam(None, source_ids, type_=ARRAY(BigInteger)),
-            bindparam(None, froms, type_=ARRAY(Date)),
-            bindparam(None, tos, type_=ARRAY(Date)),
-        )
-        .table_valued("agency_id", "data_source_id", "date_from", "date_to")
-        .render_derived()
-    )
-    table = SyncRun.__table__
-    statement = insert(SyncRun).from_select(
-        ["agency_id", "data_source_id", "date_from", "date_to", *constant],
-        select(
-            given.c.agency_id,
-            given.c.data_source_id,
-            given.c.date_from,
-            given.c.date_to,
-            *(literal(value, table.c[name].type) for name, value in constant.items()),
-        ),
-    )
-    return [(r[0], r[1]) for r in await session.execute(statement.returning(*returning))]
+        inserted = await session.execute(insert(SyncRun).returning(*returning), rows)
+    return [(run_id, source_id) for run_id, source_id in inserted]
 
 
 def _span(start: date, today: date) -> tuple[date, date]:

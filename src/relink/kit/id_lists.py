@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.types import TypeEngine
 
 
 def on_postgresql(session: AsyncSession) -> bool:
@@ -30,14 +31,15 @@ def id_in(
 ) -> ColumnElement[bool]:
     """``column IN ids``: one array parameter on PostgreSQL, a list on SQLite."""
     if on_postgresql(session):
-        return column == any_(_array(ids))
+        return column == any_(array_param(ids))
     return column.in_(ids)
 
 
 def unnest_ids(ids: Collection[int]) -> ColumnElement[int]:
     """The ids as rows of one column (PostgreSQL only), for an INSERT ... SELECT."""
-    return func.unnest(_array(ids))
+    return func.unnest(array_param(ids))
 
 
-def _array(ids: Collection[int]) -> Any:
-    return bindparam(None, list(ids), type_=ARRAY(BigInteger))
+def array_param(values: Collection[Any], item_type: type[TypeEngine[Any]] = BigInteger) -> Any:
+    """``values`` as one PostgreSQL array parameter of ``item_type`` (ids by default)."""
+    return bindparam(None, list(values), type_=ARRAY(item_type))
