@@ -94,9 +94,19 @@ class TableRow:
     complete_through: Day | None
     # Whether "complete through" is drawn as a gap (data may be missing after it).
     gap: bool
+    # Where Reconnect leads.
+    reconnect: str
+
+
+def reconnect_path(row: Row) -> str:
+    """Reconnect: the grant's OAuth flow, or the data source's new key."""
+    if row.auth_kind is AuthKind.OAUTH2:
+        return f"/grants/{row.source.grant_id}/reconnect"
+    return f"/data-sources/{row.source.id}/credentials"
 
 
 def day(d: date | None, today: date) -> Day | None:
+    """How pages print a day (None: nothing to print)."""
     if d is None:
         return None
     year = f" {d.year}" if d.year != today.year else ""
@@ -104,6 +114,7 @@ def day(d: date | None, today: date) -> Day | None:
 
 
 def ago(moment: datetime | None, now: datetime) -> Ago | None:
+    """How pages print a past moment (None: it never happened)."""
     if moment is None:
         return None
     seconds = (now - moment).total_seconds()
@@ -149,7 +160,7 @@ def table_rows(
     reasons: Mapping[str, str],
     retention: timedelta,
 ) -> list[TableRow]:
-    """The lines of data_sources/_table.html."""
+    """The lines of data_sources/_table.html (and the status of a data source's own page)."""
     lines = []
     for row in rows:
         status = row.source.status
@@ -165,6 +176,7 @@ def table_rows(
                 complete_through=day(row.source.complete_through, today),
                 gap=bool(row.missing_since)
                 and status in (DataSourceStatus.DISCONNECTED, DataSourceStatus.FAILING),
+                reconnect=reconnect_path(row),
             )
         )
     return lines

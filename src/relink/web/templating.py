@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from relink.auth.csrf import FORM_FIELD, csrf_token
+from relink.web.data_source_views import ago, day, reconnect_path
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -25,3 +26,7 @@ def _csrf_input(request: Request) -> Markup:
 
 templates.env.globals["csrf_input"] = _csrf_input
 templates.env.globals["csrf_token"] = csrf_token
+# How days, moments and Reconnect links are worked out: once, in Python, for every page.
+templates.env.globals["day_label"] = day
+templates.env.globals["ago_label"] = ago
+templates.env.globals["reconnect_path"] = reconnect_path
