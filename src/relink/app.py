@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
+from relink.auth.session_cache import SessionCache
 from relink.auth.throttle import build_throttle
 from relink.config import EmbeddedWorker, Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
@@ -150,6 +151,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         # The bell's poll answers from memory until the broker says the user changed.
         app.state.bell_cache = bell_cache = BellCache()
         broker.watch(bell_cache)
+        # So does who a session is (every signed-in request asks).
+        app.state.session_cache = session_cache = SessionCache()
+        broker.watch(session_cache)
         scheduler = EmbeddedScheduler(ctx, interval=config.sweep_interval_seconds)
         if config.runs_embedded_worker:
             scheduler.start()

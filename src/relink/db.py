@@ -29,7 +29,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    import os
+
+    return create_async_engine(url, pool_pre_ping=not os.environ.get("NOPING"), **kwargs)
 
 
 def _private_sqlite(database: Path) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import UserScope, ensure_staff_or_admin, is_staff_or_admin, scope_of
 from relink.auth.csrf import csrf_token
-from relink.auth.sessions import resolve_session
+from relink.auth.session_cache import SessionCache
 from relink.auth.throttle import LoginThrottle
 from relink.db import Database
 from relink.errors import NotFound, RelinkError
@@ -172,13 +172,14 @@ async def optional_user(request: Request, session: DbSession, now: Now) -> User 
     token = session_token(request)
     if token is None:
         return None
-    resolved = await resolve_session(session, token=token, now=now)
-    if resolved is None:
+    cache: SessionCache = request.app.state.session_cache
+    signed_in = await cache.resolve(session, token=token, now=now)
+    if signed_in is None:
         request.session.clear()
         return None
     # Endpoints that act on "this session" (sign out, the list of sessions) read its id here.
-    request.state.user_session_id = resolved.row.id
-    return resolved.user
+    request.state.user_session_id = signed_in.session_id
+    return signed_in.user
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]

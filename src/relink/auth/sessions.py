@@ -1,8 +1,9 @@
 """Server-side sessions: the cookie carries a random token, the ``user_session`` row its hash.
 
-Every request looks its token up, so a session ends for every copy of its cookie the moment
-its row is revoked: by signing out (this session), "sign out everywhere", a password change
-or a deactivation (all of the user's sessions).
+Every request looks its token up (through auth/session_cache.py, which every ending below
+tells), so a session ends for every copy of its cookie the moment its row is revoked: by
+signing out (this session), "sign out everywhere", a password change or a deactivation (all of
+the user's sessions).
 """
 
 from __future__ import annotations

@@ -245,9 +245,10 @@ def get_broker() -> Broker | None:
     return _broker
 
 
-def queue_live_update(session: AsyncSession, *, user_ids: Iterable[int]) -> None:
+def queue_live_update(session: AsyncSession | Session, *, user_ids: Iterable[int]) -> None:
     """Tell these users' streams after ``session`` commits (nothing on rollback)."""
-    pending: set[int] = session.sync_session.info.setdefault(_PENDING, set())
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    pending: set[int] = sync.info.setdefault(_PENDING, set())
     pending.update(user_ids)
 
 

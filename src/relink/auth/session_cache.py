@@ -1,0 +1,120 @@
+"""Who a session token belongs to, answered from memory between checks in the database.
+
+Every request of a signed-in person starts with this question; asked of the database it is a
+statement, a transaction and an ORM load of the user: a third of a Data Sources page's time.
+Whatever can end a session or change a user is announced by the live broker after its commit:
+sign-outs and every other session end (auth/sessions.py), and any flushed change to a user row
+(``_announce_user_changes`` below: a deactivation, a password, a preference). The cache forgets
+those users then, at once in this process and through Redis in every other. What a process could
+still miss (a CLI command against the embedded SQLite database while the app runs, a Redis
+message lost during a reconnect) is bounded by ``TTL_SECONDS``.
+
+"Last seen" is still written every ``TOUCH_INTERVAL``: an entry is used only until its touch is
+due, then the database is asked again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from relink.auth.sessions import TOUCH_INTERVAL, resolve_session, token_hash
+from relink.kit.user_keyed_cache import UserKeyedCache
+from relink.models import User
+from relink.notifications.live import queue_live_update
+
+# How long an answer may be used without a word from the broker.
+TTL_SECONDS = 5.0
+# Past this many sessions the cache starts afresh.
+MAX_ENTRIES = 50_000
+_USER_COLUMNS = tuple(attribute.key for attribute in inspect(User).column_attrs)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A live session's id and its active user (in the request's unit of work)."""
+
+    session_id: int
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    session_id: int
+    # The user's row as read: each request gets an instance of its own built from it.
+    user: Mapping[str, Any]
+    # The session's expiry, or sooner when its "last seen" is due to be written.
+    use_until: datetime
+
+
+class SessionCache:
+    """Token hash → the live session and its user's row, forgotten by user."""
+
+    def __init__(
+        self,
+        *,
+        ttl_seconds: float = TTL_SECONDS,
+        max_entries: int = MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._known = UserKeyedCache[_Known](
+            ttl_seconds=ttl_seconds, max_entries=max_entries, clock=clock
+        )
+
+    async def resolve(self, session: AsyncSession, *, token: str, now: datetime) -> SignedIn | None:
+        """The live session of ``token`` and its active user, or None."""
+        key = token_hash(token)
+        known = self._known.get(key)
+        if known is not None and now < known.use_until:
+            return SignedIn(known.session_id, _attach(session, known.user))
+        ticket = self._known.ticket()
+        resolved = await resolve_session(session, token=token, now=now)
+        if resolved is None:
+            self._known.drop(key)
+            return None
+        row, user = resolved.row, resolved.user
+        remembered = _Known(
+            session_id=row.id,
+            user={column: getattr(user, column) for column in _USER_COLUMNS},
+            use_until=min(row.expires_at, row.last_seen_at + TOUCH_INTERVAL),
+        )
+        self._known.put(ticket, key, user_id=user.id, value=remembered)
+        return SignedIn(row.id, user)
+
+    def forget(self, user_ids: Iterable[int]) -> None:
+        """These users changed (a session ended, the user row changed): ask again."""
+        self._known.forget(user_ids)
+
+    def forget_all(self) -> None:
+        """Changes may have been missed: everything is asked again."""
+        self._known.forget_all()
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+def _attach(session: AsyncSession, columns: Mapping[str, Any]) -> User:
+    """The user as if loaded by this unit of work, without a statement: what the request
+    changes on it is flushed as usual, and the cached row stays as it was read."""
+    user = User(**columns)
+    make_transient_to_detached(user)
+    return session.sync_session.merge(user, load=False)
+
+
+@event.listens_for(Session, "before_flush")
+def _announce_user_changes(session: Session, _context: object, _instances: object) -> None:
+    # A changed user (deactivated, a new password, other clients) is announced after the
+    # commit like any other change of theirs: every process's cache forgets them.
+    changed = [obj.id for obj in session.deleted if isinstance(obj, User)]
+    changed += [
+        obj.id for obj in session.dirty if isinstance(obj, User) and session.is_modified(obj)
+    ]
+    if changed:
+        queue_live_update(session, user_ids=changed)
