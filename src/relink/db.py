@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +20,10 @@ from sqlalchemy.ext.asyncio import (
 
 from relink.config import get_settings
 from relink.kit.private_files import private_dir, private_sqlite_file
+
+# A pooled connection returned less than this long ago is used without a ping.
+TRUSTED_IDLE_SECONDS = 5.0
+_RETURNED_AT = "relink_returned_at"
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -29,9 +35,36 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    import os
+    engine = create_async_engine(url, **kwargs)
+    _ping_after_idling(engine)
+    return engine
 
-    return create_async_engine(url, pool_pre_ping=not os.environ.get("NOPING"), **kwargs)
+
+def _ping_after_idling(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use only when it has idled a while.
+
+    A connection handed back a moment ago was working then; pinging it before every request
+    (``pool_pre_ping``) cost a round trip on every page. One that idled longer (a restarted
+    server, a proxy's idle timeout) is pinged first, and replaced when the ping fails: the
+    pool retries the checkout with a new connection. A connection that dies within the
+    window fails its statement once and the pool discards every connection it held.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < TRUSTED_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as failed:
+            raise DisconnectionError("the pooled connection did not answer its ping") from failed
 
 
 def _private_sqlite(database: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from relink.models import DataSource
+from relink.models.data_source import SourceFields
 from relink.status import DataSourceStatus
 
 # Statuses whose data may have a hole that the reports should admit to. A paused source was
@@ -26,7 +27,7 @@ def gap_start(complete_through: date | None, *, today: date) -> date | None:
     return min(complete_through + timedelta(days=1), today)
 
 
-def missing_since(source: DataSource, *, today: date) -> date | None:
+def missing_since(source: SourceFields, *, today: date) -> date | None:
     """The day since which a down source's data may be incomplete; None while it is up."""
     if source.status not in DOWN_STATUSES:
         return None

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import Scope, client_visible
 from relink.models import Client, DataSource
+from relink.models.data_source import SourceFields
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Progress:
         return self.days_done >= self.days_total
 
 
-def progress_of(source: DataSource, *, client_name: str, today: date) -> Progress | None:
+def progress_of(source: SourceFields, *, client_name: str, today: date) -> Progress | None:
     """Days imported since the gap opened, of all days up to today (None: no gap)."""
     if source.backfill_from is None:
         return None

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Request
+from markupsafe import Markup
 
 from relink.auth.access import is_staff_or_admin
 from relink.data_sources.rows import Row
@@ -47,12 +48,25 @@ BADGE_HUES = 8
 RETURN_PAGES = ("/data-sources", "/clients")
 
 
+# What a table cell shows when there is no day, or no import yet.
+NO_DAY = Markup('<span class="muted">—</span>')
+NOT_YET = Markup('<span class="muted">Not yet</span>')
+
+
+# The badge, days and moments print themselves (markupsafe's ``__html__``): a page of rows
+# prints hundreds of them, and a template macro call costs far more than a method call.
 @dataclass(frozen=True)
 class ProviderLabel:
     key: str
     name: str
     initial: str
     hue: int
+
+    def __html__(self) -> Markup:
+        return Markup(
+            '<span class="pv"><span class="pv-badge pv-h{}" aria-hidden="true">{}</span>'
+            '<span class="pv-name">{}</span></span>'
+        ).format(self.hue, self.initial, self.name)
 
 
 @lru_cache(maxsize=256)
@@ -69,6 +83,9 @@ class Day:
     iso: str
     text: str
 
+    def __html__(self) -> Markup:
+        return Markup('<time datetime="{}">{}</time>').format(self.iso, self.text)
+
 
 @dataclass(frozen=True)
 class Ago:
@@ -77,6 +94,21 @@ class Ago:
     iso: str
     title: str
     text: str
+
+    def __html__(self) -> Markup:
+        return Markup('<time datetime="{}" title="{}">{}</time>').format(
+            self.iso, self.title, self.text
+        )
+
+
+def shown_day(x: Day | None) -> Day | Markup:
+    """A day, or a dash when there is none."""
+    return x or NO_DAY
+
+
+def shown_ago(x: Ago | None) -> Ago | Markup:
+    """A moment, or "Not yet" when it never happened."""
+    return x or NOT_YET
 
 
 @dataclass(frozen=True)
