@@ -7,12 +7,12 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from relink.auth.access import is_staff_or_admin
 from relink.data_sources.rows import Row
@@ -63,6 +63,11 @@ class ProviderLabel:
     hue: int
 
     def __html__(self) -> Markup:
+        return self._html
+
+    @cached_property
+    def _html(self) -> Markup:
+        # Labels are made once per provider (provider_label), so is their markup.
         return Markup(
             '<span class="pv"><span class="pv-badge pv-h{}" aria-hidden="true">{}</span>'
             '<span class="pv-name">{}</span></span>'
@@ -84,7 +89,8 @@ class Day:
     text: str
 
     def __html__(self) -> Markup:
-        return Markup('<time datetime="{}">{}</time>').format(self.iso, self.text)
+        # Markup.format would cost a formatter per field; the fields are escaped here.
+        return Markup(f'<time datetime="{escape(self.iso)}">{escape(self.text)}</time>')  # noqa: S704
 
 
 @dataclass(frozen=True)
@@ -96,9 +102,8 @@ class Ago:
     text: str
 
     def __html__(self) -> Markup:
-        return Markup('<time datetime="{}" title="{}">{}</time>').format(
-            self.iso, self.title, self.text
-        )
+        iso, title, text = escape(self.iso), escape(self.title), escape(self.text)
+        return Markup(f'<time datetime="{iso}" title="{title}">{text}</time>')  # noqa: S704
 
 
 def shown_day(x: Day | None) -> Day | Markup:
