@@ -10,8 +10,11 @@ import pytest
 from fastapi import FastAPI
 
 from relink.app import create_app
+from relink.auth import sessions
 from relink.config import Settings
 from relink.db import Database
+from relink.models import User
+from relink.models.base import utcnow
 from tests.fixtures.demo import Demo
 
 OWN_ADDRESS = "127.0.0.1"
@@ -54,3 +57,25 @@ async def app(demo: Demo, database_url: str) -> AsyncIterator[FastAPI]:
     """The demo agency served in this process."""
     async with serving(database_url) as running:
         yield running
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def monotonic() -> FakeClock:
+    return FakeClock()
+
+
+async def new_session_token(database: Database, user_id: int) -> str:
+    """A fresh session of ``user_id``, committed; its token as a cookie would carry it."""
+    async with database.transaction() as session:
+        user = await session.get_one(User, user_id)
+        return (await sessions.start_session(session, user=user, now=utcnow())).token

@@ -20,21 +20,13 @@ from relink.notifications import bell_cache as bell_cache_module
 from relink.notifications.bell_cache import TTL_SECONDS, BellCache
 from relink.notifications.live import queue_live_update
 from relink.users.service import deactivate_user
-from tests.auth.conftest import browser, serving, signed_in
+from tests.auth.conftest import FakeClock, browser, new_session_token, serving, signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.shared_redis import REDIS_URL, require_redis
 
 ADMIN = "admin@demo.relink.test"
 STAFF = "staff@demo.relink.test"
 COOKIE = "relink_session"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def _unread(client: httpx.AsyncClient) -> int | None:
@@ -109,22 +101,11 @@ async def test_deactivation_ends_the_count_at_once(
     assert await _unread(laptop) is None
 
 
-@pytest.fixture
-def monotonic() -> FakeClock:
-    return FakeClock()
-
-
-async def _token(database: Database, user_id: int) -> str:
-    async with database.transaction() as session:
-        user = await session.get_one(User, user_id)
-        return (await sessions.start_session(session, user=user, now=utcnow())).token
-
-
 async def test_a_change_nobody_announced_shows_once_the_cache_lifetime_is_over(
     database: Database, demo: Demo, monotonic: FakeClock
 ) -> None:
     cache = BellCache(clock=monotonic)
-    token = await _token(database, demo.admin.id)
+    token = await new_session_token(database, demo.admin.id)
     seen = await cache.seat(database, token=token, now=utcnow())
     assert seen is not None
 
@@ -142,7 +123,7 @@ async def test_an_expired_session_is_not_answered_from_memory(
     database: Database, demo: Demo, monotonic: FakeClock
 ) -> None:
     cache = BellCache(clock=monotonic)
-    token = await _token(database, demo.admin.id)
+    token = await new_session_token(database, demo.admin.id)
     now = utcnow()
     assert await cache.seat(database, token=token, now=now) is not None
 
@@ -173,7 +154,7 @@ async def test_a_read_that_overlapped_a_change_is_not_kept(
 ) -> None:
     cache = BellCache()
     change_during_read.append(cache)
-    token = await _token(database, demo.admin.id)
+    token = await new_session_token(database, demo.admin.id)
 
     assert await cache.seat(database, token=token, now=utcnow()) is not None
 
@@ -182,7 +163,8 @@ async def test_a_read_that_overlapped_a_change_is_not_kept(
 
 async def test_a_change_forgets_only_that_users_sessions(database: Database, demo: Demo) -> None:
     cache = BellCache()
-    admin, staff = await _token(database, demo.admin.id), await _token(database, demo.staff.id)
+    admin = await new_session_token(database, demo.admin.id)
+    staff = await new_session_token(database, demo.staff.id)
     await cache.seat(database, token=admin, now=utcnow())
     await cache.seat(database, token=staff, now=utcnow())
 

@@ -19,24 +19,11 @@ from relink.demo import DEMO_PASSWORD
 from relink.models import User, UserSession
 from relink.models.base import utcnow
 from relink.users.service import deactivate_user
-from tests.auth.conftest import browser, signed_in
+from tests.auth.conftest import FakeClock, browser, new_session_token, signed_in
 from tests.fixtures.demo import Demo
 
 STAFF = "staff@demo.relink.test"
 COOKIE = "relink_session"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def monotonic() -> FakeClock:
-    return FakeClock()
 
 
 async def _me(client: httpx.AsyncClient) -> dict[str, object] | None:
@@ -46,12 +33,6 @@ async def _me(client: httpx.AsyncClient) -> dict[str, object] | None:
     answer.raise_for_status()
     body: dict[str, object] = answer.json()
     return body
-
-
-async def _token(database: Database, user_id: int) -> str:
-    async with database.transaction() as session:
-        user = await session.get_one(User, user_id)
-        return (await sessions.start_session(session, user=user, now=utcnow())).token
 
 
 async def test_a_copied_cookie_is_refused_as_soon_as_its_session_signs_out(app: FastAPI) -> None:
@@ -96,7 +77,7 @@ async def test_a_session_ended_without_a_word_is_refused_once_the_cache_lifetime
     database: Database, demo: Demo, monotonic: FakeClock
 ) -> None:
     cache = SessionCache(clock=monotonic)
-    token = await _token(database, demo.staff.id)
+    token = await new_session_token(database, demo.staff.id)
     async with database.transaction() as session:
         assert await cache.resolve(session, token=token, now=utcnow()) is not None
     # A CLI command against the same database: no broker in this process heard of it.
@@ -122,7 +103,7 @@ async def test_last_seen_is_still_written_when_it_is_due(
     database: Database, demo: Demo, monotonic: FakeClock
 ) -> None:
     cache = SessionCache(clock=monotonic, ttl_seconds=10 * sessions.TOUCH_INTERVAL.seconds)
-    token = await _token(database, demo.staff.id)
+    token = await new_session_token(database, demo.staff.id)
     now = utcnow()
     async with database.transaction() as session:
         assert await cache.resolve(session, token=token, now=now) is not None
@@ -144,7 +125,7 @@ async def test_a_change_to_the_user_in_one_request_does_not_leak_into_the_next(
     database: Database, demo: Demo
 ) -> None:
     cache = SessionCache()
-    token = await _token(database, demo.staff.id)
+    token = await new_session_token(database, demo.staff.id)
     async with database.transaction() as session:
         assert await cache.resolve(session, token=token, now=utcnow()) is not None
 
@@ -182,7 +163,7 @@ async def test_a_read_that_raced_a_change_is_not_kept(
 ) -> None:
     cache = SessionCache()
     change_during_read.append(cache)
-    token = await _token(database, demo.staff.id)
+    token = await new_session_token(database, demo.staff.id)
 
     async with database.transaction() as session:
         assert await cache.resolve(session, token=token, now=utcnow()) is not None

@@ -15,8 +15,7 @@ due, then the database is asked again.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,8 +31,6 @@ from relink.notifications.live import queue_live_update
 
 # How long an answer may be used without a word from the broker.
 TTL_SECONDS = 5.0
-# Past this many sessions the cache starts afresh.
-MAX_ENTRIES = 50_000
 _USER_COLUMNS = tuple(attribute.key for attribute in inspect(User).column_attrs)
 
 
@@ -54,30 +51,21 @@ class _Known:
     use_until: datetime
 
 
-class SessionCache:
+class SessionCache(UserKeyedCache[_Known]):
     """Token hash → the live session and its user's row, forgotten by user."""
 
-    def __init__(
-        self,
-        *,
-        ttl_seconds: float = TTL_SECONDS,
-        max_entries: int = MAX_ENTRIES,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._known = UserKeyedCache[_Known](
-            ttl_seconds=ttl_seconds, max_entries=max_entries, clock=clock
-        )
+    TTL_SECONDS = TTL_SECONDS
 
     async def resolve(self, session: AsyncSession, *, token: str, now: datetime) -> SignedIn | None:
         """The live session of ``token`` and its active user, or None."""
         key = token_hash(token)
-        known = self._known.get(key)
+        known = self.get(key)
         if known is not None and now < known.use_until:
             return SignedIn(known.session_id, _attach(session, known.user))
-        ticket = self._known.ticket()
+        ticket = self.ticket()
         resolved = await resolve_session(session, token=token, now=now)
         if resolved is None:
-            self._known.drop(key)
+            self.drop(key)
             return None
         row, user = resolved.row, resolved.user
         remembered = _Known(
@@ -85,19 +73,8 @@ class SessionCache:
             user={column: getattr(user, column) for column in _USER_COLUMNS},
             use_until=min(row.expires_at, row.last_seen_at + TOUCH_INTERVAL),
         )
-        self._known.put(ticket, key, user_id=user.id, value=remembered)
+        self.put(ticket, key, user_id=user.id, value=remembered)
         return SignedIn(row.id, user)
-
-    def forget(self, user_ids: Iterable[int]) -> None:
-        """These users changed (a session ended, the user row changed): ask again."""
-        self._known.forget(user_ids)
-
-    def forget_all(self) -> None:
-        """Changes may have been missed: everything is asked again."""
-        self._known.forget_all()
-
-    def __len__(self) -> int:
-        return len(self._known)
 
 
 def _attach(session: AsyncSession, columns: Mapping[str, Any]) -> User:

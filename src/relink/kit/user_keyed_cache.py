@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 V = TypeVar("V")
 
@@ -31,15 +31,20 @@ class UserKeyedCache(Generic[V]):
     hands it to ``put``.
     """
 
+    # How long an answer may be used without a word from the broker, and how many are kept
+    # before the cache starts afresh (a burst of sign-ins cannot grow it forever).
+    TTL_SECONDS: ClassVar[float] = 30.0
+    MAX_ENTRIES: ClassVar[int] = 50_000
+
     def __init__(
         self,
         *,
-        ttl_seconds: float,
-        max_entries: int,
+        ttl_seconds: float | None = None,
+        max_entries: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl = ttl_seconds
-        self._max_entries = max_entries
+        self._ttl = self.TTL_SECONDS if ttl_seconds is None else ttl_seconds
+        self._max_entries = self.MAX_ENTRIES if max_entries is None else max_entries
         self._clock = clock
         self._entries: dict[str, _Entry[V]] = {}
         self._keys_of: dict[int, set[str]] = {}
@@ -67,7 +72,6 @@ class UserKeyedCache(Generic[V]):
         if self._cleared_at > ticket or self._changed_at.get(user_id, 0) > ticket:
             return
         if len(self._entries) >= self._max_entries:
-            # A burst of sign-ins cannot grow it forever: start afresh.
             self.forget_all()
             return
         self.drop(key)
