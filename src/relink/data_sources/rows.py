@@ -15,17 +15,17 @@ A user limited to chosen clients reads their clients' rows by ``client_id`` (the
 read first, inside the same statement) and sorts those: the page costs their data sources,
 not the agency's.
 
-The rows are read as plain columns, not as ORM objects: a page only reads them, and loading
-51 objects into the unit of work cost more than the statement. Both kinds of row answer the
-same attributes (``SourceFields``).
+The rows are read as plain columns into ``SourceLine``s, not as ORM objects: a page only reads
+them, and loading 51 objects into the unit of work cost more than the statement. Both answer
+the same attributes (``SourceFields``).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from datetime import date
-from typing import Any, cast
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -54,7 +54,7 @@ from relink.kit.pagination import Page, clamp_limit, decode_keyset, encode_befor
 from relink.kit.search import name_contains
 from relink.models import DataSource, Grant, User
 from relink.models.data_source import SQLITE_SEARCH_TABLE, SourceFields
-from relink.providers.taxonomy import AuthKind
+from relink.providers.taxonomy import AuthKind, ErrorClass
 from relink.status import DataSourceStatus
 
 _DS = DataSourceStatus
@@ -67,13 +67,40 @@ _rank = DataSource.attention
 
 
 _RowSelect = Select[Any]
-# Every column of a data source, as the table names them (the ORM's attributes share the names).
-_SOURCE_COLUMNS = tuple(DataSource.__table__.columns)
 
 
 class Sort(enum.StrEnum):
     STATUS = "status"
     CLIENT = "client"
+
+
+@dataclass(slots=True)
+class SourceLine:
+    """A data source's columns as the pages read them, copied out of the result row once: a
+    result row answers an attribute by name ten times slower than a slot does, and a page of
+    rows reads hundreds of them."""
+
+    id: int
+    client_id: int
+    grant_id: int
+    provider: str
+    external_account_id: str
+    external_account_name: str
+    client_name: str
+    status: DataSourceStatus
+    status_reason: ErrorClass | None
+    status_detail: str | None
+    complete_through: date | None
+    last_ok_at: datetime | None
+    last_failed_at: datetime | None
+    paused_at: datetime | None
+    removed_at: datetime | None
+    backfill_from: date | None
+
+
+# The table's columns of a SourceLine, in its order (the ORM's attributes share the names).
+_LINE_COLUMNS = tuple(DataSource.__table__.c[f.name] for f in fields(SourceLine))
+_WIDTH = len(_LINE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -137,7 +164,7 @@ def _visible(user: User) -> ColumnElement[bool]:
 
 def _rows_query(user: User) -> _RowSelect:
     return (
-        select(*_SOURCE_COLUMNS, Grant.identity_name, Grant.auth_kind)
+        select(*_LINE_COLUMNS, Grant.identity_name, Grant.auth_kind)
         .join(Grant, Grant.id == DataSource.grant_id)
         .where(_visible(user))
     )
@@ -256,12 +283,9 @@ async def get_row(session: AsyncSession, *, user: User, data_source_id: int, tod
 
 
 def _row(result: Any, *, today: date) -> Row:
-    # The row answers the data source's columns by name, and the grant's two after them.
-    source = cast(SourceFields, result)
+    # The data source's columns first, then the grant's two.
+    source = SourceLine(*result[:_WIDTH])
+    identity_name, auth_kind = result[_WIDTH], result[_WIDTH + 1]
     return Row(
-        source,
-        source.client_name,
-        result.identity_name,
-        result.auth_kind,
-        missing_since(source, today=today),
+        source, source.client_name, identity_name, auth_kind, missing_since(source, today=today)
     )
