@@ -169,3 +169,16 @@ async def test_a_read_that_raced_a_change_is_not_kept(
         assert await cache.resolve(session, token=token, now=utcnow()) is not None
 
     assert len(cache) == 0
+
+
+async def test_what_it_keeps_never_prints_the_password_hash(database: Database, demo: Demo) -> None:
+    cache = SessionCache()
+    token = await new_session_token(database, demo.staff.id)
+    async with database.transaction() as session:
+        signed_in_now = await cache.resolve(session, token=token, now=utcnow())
+    assert signed_in_now is not None
+
+    kept = cache.get(sessions.token_hash(token))
+
+    assert kept is not None
+    assert signed_in_now.user.password_hash not in repr(kept)

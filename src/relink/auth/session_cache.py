@@ -16,7 +16,7 @@ due, then the database is asked again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,8 +45,9 @@ class SignedIn:
 @dataclass(frozen=True, slots=True)
 class _Known:
     session_id: int
-    # The user's row as read: each request gets an instance of its own built from it.
-    user: Mapping[str, Any]
+    # The user's row as read: each request gets an instance of its own built from it. Never
+    # printed: it holds the password hash.
+    user: Mapping[str, Any] = field(repr=False)
     # The session's expiry, or sooner when its "last seen" is due to be written.
     use_until: datetime
 
