@@ -101,9 +101,7 @@ def visible_client_ids(user: User) -> Select[int]:
     elif sees_whole_agency(user):
         ids = select(Client.id).where(Client.agency_id == user.agency_id)
     elif user.role is Role.STAFF:
-        ids = select(UserClientAccess.client_id).where(
-            UserClientAccess.user_id == user.id, UserClientAccess.agency_id == user.agency_id
-        )
+        ids = chosen_client_ids(user.id, user.agency_id)
     elif user.role is Role.CLIENT and user.client_id is not None:
         ids = select(Client.id).where(
             Client.id == user.client_id, Client.agency_id == user.agency_id
@@ -112,6 +110,14 @@ def visible_client_ids(user: User) -> Select[int]:
         ids = select(Client.id).where(false())
     # Never correlated into the caller's query: it is a closed list of ids.
     return ids.correlate(None)
+
+
+def chosen_client_ids(user_id: Any, agency_id: Any) -> Select[int]:
+    """The clients chosen for a staff user who does not see the whole agency. The ids are
+    values, or bound parameters of a statement built once for any user."""
+    return select(UserClientAccess.client_id).where(
+        UserClientAccess.user_id == user_id, UserClientAccess.agency_id == agency_id
+    )
 
 
 def sees_whole_agency(user: User) -> bool:

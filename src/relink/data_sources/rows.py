@@ -15,7 +15,10 @@ A user limited to chosen clients reads their clients' rows by ``client_id`` (the
 read first, inside the same statement) and sorts those: the page costs their data sources,
 not the agency's.
 
-The rows are read as plain columns into ``SourceLine``s, not as ORM objects: a page only reads
+The statement of each shape of listing (which filters, which order, which way from a cursor)
+is built once per process with named parameters, and each request brings its values: building
+and keying it anew cost more than running it. It runs on the unit of work's connection, and
+its rows are read as plain columns into ``SourceLine``s, not as ORM objects: a page only reads
 them, and loading 51 objects into the unit of work cost more than the statement. Both answer
 the same attributes (``SourceFields``).
 """
@@ -25,13 +28,18 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
+    Integer,
     Select,
+    String,
     and_,
+    bindparam,
     literal,
     literal_column,
     or_,
@@ -45,13 +53,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from relink.auth.access import sees_whole_agency, visible_client_ids
+from relink.auth.access import chosen_client_ids, sees_whole_agency
 from relink.data_sources.gaps import missing_since
 from relink.data_sources.staff import require_staff
 from relink.errors import InvalidInput, NotFound
 from relink.kit.id_lists import on_postgresql
 from relink.kit.pagination import Page, clamp_limit, decode_keyset, encode_before, encode_cursor
-from relink.kit.search import name_contains
+from relink.kit.search import contains_pattern, name_like
 from relink.models import DataSource, Grant, User
 from relink.models.data_source import SQLITE_SEARCH_TABLE, SourceFields
 from relink.providers.taxonomy import AuthKind, ErrorClass
@@ -149,24 +157,25 @@ def _one_of_any(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{compiler.process(column, **kw)} = ANY(ARRAY{compiler.process(ids, **kw)})"
 
 
-def _visible(user: User) -> ColumnElement[bool]:
-    """``data_source_visible`` for the signed-in ``user``, in the form an index serves.
+def _visible(*, whole_agency: bool, agency_id: Any, user_id: Any) -> ColumnElement[bool]:
+    """``data_source_visible`` for the signed-in user, in the form an index serves.
 
-    The same rule (auth/access.py's ``visible_client_ids`` decides which clients): the agency
-    alone for those who see all of it; otherwise the user's client ids, read once into an
-    array, matched by the ``client_id`` index (``= ANY``) rather than joined to every row.
+    The same rule (auth/access.py decides which clients): the agency alone for those who see
+    all of it; otherwise the user's chosen client ids, read once into an array, matched by the
+    ``client_id`` index (``= ANY``) rather than joined to every row. The ids are values, or the
+    bound parameters of a cached statement.
     """
-    if sees_whole_agency(user):
-        return DataSource.agency_id == user.agency_id
-    ids = visible_client_ids(user)
-    return and_(DataSource.agency_id == user.agency_id, _OneOf(DataSource.client_id, ids))
+    agency: ColumnElement[bool] = DataSource.agency_id == agency_id
+    if whole_agency:
+        return agency
+    return and_(agency, _OneOf(DataSource.client_id, chosen_client_ids(user_id, agency_id)))
 
 
-def _rows_query(user: User) -> _RowSelect:
+def _rows_query(visible: ColumnElement[bool]) -> _RowSelect:
     return (
         select(*_LINE_COLUMNS, Grant.identity_name, Grant.auth_kind)
         .join(Grant, Grant.id == DataSource.grant_id)
-        .where(_visible(user))
+        .where(visible)
     )
 
 
@@ -179,45 +188,128 @@ def search_condition(text: str, *, sqlite: bool = False) -> ColumnElement[bool]:
     """Client or account name contains ``text``, any case: trigram-indexed on PostgreSQL, and
     on SQLite through its trigram full-text table when ``text`` has a trigram to look up."""
     if sqlite and len(text) >= TRIGRAM:
-        # One quoted phrase: every character is text to FTS5 (a quote is written twice).
-        phrase = '"' + text.replace('"', '""') + '"'
-        matches: Select[Any] = (
-            select(literal_column("rowid"))
-            .select_from(table(SQLITE_SEARCH_TABLE))
-            .where(literal_column(SQLITE_SEARCH_TABLE).op("MATCH")(literal(phrase)))
-        )
-        return DataSource.id.in_(matches)
-    return or_(
-        name_contains(DataSource.client_name, text, fixed=True),
-        name_contains(DataSource.external_account_name, text, fixed=True),
+        return _fts_match(_fixed(_fts_phrase(text)))
+    return _names_like(_fixed(contains_pattern(text)))
+
+
+def _fts_phrase(text: str) -> str:
+    # One quoted phrase: every character is text to FTS5 (a quote is written twice).
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _fts_match(phrase: ColumnElement[str]) -> ColumnElement[bool]:
+    matches: Select[Any] = (
+        select(literal_column("rowid"))
+        .select_from(table(SQLITE_SEARCH_TABLE))
+        .where(literal_column(SQLITE_SEARCH_TABLE).op("MATCH")(phrase))
     )
+    return DataSource.id.in_(matches)
 
 
-def _filtered(query: _RowSelect, filters: Filters, sort: Sort, *, sqlite: bool) -> _RowSelect:
-    if filters.status is not None and sort is Sort.STATUS:
-        # One status is one ``attention``: the status order's index answers it in order.
-        query = query.where(DataSource.attention == _fixed(STATUS_RANK[filters.status]))
-    elif filters.status is not None:
-        query = query.where(DataSource.status == _fixed(filters.status.value))
-    elif sort is Sort.STATUS:
-        # The trash is shown only when asked for (it is the last ``attention``).
-        query = query.where(DataSource.attention < _fixed(STATUS_RANK[DataSourceStatus.REMOVED]))
-    else:
-        query = query.where(DataSource.status != _fixed(DataSourceStatus.REMOVED.value))
-    if filters.provider:
-        query = query.where(DataSource.provider == _fixed(filters.provider))
-    if filters.client_id is not None:
-        query = query.where(DataSource.client_id == filters.client_id)
-    if filters.auth_kind is not None:
-        query = query.where(Grant.auth_kind == _fixed(filters.auth_kind.value))
-    if filters.q and filters.q.strip():
-        query = query.where(search_condition(filters.q.strip(), sqlite=sqlite))
-    return query
+def _names_like(pattern: ColumnElement[str]) -> ColumnElement[bool]:
+    return or_(
+        name_like(DataSource.client_name, pattern),
+        name_like(DataSource.external_account_name, pattern),
+    )
 
 
 def _sort_key(row: Row, sort: Sort) -> list[Any]:
     key: int | str = STATUS_RANK[row.source.status] if sort is Sort.STATUS else row.client_name
     return [key, row.source.id]
+
+
+class _Search(enum.Enum):
+    NONE = "none"
+    LIKE = "like"
+    FTS = "fts"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a listing's statement is made of; its values are parameters (``_values``)."""
+
+    whole_agency: bool
+    sort: Sort
+    status: bool
+    provider: bool
+    client: bool
+    auth_kind: bool
+    search: _Search
+    # None: the first page; True: after a cursor's key; False: before it.
+    forward: bool | None
+
+
+def _value(name: str, *, fixed: bool = False, type_: Any = None) -> Any:
+    """A named parameter of a cached statement; ``fixed``: written into the statement at each
+    execution (see the module's docstring)."""
+    return bindparam(name, literal_execute=fixed, type_=type_)
+
+
+@cache
+def _statement(shape: _Shape) -> _RowSelect:
+    """The listing of one shape, built once per process: building and keying it cost more
+    than running it (the shapes are a few hundred at most)."""
+    query = _rows_query(
+        _visible(
+            whole_agency=shape.whole_agency,
+            agency_id=_value("agency_id"),
+            user_id=_value("user_id"),
+        )
+    )
+    if shape.status and shape.sort is Sort.STATUS:
+        # One status is one ``attention``: the status order's index answers it in order.
+        query = query.where(DataSource.attention == _value("rank", fixed=True))
+    elif shape.status:
+        query = query.where(DataSource.status == _value("status", fixed=True))
+    elif shape.sort is Sort.STATUS:
+        # The trash is shown only when asked for (it is the last ``attention``).
+        query = query.where(DataSource.attention < _value("rank", fixed=True))
+    else:
+        query = query.where(DataSource.status != _value("status", fixed=True))
+    if shape.provider:
+        query = query.where(DataSource.provider == _value("provider", fixed=True))
+    if shape.client:
+        query = query.where(DataSource.client_id == _value("client_id"))
+    if shape.auth_kind:
+        query = query.where(Grant.auth_kind == _value("auth_kind", fixed=True))
+    if shape.search is _Search.LIKE:
+        query = query.where(_names_like(_value("pattern", fixed=True, type_=String())))
+    elif shape.search is _Search.FTS:
+        query = query.where(_fts_match(_value("phrase", fixed=True, type_=String())))
+    first_key = _rank if shape.sort is Sort.STATUS else DataSource.client_name
+    if shape.forward is not None:
+        # One row comparison: where the index read starts (an OR of two would be a filter).
+        key_type = Integer() if shape.sort is Sort.STATUS else String()
+        keyset = tuple_(first_key, DataSource.id)
+        at = tuple_(_value("at_key", type_=key_type), _value("at_id", type_=BigInteger()))
+        query = query.where(keyset > at if shape.forward else keyset < at)
+    if shape.forward is False:
+        query = query.order_by(first_key.desc(), DataSource.id.desc())
+    else:
+        query = query.order_by(first_key, DataSource.id)
+    return query.limit(_value("size"))
+
+
+def _values(user: User, filters: Filters, sort: Sort, text: str) -> dict[str, Any]:
+    """The parameters of a listing's statement (its shape is ``_Shape``)."""
+    values: dict[str, Any] = {"agency_id": user.agency_id, "user_id": user.id}
+    if filters.status is not None and sort is Sort.STATUS:
+        values["rank"] = STATUS_RANK[filters.status]
+    elif filters.status is not None:
+        values["status"] = filters.status
+    elif sort is Sort.STATUS:
+        values["rank"] = STATUS_RANK[DataSourceStatus.REMOVED]
+    else:
+        values["status"] = DataSourceStatus.REMOVED
+    if filters.provider:
+        values["provider"] = filters.provider
+    if filters.client_id is not None:
+        values["client_id"] = filters.client_id
+    if filters.auth_kind is not None:
+        values["auth_kind"] = filters.auth_kind
+    values["pattern"] = contains_pattern(text)
+    values["phrase"] = _fts_phrase(text)
+    return values
 
 
 async def list_rows(
@@ -236,34 +328,47 @@ async def list_rows(
     before it, still answered in the page's own order).
     """
     require_staff(user, "see the data sources page")
+    if not user.is_active:
+        return Page(items=[])
     size = clamp_limit(limit)
-    query = _filtered(
-        _rows_query(user), filters or Filters(), sort, sqlite=not on_postgresql(session)
-    )
-    first_key = _rank if sort is Sort.STATUS else DataSource.client_name
-    keyset = tuple_(first_key, DataSource.id)
-    forward = True
+    filters = filters or Filters()
+    text = (filters.q or "").strip()
+    sqlite = not on_postgresql(session)
+    search = _Search.NONE
+    if text:
+        search = _Search.FTS if sqlite and len(text) >= TRIGRAM else _Search.LIKE
+    values = _values(user, filters, sort, text)
+    forward: bool | None = None
     if cursor:
         forward, (at_key, at_id) = decode_keyset(cursor, length=2)
         key_type = int if sort is Sort.STATUS else str
         if not isinstance(at_id, int) or not isinstance(at_key, key_type):
             raise InvalidInput("the page cursor is malformed: start again from the first page")
-        # One row comparison: where the index read starts (an OR of two would be a filter).
-        at = tuple_(literal(at_key), literal(at_id))
-        query = query.where(keyset > at if forward else keyset < at)
-    if forward:
-        query = query.order_by(first_key, DataSource.id)
-    else:
-        query = query.order_by(first_key.desc(), DataSource.id.desc())
-    found = [_row(r, today=today) for r in (await session.execute(query.limit(size + 1))).all()]
+        values.update(at_key=at_key, at_id=at_id)
+    shape = _Shape(
+        whole_agency=sees_whole_agency(user),
+        sort=sort,
+        status=filters.status is not None,
+        provider=bool(filters.provider),
+        client=filters.client_id is not None,
+        auth_kind=filters.auth_kind is not None,
+        search=search,
+        forward=forward,
+    )
+    values["size"] = size + 1
+    # The unit of work's connection: plain columns need nothing of the ORM on the way.
+    connection = await session.connection()
+    result = await connection.execute(_statement(shape), values)
+    found = [_row(r, today=today) for r in result.all()]
+    ahead = forward is not False
     more = len(found) > size
-    rows = found[:size] if forward else list(reversed(found[:size]))
+    rows = found[:size] if ahead else list(reversed(found[:size]))
     if not rows:
         return Page(items=[])
     # Forward: more rows follow when one more was found; rows precede when we came from a
     # cursor. Backward: the mirror image.
-    has_next = more if forward else True
-    has_prev = bool(cursor) if forward else more
+    has_next = more if ahead else True
+    has_prev = bool(cursor) if ahead else more
     return Page(
         items=rows,
         next_cursor=encode_cursor(_sort_key(rows[-1], sort)) if has_next else None,
@@ -274,9 +379,11 @@ async def list_rows(
 async def get_row(session: AsyncSession, *, user: User, data_source_id: int, today: date) -> Row:
     """One visible row (the trash included), or ``NotFound``."""
     require_staff(user, "see the data sources page")
-    found = (
-        await session.execute(_rows_query(user).where(DataSource.id == data_source_id))
-    ).first()
+    visible = _visible(
+        whole_agency=sees_whole_agency(user), agency_id=user.agency_id, user_id=user.id
+    )
+    query = _rows_query(visible).where(DataSource.id == data_source_id)
+    found = (await session.execute(query)).first() if user.is_active else None
     if found is None:
         raise NotFound("data source")
     return _row(found, today=today)

@@ -18,6 +18,16 @@ def name_contains(column: Any, text: str, *, fixed: bool = False) -> ColumnEleme
     the statement instead of sending it as a parameter: a plan made once for any pattern
     cannot tell a rare word (the trigram index) from a common one (read in order and filter).
     """
+    return name_like(column, literal(contains_pattern(text), literal_execute=fixed))
+
+
+def contains_pattern(text: str) -> str:
+    """The LIKE pattern of "contains ``text``", its wildcards escaped."""
     escaped = text.replace(ESCAPE, ESCAPE * 2).replace("%", f"{ESCAPE}%").replace("_", f"{ESCAPE}_")
-    pattern = func.lower(literal(f"%{escaped}%", literal_execute=fixed))
-    return func.lower(column).like(pattern, escape=ESCAPE)
+    return f"%{escaped}%"
+
+
+def name_like(column: Any, pattern: ColumnElement[str]) -> ColumnElement[bool]:
+    """``lower(column) LIKE lower(pattern)``: a ``contains_pattern`` given as a value or as a
+    bound parameter (a statement built once for any text)."""
+    return func.lower(column).like(func.lower(pattern), escape=ESCAPE)
