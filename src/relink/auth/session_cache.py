@@ -3,11 +3,12 @@
 Every request of a signed-in person starts with this question; asked of the database it is a
 statement, a transaction and an ORM load of the user: a third of a Data Sources page's time.
 Whatever can end a session or change a user is announced by the live broker after its commit:
-sign-outs and every other session end (auth/sessions.py), and any flushed change to a user row
-(``_announce_user_changes`` below: a deactivation, a password, a preference). The cache forgets
-those users then, at once in this process and through Redis in every other. What a process could
-still miss (a CLI command against the embedded SQLite database while the app runs, a Redis
-message lost during a reconnect) is bounded by ``TTL_SECONDS``.
+sign-outs and every other session end, and any flushed change to a user row (a deactivation, a
+password, a preference). Both announcements live in auth/sessions.py, which whatever writes
+users loads (the CLI's user commands too). The cache forgets those users then, at once in this
+process and through Redis in every other. What a process could still miss (a CLI command
+against the embedded SQLite database while the app runs, a Redis message lost during a
+reconnect) is bounded by ``TTL_SECONDS``.
 
 "Last seen" is still written every ``TOUCH_INTERVAL``: an entry is used only until its touch is
 due, then the database is asked again.
@@ -20,14 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
 
 from relink.auth.sessions import TOUCH_INTERVAL, resolve_session, token_hash
 from relink.kit.user_keyed_cache import UserKeyedCache
 from relink.models import User
-from relink.notifications.live import queue_live_update
 
 # How long an answer may be used without a word from the broker.
 TTL_SECONDS = 5.0
@@ -84,15 +84,3 @@ def _attach(session: AsyncSession, columns: Mapping[str, Any]) -> User:
     user = User(**columns)
     make_transient_to_detached(user)
     return session.sync_session.merge(user, load=False)
-
-
-@event.listens_for(Session, "before_flush")
-def _announce_user_changes(session: Session, _context: object, _instances: object) -> None:
-    # A changed user (deactivated, a new password, other clients) is announced after the
-    # commit like any other change of theirs: every process's cache forgets them.
-    changed = [obj.id for obj in session.deleted if isinstance(obj, User)]
-    changed += [
-        obj.id for obj in session.dirty if isinstance(obj, User) and session.is_modified(obj)
-    ]
-    if changed:
-        queue_live_update(session, user_ids=changed)

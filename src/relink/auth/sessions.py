@@ -13,8 +13,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, delete, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from relink.models import Role, User, UserSession
 from relink.notifications.live import queue_live_update
@@ -190,3 +191,18 @@ async def live_sessions(session: AsyncSession, *, user: User, now: datetime) -> 
             .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
         )
     )
+
+
+@event.listens_for(Session, "before_flush")
+def _announce_user_changes(session: Session, _context: object, _instances: object) -> None:
+    # A changed user (deactivated, a new password, other clients) is announced after the
+    # commit like any other change of theirs: whatever a process remembers of their sessions
+    # (auth/session_cache.py) is forgotten, in every process. Here, beside the other session
+    # announcements, because whatever writes users loads this module: the app, the CLI's user
+    # commands (users/service.py) and every process that notifies.
+    changed = [obj.id for obj in session.deleted if isinstance(obj, User)]
+    changed += [
+        obj.id for obj in session.dirty if isinstance(obj, User) and session.is_modified(obj)
+    ]
+    if changed:
+        queue_live_update(session, user_ids=changed)
