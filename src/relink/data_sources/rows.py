@@ -307,8 +307,9 @@ def _values(user: User, filters: Filters, sort: Sort, text: str) -> dict[str, An
         values["client_id"] = filters.client_id
     if filters.auth_kind is not None:
         values["auth_kind"] = filters.auth_kind
-    values["pattern"] = contains_pattern(text)
-    values["phrase"] = _fts_phrase(text)
+    if text:
+        values["pattern"] = contains_pattern(text)
+        values["phrase"] = _fts_phrase(text)
     return values
 
 
