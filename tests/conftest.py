@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import gc
 import random
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.app import freeze_startup_heap
 from relink.config import get_settings
 from relink.db import Database, set_default_database
 from relink.grants import refresh
@@ -27,11 +27,10 @@ pytest_plugins = [
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """As the app does at start-up: the imported world is frozen out of the collector, so a
-    full collection in the middle of a test stays short (the sandbox's answers are timed out
-    after 0.5 s)."""
-    gc.collect()
-    gc.freeze()
+    """As the app does at start-up (the same call, so it is done once per process): the
+    imported world is frozen out of the collector, so a full collection in the middle of a test
+    stays short (the sandbox's answers are timed out after 0.5 s)."""
+    freeze_startup_heap()
 
 
 @pytest.fixture(autouse=True)

@@ -106,7 +106,7 @@ async def _operations(app: FastAPI, config: Settings, db: Database) -> AsyncIter
 _heap_frozen = False
 
 
-def _freeze_startup_heap() -> None:
+def freeze_startup_heap() -> None:
     """Once per process: what start-up built (modules, mappers, templates, the catalog) lives
     as long as the process, so the collector stops walking it. Full collections then pause
     every request in flight for a few ms instead of 40-170 ms under load."""
@@ -161,7 +161,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         # The sandbox pushes its revocation signals to us once told where (in the background:
         # it may start after us).
         registering = asyncio.create_task(register_with_sandbox(ctx))
-        _freeze_startup_heap()
+        freeze_startup_heap()
         try:
             async with _operations(app, config, db):
                 yield
