@@ -66,6 +66,11 @@ class ProviderLabel:
         return self._html
 
     @cached_property
+    def escaped_name(self) -> Markup:
+        """The name, escaped once per provider (tables print it in every row's menu)."""
+        return escape(self.name)
+
+    @cached_property
     def _html(self) -> Markup:
         # Labels are made once per provider (provider_label), so is their markup.
         return Markup(
@@ -89,8 +94,9 @@ class Day:
     text: str
 
     def __html__(self) -> Markup:
-        # Markup.format would cost a formatter per field; the fields are escaped here.
-        return Markup(f'<time datetime="{escape(self.iso)}">{escape(self.text)}</time>')  # noqa: S704
+        # Only day() makes these, from a date: digits, dashes, spaces and a month's
+        # abbreviation, nothing to escape (a page prints a hundred of them).
+        return Markup(f'<time datetime="{self.iso}">{self.text}</time>')  # noqa: S704
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,10 @@ class Ago:
     text: str
 
     def __html__(self) -> Markup:
-        iso, title, text = escape(self.iso), escape(self.title), escape(self.text)
-        return Markup(f'<time datetime="{iso}" title="{title}">{text}</time>')  # noqa: S704
+        # Only ago() makes these, from a datetime and a count: nothing to escape.
+        return Markup(  # noqa: S704
+            f'<time datetime="{self.iso}" title="{self.title}">{self.text}</time>'
+        )
 
 
 def shown_day(x: Day | None) -> Day | Markup:

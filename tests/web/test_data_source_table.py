@@ -1,0 +1,116 @@
+"""The staff's data-source rows, written in Python (web/data_source_table.py): what people and
+providers typed is escaped, and every status gets its own menu."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+
+from relink.data_sources.rows import Row, SourceLine
+from relink.providers.taxonomy import AuthKind, ErrorClass
+from relink.status import DataSourceStatus
+from relink.web.data_source_table import table_body
+from relink.web.data_source_views import AUTH_KIND_LABELS, table_rows
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+HOSTILE = "<script>alert('x')</script> & \"Sons\""
+
+
+def _row(status: DataSourceStatus, *, text: str = "Acme", detail: str | None = None) -> Row:
+    source = SourceLine(
+        id=7,
+        client_id=3,
+        grant_id=5,
+        provider="google_ads",
+        external_account_id=f"id {text}",
+        external_account_name=f"account {text}",
+        client_name=f"client {text}",
+        status=status,
+        status_reason=ErrorClass.PROVIDER_UNAVAILABLE if detail else None,
+        status_detail=detail,
+        complete_through=date(2026, 11, 28),
+        last_ok_at=NOW - timedelta(hours=3),
+        last_failed_at=None,
+        paused_at=NOW - timedelta(days=2) if status is DataSourceStatus.PAUSED else None,
+        removed_at=NOW if status is DataSourceStatus.REMOVED else None,
+        backfill_from=None,
+    )
+    return Row(source, f"client {text}", f"login {text}", AuthKind.OAUTH2, None)
+
+
+def _body(*rows: Row, show_client: bool = True, back_url: str = "/data-sources") -> str:
+    lines = table_rows(rows, now=NOW, today=NOW.date(), reasons={}, retention=timedelta(days=30))
+    return str(
+        table_body(lines, show_client=show_client, auth_kinds=AUTH_KIND_LABELS, back_url=back_url)
+    )
+
+
+class _Cells(HTMLParser):
+    """The text of each cell, the attributes of each element, as a browser would read them."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.attrs: list[dict[str, str | None]] = []
+        self.feed(markup)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.attrs.append({"tag": tag, **dict(attrs)})
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append(data)
+
+
+def test_names_people_typed_are_text_not_markup() -> None:
+    markup = _body(_row(DataSourceStatus.FAILING, text=HOSTILE, detail=HOSTILE))
+
+    assert "<script>" not in markup
+    cells = _Cells(markup)
+    for shown in (f"client {HOSTILE}", f"account {HOSTILE}", f"id {HOSTILE}", f"login {HOSTILE}"):
+        assert shown in cells.texts
+    assert f"Retrying: {HOSTILE}" in "".join(cells.texts)
+    summary = next(a for a in cells.attrs if a["tag"] == "summary")
+    assert summary["aria-label"] == f"Actions for client {HOSTILE}: Google Ads account {HOSTILE}"
+
+
+def test_the_return_address_is_encoded_into_the_disconnect_link() -> None:
+    markup = _body(_row(DataSourceStatus.CONNECTED), back_url='/data-sources?q=a&b"<')
+
+    link = next(a for a in _Cells(markup).attrs if "/disconnect" in (a.get("href") or ""))
+    assert link["href"] == "/data-sources/7/disconnect?next=/data-sources%3Fq%3Da%26b%22%3C"
+
+
+@pytest.mark.parametrize(
+    ("status", "actions"),
+    [
+        (DataSourceStatus.CONNECTED, ["Reconnect", "sync", "pause", "Disconnect…"]),
+        (DataSourceStatus.FAILING, ["Reconnect", "sync", "pause", "Disconnect…"]),
+        (DataSourceStatus.DISCONNECTED, ["Reconnect", "Disconnect…"]),
+        (DataSourceStatus.PAUSED, ["Reconnect", "resume", "Disconnect…"]),
+        (DataSourceStatus.REMOVED, ["restore"]),
+    ],
+)
+def test_each_status_offers_its_own_actions(status: DataSourceStatus, actions: list[str]) -> None:
+    cells = _Cells(_body(_row(status)))
+
+    offered = []
+    for element in cells.attrs:
+        if element.get("role") != "menuitem":
+            continue
+        if element["tag"] == "button":
+            assert element["form"] == "ds-row-actions"
+            offered.append(str(element["formaction"]).rsplit("/", 1)[1])
+        else:
+            href = str(element["href"])
+            offered.append("Disconnect…" if "/disconnect" in href else "Reconnect")
+    assert offered == actions
+
+
+def test_without_the_client_column_the_provider_heads_the_row() -> None:
+    cells = _Cells(_body(_row(DataSourceStatus.CONNECTED), show_client=False))
+
+    assert not any(a.get("class") == "client-link" for a in cells.attrs)
+    first_cell = next(a for a in cells.attrs if a["tag"] == "td")
+    assert first_cell == {"tag": "td", "class": "head-cell", "data-label": "Provider"}
