@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from relink.auth.sessions import TOUCH_INTERVAL, resolve_session, token_hash
 from relink.kit.user_keyed_cache import UserKeyedCache
@@ -32,6 +33,7 @@ from relink.models import User
 # How long an answer may be used without a word from the broker.
 TTL_SECONDS = 5.0
 _USER_COLUMNS = tuple(attribute.key for attribute in inspect(User).column_attrs)
+_NEW_USER = inspect(User).class_manager.new_instance
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,17 @@ class SessionCache(UserKeyedCache[_Known]):
 
 def _attach(session: AsyncSession, columns: Mapping[str, Any]) -> User:
     """The user as if loaded by this unit of work, without a statement: what the request
-    changes on it is flushed as usual, and the cached row stays as it was read."""
-    user = User(**columns)
+    changes on it is flushed as usual, and the cached row stays as it was read (its values are
+    all immutable, so sharing them is safe)."""
+    units = session.sync_session
+    # Built as a load builds it (no constructor, no attribute events), then marked as a row
+    # of the database: cheaper than User(**columns) and a merge, which copies it once more.
+    user = _NEW_USER()
+    user.__dict__.update(columns)
     make_transient_to_detached(user)
-    return session.sync_session.merge(user, load=False)
+    key = instance_state(user).key
+    already = units.identity_map.get(key) if key is not None else None
+    if already is not None:
+        return already
+    units.add(user)
+    return user
