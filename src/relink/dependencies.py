@@ -96,8 +96,11 @@ async def get_jobs(request: Request) -> JobContext:
 Jobs = Annotated[JobContext, Depends(get_jobs)]
 
 
-async def get_now(jobs: Jobs) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The request's time, read once from the app's clock (tests move it; nothing bypasses it)."""
+    # The job context is read here, not asked of ``Jobs``: every signed-in request needs the
+    # time, and each dependency of a dependency is solved again wherever it is named.
+    jobs: JobContext = request.app.state.jobs
     return jobs.now()
 
 
