@@ -36,8 +36,21 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "connect", _utc_session)
     _ping_after_idling(engine)
     return engine
+
+
+def _utc_session(dbapi_connection: Any, _record: Any) -> None:
+    """Every PostgreSQL session in UTC, whatever the server's default: times are read as
+    aware UTC values as they come (models.base.UTCDateTime relies on it)."""
+    autocommit = dbapi_connection.autocommit
+    # Outside a transaction, so a rollback of the first one cannot undo it.
+    dbapi_connection.autocommit = True
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
 
 
 def _ping_after_idling(engine: AsyncEngine) -> None:

@@ -120,7 +120,9 @@ class Filters:
     q: str | None = None
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a page
+# builds one per row.
+@dataclass(slots=True)
 class Row:
     """One line of the Data Sources page."""
 

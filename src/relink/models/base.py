@@ -55,6 +55,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name == "postgresql":
+            # Every connection's time zone is UTC (db.create_engine): psycopg already answers
+            # aware UTC datetimes, and a page of rows reads a few hundred of them.
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -75,9 +82,27 @@ def agency_fk() -> Mapped[int]:
     return mapped_column(Id, ForeignKey("agency.id", ondelete="CASCADE"), index=True)
 
 
+class _StrEnumColumn(Enum):
+    """SQLAlchemy's portable Enum, reading values through a dict lookup with no Python frame
+    per value (statuses are read for every row of every page and every sweep)."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # Only where the driver's strings need no conversion of their own (String's).
+        converts = super(Enum, self).result_processor(dialect, coltype)
+        if converts is not None:
+            return super().result_processor(dialect, coltype)  # type: ignore[no-untyped-call]
+        # As Enum's own: a member by its value, None as None, an unknown value a LookupError
+        # (KeyError is one).
+        members: dict[str | None, enum.Enum | None] = {None: None}
+        members.update((member.value, member) for member in self.enum_class or ())
+        return members.__getitem__
+
+
 def str_enum(enum_cls: type[enum.StrEnum]) -> Enum:
     """A portable enum column stored as its value (VARCHAR + CHECK), not a native type."""
-    return Enum(
+    return _StrEnumColumn(
         enum_cls,
         native_enum=False,
         length=24,

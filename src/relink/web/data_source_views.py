@@ -53,6 +53,8 @@ NO_DAY = Markup('<span class="muted">—</span>')
 NOT_YET = Markup('<span class="muted">Not yet</span>')
 
 
+# Rows, days and moments are made per row of every page: plain slotted dataclasses, since a
+# frozen one sets each field through object.__setattr__. Nothing changes them once made.
 # The badge, days and moments print themselves (markupsafe's ``__html__``): a page of rows
 # prints hundreds of them, and a template macro call costs far more than a method call.
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def provider_label(key: str) -> ProviderLabel:
     return ProviderLabel(key, name, name[:1].upper(), zlib.crc32(key.encode()) % BADGE_HUES)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Day:
     """A day as the tables print it: "5 Mar", with the year when it is not this year's."""
 
@@ -99,7 +101,7 @@ class Day:
         return Markup(f'<time datetime="{self.iso}">{self.text}</time>')  # noqa: S704
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ago:
     """A moment as "3 h ago", its exact time in the title."""
 
@@ -124,7 +126,7 @@ def shown_ago(x: Ago | None) -> Ago | Markup:
     return x or NOT_YET
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TableRow:
     """One line of a data-source table, worked out here rather than by template macros (a
     page of them costs several macro calls a row otherwise)."""
