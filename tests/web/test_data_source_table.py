@@ -12,7 +12,7 @@ from relink.data_sources.rows import Row, SourceLine
 from relink.providers.taxonomy import AuthKind, ErrorClass
 from relink.status import DataSourceStatus
 from relink.web.data_source_table import table_body
-from relink.web.data_source_views import AUTH_KIND_LABELS, table_rows
+from relink.web.data_source_views import AUTH_KIND_LABELS
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 HOSTILE = "<script>alert('x')</script> & \"Sons\""
@@ -37,13 +37,25 @@ def _row(status: DataSourceStatus, *, text: str = "Acme", detail: str | None = N
         removed_at=NOW if status is DataSourceStatus.REMOVED else None,
         backfill_from=None,
     )
-    return Row(source, f"client {text}", f"login {text}", AuthKind.OAUTH2, None)
+    missing = (
+        date(2026, 11, 29)
+        if status in (DataSourceStatus.FAILING, DataSourceStatus.DISCONNECTED)
+        else None
+    )
+    return Row(source, f"client {text}", f"login {text}", AuthKind.OAUTH2, missing)
 
 
 def _body(*rows: Row, show_client: bool = True, back_url: str = "/data-sources") -> str:
-    lines = table_rows(rows, now=NOW, today=NOW.date(), reasons={}, retention=timedelta(days=30))
     return str(
-        table_body(lines, show_client=show_client, auth_kinds=AUTH_KIND_LABELS, back_url=back_url)
+        table_body(
+            rows,
+            now=NOW,
+            reasons={},
+            retention=timedelta(days=30),
+            show_client=show_client,
+            auth_kinds=AUTH_KIND_LABELS,
+            back_url=back_url,
+        )
     )
 
 
@@ -114,3 +126,21 @@ def test_without_the_client_column_the_provider_heads_the_row() -> None:
     assert not any(a.get("class") == "client-link" for a in cells.attrs)
     first_cell = next(a for a in cells.attrs if a["tag"] == "td")
     assert first_cell == {"tag": "td", "class": "head-cell", "data-label": "Provider"}
+
+
+def test_a_failing_source_shows_its_gap_and_when_it_last_imported() -> None:
+    markup = _body(_row(DataSourceStatus.FAILING, detail="the provider timed out"))
+
+    assert '<span class="gap"><time datetime="2026-11-28">28 Nov</time></span>' in markup
+    assert '<time datetime="2026-11-30T09:00:00+00:00"' in markup
+    assert ">3 h ago</time>" in markup
+    assert "Retrying: the provider timed out" in markup
+
+
+def test_rows_sharing_a_day_each_print_it() -> None:
+    markup = _body(_row(DataSourceStatus.CONNECTED), _row(DataSourceStatus.PAUSED))
+
+    # Both are complete through the 28th, and the second was paused that day.
+    assert markup.count('<time datetime="2026-11-28">28 Nov</time>') == 3
+    assert 'Paused by a person on <time datetime="2026-11-28">' in markup
+    assert '<span class="gap">' not in markup

@@ -178,16 +178,16 @@ def ago(moment: datetime | None, now: datetime) -> Ago | None:
     return Ago(moment.isoformat(), moment.strftime("%d %b %Y, %H:%M UTC"), text)
 
 
-def _reason(
+def why(
     row: Row, *, reasons: Mapping[str, str], retention: timedelta, today: date
 ) -> tuple[str | None, Day | None]:
-    """What a staff member reads under the status."""
+    """What a staff member reads under the status: the words, and the day they end with."""
     source = row.source
-    why = source.status_reason.value if source.status_reason else ""
+    code = source.status_reason.value if source.status_reason else ""
     if source.status is DataSourceStatus.DISCONNECTED:
-        return source.status_detail or reasons.get(why, "It needs a person to reconnect it."), None
+        return source.status_detail or reasons.get(code, "It needs a person to reconnect it."), None
     if source.status is DataSourceStatus.FAILING:
-        detail = source.status_detail or reasons.get(why, "the provider did not answer")
+        detail = source.status_detail or reasons.get(code, "the provider did not answer")
         return f"Retrying: {detail}", None
     if source.status is DataSourceStatus.PAUSED:
         paused = source.paused_at
@@ -211,7 +211,7 @@ def table_rows(
     lines = []
     for row in rows:
         status = row.source.status
-        reason, reason_day = _reason(row, reasons=reasons, retention=retention, today=today)
+        reason, reason_day = why(row, reasons=reasons, retention=retention, today=today)
         lines.append(
             TableRow(
                 row=row,
