@@ -3,46 +3,18 @@ providers typed is escaped, and every status gets its own menu."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 
-from relink.data_sources.rows import Row, SourceLine
-from relink.providers.taxonomy import AuthKind, ErrorClass
+from relink.data_sources.rows import Row
 from relink.status import DataSourceStatus
 from relink.web.data_source_table import table_body
 from relink.web.data_source_views import AUTH_KIND_LABELS
+from tests.fixtures.source_rows import NOW, source_row
 
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 HOSTILE = "<script>alert('x')</script> & \"Sons\""
-
-
-def _row(status: DataSourceStatus, *, text: str = "Acme", detail: str | None = None) -> Row:
-    source = SourceLine(
-        id=7,
-        client_id=3,
-        grant_id=5,
-        provider="google_ads",
-        external_account_id=f"id {text}",
-        external_account_name=f"account {text}",
-        client_name=f"client {text}",
-        status=status,
-        status_reason=ErrorClass.PROVIDER_UNAVAILABLE if detail else None,
-        status_detail=detail,
-        complete_through=date(2026, 11, 28),
-        last_ok_at=NOW - timedelta(hours=3),
-        last_failed_at=None,
-        paused_at=NOW - timedelta(days=2) if status is DataSourceStatus.PAUSED else None,
-        removed_at=NOW if status is DataSourceStatus.REMOVED else None,
-        backfill_from=None,
-    )
-    missing = (
-        date(2026, 11, 29)
-        if status in (DataSourceStatus.FAILING, DataSourceStatus.DISCONNECTED)
-        else None
-    )
-    return Row(source, f"client {text}", f"login {text}", AuthKind.OAUTH2, missing)
 
 
 def _body(*rows: Row, show_client: bool = True, back_url: str = "/data-sources") -> str:
@@ -76,7 +48,7 @@ class _Cells(HTMLParser):
 
 
 def test_names_people_typed_are_text_not_markup() -> None:
-    markup = _body(_row(DataSourceStatus.FAILING, text=HOSTILE, detail=HOSTILE))
+    markup = _body(source_row(DataSourceStatus.FAILING, text=HOSTILE, detail=HOSTILE))
 
     assert "<script>" not in markup
     cells = _Cells(markup)
@@ -88,7 +60,7 @@ def test_names_people_typed_are_text_not_markup() -> None:
 
 
 def test_the_return_address_is_encoded_into_the_disconnect_link() -> None:
-    markup = _body(_row(DataSourceStatus.CONNECTED), back_url='/data-sources?q=a&b"<')
+    markup = _body(source_row(DataSourceStatus.CONNECTED), back_url='/data-sources?q=a&b"<')
 
     link = next(a for a in _Cells(markup).attrs if "/disconnect" in (a.get("href") or ""))
     assert link["href"] == "/data-sources/7/disconnect?next=/data-sources%3Fq%3Da%26b%22%3C"
@@ -105,7 +77,7 @@ def test_the_return_address_is_encoded_into_the_disconnect_link() -> None:
     ],
 )
 def test_each_status_offers_its_own_actions(status: DataSourceStatus, actions: list[str]) -> None:
-    cells = _Cells(_body(_row(status)))
+    cells = _Cells(_body(source_row(status)))
 
     offered = []
     for element in cells.attrs:
@@ -120,8 +92,8 @@ def test_each_status_offers_its_own_actions(status: DataSourceStatus, actions: l
     assert offered == actions
 
 
-def test_without_the_client_column_the_provider_heads_the_row() -> None:
-    cells = _Cells(_body(_row(DataSourceStatus.CONNECTED), show_client=False))
+def test_without_the_client_column_the_provider_heads_thesource_row() -> None:
+    cells = _Cells(_body(source_row(DataSourceStatus.CONNECTED), show_client=False))
 
     assert not any(a.get("class") == "client-link" for a in cells.attrs)
     first_cell = next(a for a in cells.attrs if a["tag"] == "td")
@@ -129,7 +101,7 @@ def test_without_the_client_column_the_provider_heads_the_row() -> None:
 
 
 def test_a_failing_source_shows_its_gap_and_when_it_last_imported() -> None:
-    markup = _body(_row(DataSourceStatus.FAILING, detail="the provider timed out"))
+    markup = _body(source_row(DataSourceStatus.FAILING, detail="the provider timed out"))
 
     assert '<span class="gap"><time datetime="2026-11-28">28 Nov</time></span>' in markup
     assert '<time datetime="2026-11-30T09:00:00+00:00"' in markup
@@ -138,7 +110,7 @@ def test_a_failing_source_shows_its_gap_and_when_it_last_imported() -> None:
 
 
 def test_rows_sharing_a_day_each_print_it() -> None:
-    markup = _body(_row(DataSourceStatus.CONNECTED), _row(DataSourceStatus.PAUSED))
+    markup = _body(source_row(DataSourceStatus.CONNECTED), source_row(DataSourceStatus.PAUSED))
 
     # Both are complete through the 28th, and the second was paused that day.
     assert markup.count('<time datetime="2026-11-28">28 Nov</time>') == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from relink.data_sources.schemas import (
     KeyRefusedOut,
     RemovalPreviewOut,
     SyncQueued,
+    page_json,
 )
 from relink.dependencies import CurrentUser, DbSession, Jobs, Now
 from relink.kit.pagination import MAX_PAGE_SIZE
@@ -41,7 +42,7 @@ async def _out(
     )
 
 
-@router.get("")
+@router.get("", response_model=DataSourcePage)
 async def list_data_sources(
     user: CurrentUser,
     session: DbSession,
@@ -55,7 +56,7 @@ async def list_data_sources(
     sort: Sort = Sort.STATUS,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: str | None = None,
-) -> DataSourcePage:
+) -> Response:
     """Disconnected first (or by client), filtered; the trash only with status=removed."""
     filters = Filters(
         status=status, provider=provider, client_id=client_id, auth_kind=auth_kind, q=q
@@ -69,15 +70,14 @@ async def list_data_sources(
         limit=limit,
         cursor=cursor,
     )
-    retention = jobs.settings.trash_retention_days
-    return DataSourcePage(
-        items=[
-            DataSourceOut.of(row, catalog=jobs.catalog, retention_days=retention)
-            for row in page.items
-        ],
+    answer = page_json(
+        page.items,
         next_cursor=page.next_cursor,
         prev_cursor=page.prev_cursor,
+        catalog=jobs.catalog,
+        retention_days=jobs.settings.trash_retention_days,
     )
+    return Response(answer, media_type="application/json")
 
 
 @router.get("/{data_source_id}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, TypeAdapter
+from typing_extensions import TypedDict
 
 from relink.data_sources.removal import RemovalPreview, purge_date
 from relink.data_sources.rows import Row
@@ -39,33 +42,42 @@ class DataSourceOut(BaseModel):
 
     @classmethod
     def of(cls, row: Row, *, catalog: Catalog, retention_days: int) -> DataSourceOut:
-        source = row.source
-        return cls(
-            id=source.id,
-            client_id=source.client_id,
-            client_name=row.client_name,
-            provider=source.provider,
-            provider_name=catalog.display_name(source.provider),
-            auth_kind=row.auth_kind,
-            external_account_id=source.external_account_id,
-            external_account_name=source.external_account_name,
-            grant_id=source.grant_id,
-            grant_identity_name=row.identity_name,
-            status=source.status,
-            reason=source.status_reason,
-            reason_detail=source.status_detail,
-            last_import_at=source.last_ok_at,
-            last_failure_at=source.last_failed_at,
-            complete_through=source.complete_through,
-            missing_since=row.missing_since,
-            backfill_from=source.backfill_from,
-            removed_at=source.removed_at,
-            purge_on=(
-                purge_date(source.removed_at, retention_days=retention_days)
-                if source.status is DataSourceStatus.REMOVED and source.removed_at
-                else None
-            ),
-        )
+        return cls(**fields_of(row, catalog=catalog, retention_days=retention_days))
+
+
+def fields_of(row: Row, *, catalog: Catalog, retention_days: int) -> dict[str, Any]:
+    """A DataSourceOut's fields, in its order, as plain values. A page of them is written to
+    JSON as it is (page_json): building and validating 50 models cost more than the rest of
+    the request."""
+    source = row.source
+    removed_at = source.removed_at
+    return {
+        "id": source.id,
+        "client_id": source.client_id,
+        "client_name": row.client_name,
+        "provider": source.provider,
+        "provider_name": catalog.display_name(source.provider),
+        "auth_kind": row.auth_kind,
+        "external_account_id": source.external_account_id,
+        "external_account_name": source.external_account_name,
+        "grant_id": source.grant_id,
+        "grant_identity_name": row.identity_name,
+        "status": source.status,
+        "reason": source.status_reason,
+        "reason_detail": source.status_detail,
+        "last_import_at": source.last_ok_at,
+        "last_failure_at": source.last_failed_at,
+        "complete_through": source.complete_through,
+        "missing_since": row.missing_since,
+        "backfill_from": source.backfill_from,
+        "removed_at": removed_at,
+        # When a removed data source and its rows are deleted for good.
+        "purge_on": (
+            purge_date(removed_at, retention_days=retention_days)
+            if removed_at and source.status is DataSourceStatus.REMOVED
+            else None
+        ),
+    }
 
 
 class DataSourcePage(BaseModel):
@@ -73,6 +85,39 @@ class DataSourcePage(BaseModel):
     next_cursor: str | None
     # The page before this one (None on the first page): pass it as ``cursor``.
     prev_cursor: str | None = None
+
+
+# DataSourcePage's shape over plain values: a TypedDict of DataSourceOut's own fields (built
+# from them, so the two cannot drift). Its serializer knows every field's type; given plain
+# dicts without one, pydantic infers each value's type and takes three times as long.
+_typed_dict: Any = TypedDict
+_ItemFields = _typed_dict(
+    "_ItemFields", {name: field.annotation for name, field in DataSourceOut.model_fields.items()}
+)
+_PAGE_JSON = TypeAdapter(
+    _typed_dict(
+        "_PageFields",
+        {
+            name: list[_ItemFields] if name == "items" else field.annotation  # type: ignore[valid-type]
+            for name, field in DataSourcePage.model_fields.items()
+        },
+    )
+)
+
+
+def page_json(
+    rows: Iterable[Row],
+    *,
+    next_cursor: str | None,
+    prev_cursor: str | None,
+    catalog: Catalog,
+    retention_days: int,
+) -> bytes:
+    """A DataSourcePage as JSON, written by pydantic's own encoder from plain values: the
+    same bytes as the model's JSON (tested), without a model per row."""
+    items = [fields_of(row, catalog=catalog, retention_days=retention_days) for row in rows]
+    page = {"items": items, "next_cursor": next_cursor, "prev_cursor": prev_cursor}
+    return _PAGE_JSON.dump_json(page)
 
 
 class CredentialsIn(BaseModel):
