@@ -87,6 +87,16 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for endpoints that only read, one statement at a time (Database.reading)."""
+    database: Database = request.app.state.database
+    async with database.reading() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+
+
 async def get_jobs(request: Request) -> JobContext:
     """The app's job context: catalog, secret box, settings, HTTP and the clock."""
     ctx: JobContext = request.app.state.jobs

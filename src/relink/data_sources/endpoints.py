@@ -22,7 +22,7 @@ from relink.data_sources.schemas import (
     SyncQueued,
     page_json,
 )
-from relink.dependencies import CurrentUser, DbSession, Jobs, Now
+from relink.dependencies import CurrentUser, DbSession, Jobs, Now, ReadSession
 from relink.kit.pagination import MAX_PAGE_SIZE
 from relink.kit.row_ids import CursorQuery, RowId
 from relink.models import User
@@ -45,7 +45,7 @@ async def _out(
 @router.get("", response_model=DataSourcePage)
 async def list_data_sources(
     user: CurrentUser,
-    session: DbSession,
+    session: ReadSession,
     jobs: Jobs,
     now: Now,
     status: DataSourceStatus | None = None,

@@ -14,7 +14,7 @@ from relink.clients import service as clients
 from relink.clients.summary import SummaryCache
 from relink.data_sources import actions, removal, rows
 from relink.data_sources.rows import Filters, Sort
-from relink.dependencies import DbSession, Jobs, Now, PageUser, StaffPageUser
+from relink.dependencies import DbSession, Jobs, Now, PageUser, ReadSession, StaffPageUser
 from relink.kit.row_ids import RowId
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
@@ -58,7 +58,7 @@ def list_url(params: dict[str, str], **changes: str | None) -> str:
 @router.get("/data-sources", response_class=HTMLResponse)
 async def data_sources_page(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     user: PageUser,
     jobs: Jobs,
     now: Now,
