@@ -200,8 +200,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     app.add_middleware(SecurityHeadersMiddleware, https=config.https)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     protected = [Depends(csrf_protect)]
-    # Routing tries each router in turn, route by route (passing a router costs a tenth of
-    # what all of /healthz does), so the most asked come first: the Data Sources page, where
+    # Routing tries each router in turn, route by route (passing one costs about a twentieth
+    # of all of /healthz), so the most asked come first: the Data Sources page, where
     # agencies live, then the API (scripts page through data sources; every open page polls
     # the bell's count). No two of these routers share a path: the order changes only how
     # soon a request is matched.

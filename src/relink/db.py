@@ -101,13 +101,23 @@ class ReadOnlyWrite(RuntimeError):
     """Something was written through a session opened for reading."""
 
 
+_WRITE_ELSEWHERE = "this session only reads: write through Database.transaction()"
+
+
 class _ReadingSession(Session):
-    """A unit of work that only reads: a write fails loudly rather than being lost."""
+    """A unit of work that only reads: each statement commits on its own, so a write must fail
+    loudly rather than land halfway. Changed objects and INSERT, UPDATE or DELETE statements
+    given to it are refused."""
 
     def flush(self, objects: Any = None) -> None:
         if self.new or self.dirty or self.deleted:
-            raise ReadOnlyWrite("this session only reads: write through Database.transaction()")
+            raise ReadOnlyWrite(_WRITE_ELSEWHERE)
         super().flush(objects)
+
+    def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(statement, "is_dml", False):
+            raise ReadOnlyWrite(_WRITE_ELSEWHERE)
+        return super().execute(statement, *args, **kwargs)
 
 
 class Database:

@@ -4,7 +4,7 @@ and refuses to write: nothing it was given is written."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from relink.db import Database, ReadOnlyWrite
 from relink.models import Agency
@@ -40,6 +40,22 @@ async def test_a_reading_session_refuses_a_write_and_writes_nothing(database_url
         await database.dispose()
 
     assert written == 0
+
+
+async def test_an_update_statement_is_refused(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            session.add(Agency(name="Kept", slug="kept"))
+        with pytest.raises(ReadOnlyWrite):
+            async with database.reading() as session:
+                await session.execute(update(Agency).values(name="Renamed"))
+        async with database.reading() as session:
+            names = list(await session.scalars(select(Agency.name)))
+    finally:
+        await database.dispose()
+
+    assert names == ["Kept"]
 
 
 async def test_a_write_is_refused_even_when_a_read_would_flush_it(database_url: str) -> None:
