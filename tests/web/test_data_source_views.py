@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,7 +12,7 @@ from relink.models import DataSource
 from relink.notifications.kinds import REASONS
 from relink.providers.taxonomy import AuthKind, ErrorClass
 from relink.status import DataSourceStatus
-from relink.web.data_source_views import Ago, Day, TableRow, ago, day, table_rows
+from relink.web.data_source_views import Ago, Day, ago, day, why
 
 TODAY = date(2026, 3, 15)
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
@@ -45,12 +46,14 @@ def test_a_moment_says_how_long_ago_in_the_largest_unit(before: timedelta, text:
     assert ago(moment, NOW) == Ago(moment.isoformat(), moment.strftime("%d %b %Y, %H:%M UTC"), text)
 
 
-def _line(**fields: object) -> TableRow:
+def _line(**fields: object) -> SimpleNamespace:
+    """What a staff member reads under a line's status: its reason and the day it ends with."""
     source = DataSource(id=1, provider="sandbox", **{"status_reason": None, **fields})
     row = Row(source, "Acme Dental", None, AuthKind.OAUTH2, None)
-    return table_rows(
-        [row], now=NOW, today=TODAY, reasons=REASONS_BY_VALUE, retention=timedelta(days=30)
-    )[0]
+    reason, reason_day = why(
+        row, today=TODAY, reasons=REASONS_BY_VALUE, retention=timedelta(days=30)
+    )
+    return SimpleNamespace(reason=reason, reason_day=reason_day)
 
 
 REASONS_BY_VALUE = {k.value: v for k, v in REASONS.items()}

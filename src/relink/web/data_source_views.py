@@ -4,7 +4,7 @@ where an action returns with its message."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property, lru_cache
@@ -53,8 +53,6 @@ NO_DAY = Markup('<span class="muted">—</span>')
 NOT_YET = Markup('<span class="muted">Not yet</span>')
 
 
-# Rows, days and moments are made per row of every page: plain slotted dataclasses, since a
-# frozen one sets each field through object.__setattr__. Nothing changes them once made.
 # The badge, days and moments print themselves (markupsafe's ``__html__``): a page of rows
 # prints hundreds of them, and a template macro call costs far more than a method call.
 @dataclass(frozen=True)
@@ -88,6 +86,8 @@ def provider_label(key: str) -> ProviderLabel:
     return ProviderLabel(key, name, name[:1].upper(), zlib.crc32(key.encode()) % BADGE_HUES)
 
 
+# Days and moments are made for many rows of a page: plain slotted dataclasses, since a frozen
+# one sets each field through object.__setattr__. Nothing changes them once made.
 @dataclass(slots=True)
 class Day:
     """A day as the tables print it: "5 Mar", with the year when it is not this year's."""
@@ -124,25 +124,6 @@ def shown_day(x: Day | None) -> Day | Markup:
 def shown_ago(x: Ago | None) -> Ago | Markup:
     """A moment, or "Not yet" when it never happened."""
     return x or NOT_YET
-
-
-@dataclass(slots=True)
-class TableRow:
-    """One line of a data-source table, worked out here rather than by template macros (a
-    page of them costs several macro calls a row otherwise)."""
-
-    row: Row
-    label: ProviderLabel
-    status: str
-    # Why (staff only): the words, and the day they end with, if any.
-    reason: str | None
-    reason_day: Day | None
-    last_import: Ago | None
-    complete_through: Day | None
-    # Whether "complete through" is drawn as a gap (data may be missing after it).
-    gap: bool
-    # Where Reconnect leads.
-    reconnect: str
 
 
 def reconnect_path(row: Row) -> str:
@@ -199,36 +180,6 @@ def why(
     return None, None
 
 
-def table_rows(
-    rows: Iterable[Row],
-    *,
-    now: datetime,
-    today: date,
-    reasons: Mapping[str, str],
-    retention: timedelta,
-) -> list[TableRow]:
-    """The lines of data_sources/_table.html (and the status of a data source's own page)."""
-    lines = []
-    for row in rows:
-        status = row.source.status
-        reason, reason_day = why(row, reasons=reasons, retention=retention, today=today)
-        lines.append(
-            TableRow(
-                row=row,
-                label=provider_label(row.source.provider),
-                status=status.value,
-                reason=reason,
-                reason_day=reason_day,
-                last_import=ago(row.source.last_ok_at, now),
-                complete_through=day(row.source.complete_through, today),
-                gap=bool(row.missing_since)
-                and status in (DataSourceStatus.DISCONNECTED, DataSourceStatus.FAILING),
-                reconnect=reconnect_path(row),
-            )
-        )
-    return lines
-
-
 def view_context(
     request: Request, user: User, jobs: JobContext, now: datetime, **extra: Any
 ) -> dict[str, Any]:
@@ -240,7 +191,6 @@ def view_context(
         "now": now,
         "today": now.date(),
         "provider_label": provider_label,
-        "table_rows": table_rows,
         "reasons": {k.value: v for k, v in REASONS.items()},
         "retention": timedelta(days=jobs.settings.trash_retention_days),
         "done": DONE.get(done or ""),

@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from relink.auth.csrf import FORM_FIELD, csrf_token
-from relink.web.data_source_table import table_body
+from relink.web.data_source_table import status_markup, table_body
 from relink.web.data_source_views import ago, day, reconnect_path, shown_ago, shown_day
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -32,5 +32,6 @@ templates.env.globals["day_label"] = day
 templates.env.globals["ago_label"] = ago
 templates.env.globals["reconnect_path"] = reconnect_path
 templates.env.globals["table_body"] = table_body
+templates.env.globals["status_markup"] = status_markup
 templates.env.filters["shown_day"] = shown_day
 templates.env.filters["shown_ago"] = shown_ago
