@@ -82,23 +82,26 @@ async def sse(
     latencies: list[float] = []
     try:
         await _until(lambda: all(s.events >= 1 for s in everyone), seconds=60)
-        for round_ in range(UPDATE_ROUNDS):
-            before = {id(s): s.events for s in everyone}
-            for s in everyone:
-                s.changed.clear()
-            started = time.perf_counter()
-            await asyncio.gather(
-                *(
-                    _post(
-                        http, f"{base}/api/notifications/{unread_ids[u][round_]}/read", cookies[u]
+        with load.steady_collector():
+            for round_ in range(UPDATE_ROUNDS):
+                before = {id(s): s.events for s in everyone}
+                for s in everyone:
+                    s.changed.clear()
+                started = time.perf_counter()
+                await asyncio.gather(
+                    *(
+                        _post(
+                            http,
+                            f"{base}/api/notifications/{unread_ids[u][round_]}/read",
+                            cookies[u],
+                        )
+                        for u in cookies
                     )
-                    for u in cookies
                 )
-            )
-            await _until(
-                lambda seen=before: all(s.events > seen[id(s)] for s in everyone), seconds=30
-            )
-            latencies.extend(s.last_at - started for s in everyone)
+                await _until(
+                    lambda seen=before: all(s.events > seen[id(s)] for s in everyone), seconds=30
+                )
+                latencies.extend(s.last_at - started for s in everyone)
     finally:
         for task in tasks:
             task.cancel()

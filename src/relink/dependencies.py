@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import UserScope, ensure_staff_or_admin, is_staff_or_admin, scope_of
 from relink.auth.csrf import csrf_token
-from relink.auth.session_cache import SessionCache
+from relink.auth.session_cache import SessionCache, copy_into
 from relink.auth.throttle import LoginThrottle
 from relink.db import Database
 from relink.errors import NotFound, RelinkError
@@ -198,6 +198,30 @@ async def optional_user(request: Request, session: DbSession, now: Now) -> User 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
+async def optional_reader(request: Request, session: ReadSession, now: Now) -> User | None:
+    """``optional_user`` for what only reads: the user joins the reading session, and only an
+    answer the cache does not hold opens a transaction (to check the session in the database
+    and keep its "last seen" fresh). A unit of work and its commit less per request."""
+    token = session_token(request)
+    if token is None:
+        return None
+    cache: SessionCache = request.app.state.session_cache
+    signed_in = cache.recall(session, token=token, now=now)
+    if signed_in is None:
+        database: Database = request.app.state.database
+        async with database.transaction() as writing:
+            checked = await cache.resolve(writing, token=token, now=now)
+        if checked is None:
+            request.session.clear()
+            return None
+        signed_in = copy_into(session, checked)
+    request.state.user_session_id = signed_in.session_id
+    return signed_in.user
+
+
+OptionalReader = Annotated[User | None, Depends(optional_reader)]
+
+
 async def current_user(user: OptionalUser) -> User:
     """The API's signed-in user; a script without a session gets a 401."""
     if user is None:
@@ -206,6 +230,16 @@ async def current_user(user: OptionalUser) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def current_reader(user: OptionalReader) -> User:
+    """``current_user`` for endpoints that only read (their session is a ``ReadSession``)."""
+    if user is None:
+        raise NotSignedIn()
+    return user
+
+
+CurrentReader = Annotated[User, Depends(current_reader)]
 
 
 async def admin_user(user: CurrentUser) -> User:
@@ -247,6 +281,16 @@ async def page_user(request: Request, user: OptionalUser) -> User:
 
 
 PageUser = Annotated[User, Depends(page_user)]
+
+
+async def page_reader(request: Request, user: OptionalReader) -> User:
+    """``page_user`` for pages that only read (their session is a ``ReadSession``)."""
+    if user is None:
+        raise LoginRequired(request)
+    return user
+
+
+PageReader = Annotated[User, Depends(page_reader)]
 
 
 async def staff_page_user(user: PageUser) -> User:

@@ -218,3 +218,24 @@ def test_a_cursor_from_another_sort_is_refused_not_a_server_error(app_url: str) 
     answer = admin.get("/api/data-sources", params={"sort": "client", "cursor": cursor})
 
     assert answer.status_code == 422 and "cursor" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"status": "broken"}, "status"),
+        ({"limit": "0"}, "limit"),
+        ({"client_id": "-3"}, "client_id"),
+        ({"auth_kind": "password"}, "auth_kind"),
+        ({"q": "x" * 201}, "q"),
+    ],
+)
+def test_a_bad_filter_is_refused_naming_the_parameter_to_fix(
+    app_url: str, params: dict[str, str], named: str
+) -> None:
+    admin = _login(app_url, "admin")
+
+    answer = admin.get("/api/data-sources", params=params)
+
+    assert answer.status_code == 422
+    assert named in answer.text

@@ -61,10 +61,10 @@ class SessionCache(UserKeyedCache[_Known]):
 
     async def resolve(self, session: AsyncSession, *, token: str, now: datetime) -> SignedIn | None:
         """The live session of ``token`` and its active user, or None."""
+        recalled = self.recall(session, token=token, now=now)
+        if recalled is not None:
+            return recalled
         key = token_hash(token)
-        known = self.get(key)
-        if known is not None and now < known.use_until:
-            return SignedIn(known.session_id, _attach(session, known.user))
         ticket = self.ticket()
         resolved = await resolve_session(session, token=token, now=now)
         if resolved is None:
@@ -78,6 +78,20 @@ class SessionCache(UserKeyedCache[_Known]):
         )
         self.put(ticket, key, user_id=user.id, value=remembered)
         return SignedIn(row.id, user)
+
+    def recall(self, session: AsyncSession, *, token: str, now: datetime) -> SignedIn | None:
+        """From memory alone: the session and its user attached to ``session``, or None when
+        the database must be asked (``resolve``)."""
+        known = self.get(token_hash(token))
+        if known is None or now >= known.use_until:
+            return None
+        return SignedIn(known.session_id, _attach(session, known.user))
+
+
+def copy_into(session: AsyncSession, signed_in: SignedIn) -> SignedIn:
+    """``signed_in`` with its user attached to another unit of work (as read, unchanged)."""
+    columns = {column: getattr(signed_in.user, column) for column in _USER_COLUMNS}
+    return SignedIn(signed_in.session_id, _attach(session, columns))
 
 
 def _attach(session: AsyncSession, columns: Mapping[str, Any]) -> User:

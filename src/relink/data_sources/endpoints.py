@@ -11,23 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources import actions, removal, rows
 from relink.data_sources.credentials import KeyNotVerified, KeyRefused, reverify_api_key
-from relink.data_sources.rows import Filters, Sort
 from relink.data_sources.schemas import (
     CredentialsIn,
     DataSourceOut,
     DataSourcePage,
     DisconnectIn,
     KeyRefusedOut,
+    ListQuery,
     RemovalPreviewOut,
     SyncQueued,
     page_json,
 )
-from relink.dependencies import CurrentUser, DbSession, Jobs, Now, ReadSession
-from relink.kit.pagination import MAX_PAGE_SIZE
-from relink.kit.row_ids import CursorQuery, RowId
+from relink.dependencies import CurrentReader, CurrentUser, DbSession, Jobs, Now, ReadSession
+from relink.kit.row_ids import RowId
 from relink.models import User
-from relink.providers.taxonomy import AuthKind
-from relink.status import DataSourceStatus
 from relink.worker.context import JobContext
 
 router = APIRouter(prefix="/api/data-sources", tags=["data sources"])
@@ -44,31 +41,21 @@ async def _out(
 
 @router.get("", response_model=DataSourcePage)
 async def list_data_sources(
-    user: CurrentUser,
+    user: CurrentReader,
     session: ReadSession,
     jobs: Jobs,
     now: Now,
-    status: DataSourceStatus | None = None,
-    provider: str | None = None,
-    client_id: CursorQuery = None,
-    auth_kind: AuthKind | None = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: Sort = Sort.STATUS,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    cursor: str | None = None,
+    query: Annotated[ListQuery, Query()],
 ) -> Response:
     """Disconnected first (or by client), filtered; the trash only with status=removed."""
-    filters = Filters(
-        status=status, provider=provider, client_id=client_id, auth_kind=auth_kind, q=q
-    )
     page = await rows.list_rows(
         session,
         user=user,
         today=now.date(),
-        filters=filters,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
+        filters=query.filters(),
+        sort=query.sort,
+        limit=query.limit,
+        cursor=query.cursor,
     )
     answer = page_json(
         page.items,

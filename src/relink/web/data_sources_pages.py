@@ -14,7 +14,15 @@ from relink.clients import service as clients
 from relink.clients.summary import SummaryCache
 from relink.data_sources import actions, removal, rows
 from relink.data_sources.rows import Filters, Sort
-from relink.dependencies import DbSession, Jobs, Now, PageUser, ReadSession, StaffPageUser
+from relink.dependencies import (
+    DbSession,
+    Jobs,
+    Now,
+    PageReader,
+    PageUser,
+    ReadSession,
+    StaffPageUser,
+)
 from relink.kit.row_ids import RowId
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
@@ -59,7 +67,7 @@ def list_url(params: dict[str, str], **changes: str | None) -> str:
 async def data_sources_page(
     request: Request,
     session: ReadSession,
-    user: PageUser,
+    user: PageReader,
     jobs: Jobs,
     now: Now,
     cursor: str | None = None,
