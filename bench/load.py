@@ -16,6 +16,8 @@ from typing import Any
 import aiohttp
 
 REFERENCE = "/healthz"
+# Untimed requests per user before a paired measurement.
+WARM_ROUNDS = 6
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -70,6 +72,11 @@ async def _get(http: aiohttp.ClientSession, url: str, cookie: str | None) -> flo
     return time.perf_counter() - started
 
 
+async def _repeat(http: aiohttp.ClientSession, url: str, cookie: str, times: int) -> None:
+    for _ in range(times):
+        await _get(http, url, cookie)
+
+
 @dataclass(frozen=True)
 class Paired:
     """One endpoint's latencies and the reference's, taken alternately by the same workers."""
@@ -98,7 +105,9 @@ async def paired(
 ) -> Paired:
     """``workers`` concurrent users, each alternating the target and the reference."""
     result = Paired([], [])
-    await _get(http, base + path, cookie)  # warm: plans, templates, connections
+    # Steady state, not a cold start: as many pooled connections as there are users, each
+    # past psycopg's prepare threshold (5) for this statement; templates compiled.
+    await asyncio.gather(*(_repeat(http, base + path, cookie, WARM_ROUNDS) for _ in range(workers)))
 
     async def user() -> None:
         for _ in range(rounds):

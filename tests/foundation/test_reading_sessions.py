@@ -4,7 +4,7 @@ and refuses to write: nothing it was given is written."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from relink.db import Database, ReadOnlyWrite
 from relink.models import Agency
@@ -90,3 +90,27 @@ async def test_the_pool_s_connections_still_open_transactions_after_a_read(
         await database.dispose()
 
     assert written == 0
+
+
+async def test_a_read_leaves_no_transaction_open_on_the_server(database_url: str) -> None:
+    database = Database(database_url)
+    if database.is_sqlite:
+        await database.dispose()
+        pytest.skip("SQLite has no server sessions to look at; PostgreSQL runs this in CI")
+    try:
+        async with database.reading() as session:
+            await session.scalar(select(func.count(Agency.id)))
+            async with database.transaction() as watcher:
+                waiting = await watcher.scalar(
+                    select(func.count())
+                    .select_from(text("pg_stat_activity"))
+                    .where(
+                        text("datname = current_database()"),
+                        text("state = 'idle in transaction'"),
+                        text("pid <> pg_backend_pid()"),
+                    )
+                )
+    finally:
+        await database.dispose()
+
+    assert waiting == 0

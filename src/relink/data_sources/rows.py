@@ -49,7 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -359,10 +359,15 @@ async def list_rows(
         forward=forward,
     )
     values["size"] = size + 1
-    # The unit of work's connection: plain columns need nothing of the ORM on the way.
-    connection = await session.connection()
-    result = await connection.execute(_statement(shape), values)
-    found = [_row(r, today=today) for r in result.all()]
+    statement = _statement(shape)
+
+    def fetch(units: Session) -> list[Row]:
+        # The unit of work's connection (plain columns need nothing of the ORM on the way),
+        # checked out and read in one hop into SQLAlchemy's sync world, not two.
+        result = units.connection().execute(statement, values)
+        return [_row(r, today=today) for r in result]
+
+    found = await session.run_sync(fetch)
     ahead = forward is not False
     more = len(found) > size
     rows = found[:size] if ahead else list(reversed(found[:size]))
