@@ -123,8 +123,8 @@ def page_json(
 
 
 class ListQuery(BaseModel):
-    """The list's query parameters, checked as one model: a single validation per request,
-    where eight separate parameters cost FastAPI eight passes of its own bookkeeping."""
+    """The list's query parameters, checked together: each one's bounds are in the OpenAPI
+    document, and a value out of them is a 422 naming the parameter."""
 
     status: DataSourceStatus | None = None
     provider: str | None = None
