@@ -239,3 +239,10 @@ def test_a_bad_filter_is_refused_naming_the_parameter_to_fix(
 
     assert answer.status_code == 422
     assert named in answer.text
+
+
+@pytest.mark.parametrize("text", ["50% off", "O'Brien", "acme' OR '1'='1", "_%\\"])
+def test_a_search_with_quotes_or_wildcards_finds_only_its_own_text(app_url: str, text: str) -> None:
+    admin = _login(app_url, "admin")
+
+    assert _rows(admin, q=text) == []

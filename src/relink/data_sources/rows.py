@@ -57,6 +57,7 @@ from relink.auth.access import chosen_client_ids, sees_whole_agency
 from relink.data_sources.gaps import missing_since
 from relink.data_sources.staff import require_staff
 from relink.errors import InvalidInput, NotFound
+from relink.kit.driver_reads import driver_rows
 from relink.kit.id_lists import on_postgresql
 from relink.kit.pagination import Page, clamp_limit, decode_keyset, encode_before, encode_cursor
 from relink.kit.search import contains_pattern, name_like
@@ -292,6 +293,10 @@ def _statement(shape: _Shape) -> _RowSelect:
     return query.limit(_value("size"))
 
 
+# The values written into the statement's text (``_value(..., fixed=True)``).
+_WRITTEN = frozenset({"rank", "status", "provider", "auth_kind", "pattern", "phrase"})
+
+
 def _values(user: User, filters: Filters, sort: Sort, text: str) -> dict[str, Any]:
     """The parameters of a listing's statement (its shape is ``_Shape``)."""
     values: dict[str, Any] = {"agency_id": user.agency_id, "user_id": user.id}
@@ -360,14 +365,17 @@ async def list_rows(
     )
     values["size"] = size + 1
     statement = _statement(shape)
+    if sqlite:
 
-    def fetch(units: Session) -> list[Row]:
-        # The unit of work's connection (plain columns need nothing of the ORM on the way),
-        # checked out and read in one hop into SQLAlchemy's sync world, not two.
-        result = units.connection().execute(statement, values)
-        return [_row(r, today=today) for r in result]
+        def fetch(units: Session) -> list[Row]:
+            # The unit of work's connection (plain columns need nothing of the ORM on the
+            # way), checked out and read in one hop into SQLAlchemy's sync world, not two.
+            return [_row(r, today=today) for r in units.connection().execute(statement, values)]
 
-    found = await session.run_sync(fetch)
+        found = await session.run_sync(fetch)
+    else:
+        records = await driver_rows(session, statement, values, written=_WRITTEN)
+        found = [_row(r, today=today) for r in records]
     ahead = forward is not False
     more = len(found) > size
     rows = found[:size] if ahead else list(reversed(found[:size]))
