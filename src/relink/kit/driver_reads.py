@@ -4,11 +4,11 @@ statement, psycopg runs the text on the unit of work's connection.
 The Data Sources page is one statement. SQLAlchemy's execution of it (its cache key, the
 values written into the text at every run, its execution context and result object, its
 async adaptation) cost 340 µs of CPU where psycopg running the same text and reading the 51
-rows cost 190 µs (measured in this VM). Here the text is compiled once per statement and set of written-in
-values, each request brings its parameters, and only the columns SQLAlchemy would convert
-(our enums) are converted, by SQLAlchemy's own result processors. The pool, its pings and
-the checkout stay SQLAlchemy's; a driver error that means the connection is gone
-invalidates it there, as SQLAlchemy's own execution would.
+rows cost 190 µs (measured in this VM). Here the text is compiled once per statement and
+set of written-in values, each request brings its parameters, and only the columns
+SQLAlchemy would convert (our enums) are converted, by SQLAlchemy's own result processors.
+The pool, its pings and the checkout stay SQLAlchemy's; a driver error that means the
+connection is gone invalidates it there, as SQLAlchemy's own execution would.
 """
 
 from __future__ import annotations
