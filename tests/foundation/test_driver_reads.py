@@ -83,3 +83,11 @@ async def test_a_connection_that_died_is_replaced_not_handed_out_again(postgres:
         ((alive,),) = await driver_rows(session, pid, {}, written=WRITTEN)
 
     assert alive != dead
+
+
+async def test_a_reading_session_hands_its_connection_back(postgres: Database) -> None:
+    async with postgres.reading() as session:
+        await driver_rows(session, select(func.pg_backend_pid()), {}, written=WRITTEN)
+        await session.scalar(select(func.count(DataSource.id)))
+
+    assert postgres.read_engine.sync_engine.pool.checkedout() == 0

@@ -114,3 +114,17 @@ async def test_a_read_leaves_no_transaction_open_on_the_server(database_url: str
         await database.dispose()
 
     assert waiting == 0
+
+
+async def test_no_connection_is_left_out_after_a_reading_block(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        async with database.reading() as session:
+            await session.scalar(select(func.count(Agency.id)))
+        async with database.reading():
+            pass
+        left_out = database.read_engine.sync_engine.pool.checkedout()
+    finally:
+        await database.dispose()
+
+    assert left_out == 0
