@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from relink.config import get_settings
-from relink.kit.driver_reads import READS_ALONE
 from relink.kit.private_files import private_dir, private_sqlite_file
 
 # A pooled connection returned less than this long ago is used without a ping.
@@ -143,7 +142,6 @@ class Database:
             self.read_engine,
             expire_on_commit=False,
             sync_session_class=_ReadingSession,
-            info={READS_ALONE: True},
         )
 
     @property
@@ -165,15 +163,8 @@ class Database:
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads alone: each statement sees the database as it is then, there
         is nothing to commit, and a write raises ReadOnlyWrite."""
-        session = self.reads()
-        try:
+        async with self.reads() as session:
             yield session
-        finally:
-            # A session nothing went through (its reads went to the driver, its user was
-            # not added) holds nothing: closing it would only cost a hop into SQLAlchemy's
-            # sync world.
-            if session.in_transaction() or session.sync_session.identity_map:
-                await session.close()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import UserScope, ensure_staff_or_admin, is_staff_or_admin, scope_of
 from relink.auth.csrf import csrf_token
-from relink.auth.session_cache import SessionCache, detached_copy
+from relink.auth.session_cache import SessionCache, copy_into
 from relink.auth.throttle import LoginThrottle
 from relink.db import Database
 from relink.errors import NotFound, RelinkError
@@ -198,17 +198,15 @@ async def optional_user(request: Request, session: DbSession, now: Now) -> User 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-async def optional_reader(request: Request, now: Now) -> User | None:
-    """``optional_user`` for what only reads: the user in no unit of work (every column is
-    loaded; nothing of it is written), and only an answer the cache does not hold opens a
-    transaction (to check the session in the database and keep its "last seen" fresh). A
-    unit of work and its commit less per request, and the reading session stays untouched
-    until something reads through it."""
+async def optional_reader(request: Request, session: ReadSession, now: Now) -> User | None:
+    """``optional_user`` for what only reads: the user joins the reading session, and only an
+    answer the cache does not hold opens a transaction (to check the session in the database
+    and keep its "last seen" fresh). A unit of work and its commit less per request."""
     token = session_token(request)
     if token is None:
         return None
     cache: SessionCache = request.app.state.session_cache
-    signed_in = cache.recall(None, token=token, now=now)
+    signed_in = cache.recall(session, token=token, now=now)
     if signed_in is None:
         database: Database = request.app.state.database
         async with database.transaction() as writing:
@@ -216,7 +214,7 @@ async def optional_reader(request: Request, now: Now) -> User | None:
         if checked is None:
             request.session.clear()
             return None
-        signed_in = detached_copy(checked)
+        signed_in = copy_into(session, checked)
     request.state.user_session_id = signed_in.session_id
     return signed_in.user
 

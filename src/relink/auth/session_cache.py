@@ -79,34 +79,31 @@ class SessionCache(UserKeyedCache[_Known]):
         self.put(ticket, key, user_id=user.id, value=remembered)
         return SignedIn(row.id, user)
 
-    def recall(self, session: AsyncSession | None, *, token: str, now: datetime) -> SignedIn | None:
-        """From memory alone: the session and its user, attached to ``session`` (detached
-        without one), or None when the database must be asked (``resolve``)."""
+    def recall(self, session: AsyncSession, *, token: str, now: datetime) -> SignedIn | None:
+        """From memory alone: the session and its user attached to ``session``, or None when
+        the database must be asked (``resolve``)."""
         known = self.get(token_hash(token))
         if known is None or now >= known.use_until:
             return None
         return SignedIn(known.session_id, _attach(session, known.user))
 
 
-def detached_copy(signed_in: SignedIn) -> SignedIn:
-    """``signed_in`` with a copy of its user in no unit of work (as read, unchanged)."""
+def copy_into(session: AsyncSession, signed_in: SignedIn) -> SignedIn:
+    """``signed_in`` with its user attached to another unit of work (as read, unchanged)."""
     columns = {column: getattr(signed_in.user, column) for column in _USER_COLUMNS}
-    return SignedIn(signed_in.session_id, _attach(None, columns))
+    return SignedIn(signed_in.session_id, _attach(session, columns))
 
 
-def _attach(session: AsyncSession | None, columns: Mapping[str, Any]) -> User:
+def _attach(session: AsyncSession, columns: Mapping[str, Any]) -> User:
     """The user as if loaded by this unit of work, without a statement: what the request
     changes on it is flushed as usual, and the cached row stays as it was read (its values are
-    all immutable, so sharing them is safe). Without a session: the user in none."""
+    all immutable, so sharing them is safe)."""
+    units = session.sync_session
     # Built as a load builds it (no constructor, no attribute events), then marked as a row
     # of the database: cheaper than User(**columns) and a merge, which copies it once more.
     user = _NEW_USER()
     user.__dict__.update(columns)
     make_transient_to_detached(user)
-    if session is None:
-        # For what only reads: every column is loaded, and nothing is flushed or refreshed.
-        return user
-    units = session.sync_session
     key = instance_state(user).key
     already = units.identity_map.get(key) if key is not None else None
     if already is not None:

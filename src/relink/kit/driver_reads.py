@@ -20,15 +20,10 @@ from typing import Any, cast
 import psycopg
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.ext.asyncio import AsyncSession
 
 # Texts kept compiled: one per statement and written-in values (a search's text is one).
 COMPILED_KEPT = 512
-# A session's ``info`` key: it only reads, one statement at a time, outside any transaction
-# (relink.db's reading sessions).
-READS_ALONE = "reads_alone"
 
 _Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]
 
@@ -41,36 +36,15 @@ async def driver_rows(
     written: Collection[str],
 ) -> list[list[Any]]:
     """``statement``'s rows for ``values`` as SQLAlchemy would answer them, run by psycopg
-    on ``session``'s connection (a reading session's: one of its pool's). ``written`` names
-    the values the statement writes into its text (``literal_execute``, rendered by
-    SQLAlchemy as it would at execution); the others go to the driver as they are (numbers
-    and text: no bind processor runs for them)."""
-    bind = session.bind
-    if session.info.get(READS_ALONE) and isinstance(bind, AsyncEngine):
-        # No transaction to see: any pooled connection answers the same, and the session
-        # stays untouched (nothing to close). Checkout and return in SQLAlchemy's sync world
-        # (a new connection, a ping, a surplus connection closed on return all await).
-        pooled = await bind.raw_connection()
-        try:
-            return await _run(pooled, statement, values, written, bind.dialect)
-        finally:
-            await greenlet_spawn(pooled.close)
+    on ``session``'s connection. ``written`` names the values the statement writes into its
+    text (``literal_execute``, rendered by SQLAlchemy as it would at execution); the others
+    go to the driver as they are (numbers and text: no bind processor runs for them)."""
     connection = await session.connection()
-    return await _run(
-        await connection.get_raw_connection(), statement, values, written, connection.dialect
-    )
-
-
-async def _run(
-    pooled: PoolProxiedConnection,
-    statement: Select[Any],
-    values: Mapping[str, Any],
-    written: Collection[str],
-    dialect: Dialect,
-) -> list[list[Any]]:
+    dialect = connection.dialect
     parameters = {k: v for k, v in values.items() if k not in written}
     in_text = tuple(sorted((k, v) for k, v in values.items() if k in written))
     text, own, conversions = _compiled(statement, in_text, tuple(parameters), dialect)
+    pooled = await connection.get_raw_connection()
     # The psycopg dialect's connection: SQLAlchemy types it loosely.
     driver = cast("psycopg.AsyncConnection[Any]", pooled.driver_connection)
     try:
@@ -78,7 +52,7 @@ async def _run(
         records = [list(record) for record in await cursor.fetchall()]
     except dialect.loaded_dbapi.Error as failed:
         if dialect.is_disconnect(failed, pooled.dbapi_connection, None):
-            await greenlet_spawn(pooled.invalidate, failed)
+            await connection.invalidate(failed)
         raise
     for index, convert in conversions:
         for record in records:
