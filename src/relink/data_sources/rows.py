@@ -293,10 +293,6 @@ def _statement(shape: _Shape) -> _RowSelect:
     return query.limit(_value("size"))
 
 
-# The values written into the statement's text (``_value(..., fixed=True)``).
-_WRITTEN = frozenset({"rank", "status", "provider", "auth_kind", "pattern", "phrase"})
-
-
 def _values(user: User, filters: Filters, sort: Sort, text: str) -> dict[str, Any]:
     """The parameters of a listing's statement (its shape is ``_Shape``)."""
     values: dict[str, Any] = {"agency_id": user.agency_id, "user_id": user.id}
@@ -374,7 +370,7 @@ async def list_rows(
 
         found = await session.run_sync(fetch)
     else:
-        records = await driver_rows(session, statement, values, written=_WRITTEN)
+        records = await driver_rows(session, statement, values)
         found = [_row(r, today=today) for r in records]
     ahead = forward is not False
     more = len(found) > size
