@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import UserScope, ensure_staff_or_admin, is_staff_or_admin, scope_of
 from relink.auth.csrf import csrf_token
-from relink.auth.session_cache import SessionCache, copy_into
+from relink.auth.session_cache import SessionCache, SignedIn, copy_into
 from relink.auth.throttle import LoginThrottle
 from relink.db import Database
 from relink.errors import NotFound, RelinkError
@@ -186,7 +186,11 @@ async def optional_user(request: Request, session: DbSession, now: Now) -> User 
     if token is None:
         return None
     cache: SessionCache = request.app.state.session_cache
-    signed_in = await cache.resolve(session, token=token, now=now)
+    return _signed_in_user(request, await cache.resolve(session, token=token, now=now))
+
+
+def _signed_in_user(request: Request, signed_in: SignedIn | None) -> User | None:
+    """The user of a live session; an ended session's cookie is cleared."""
     if signed_in is None:
         request.session.clear()
         return None
@@ -211,12 +215,8 @@ async def optional_reader(request: Request, session: ReadSession, now: Now) -> U
         database: Database = request.app.state.database
         async with database.transaction() as writing:
             checked = await cache.resolve(writing, token=token, now=now)
-        if checked is None:
-            request.session.clear()
-            return None
-        signed_in = copy_into(session, checked)
-    request.state.user_session_id = signed_in.session_id
-    return signed_in.user
+        signed_in = copy_into(session, checked) if checked is not None else None
+    return _signed_in_user(request, signed_in)
 
 
 OptionalReader = Annotated[User | None, Depends(optional_reader)]
