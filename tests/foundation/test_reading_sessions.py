@@ -92,39 +92,29 @@ async def test_the_pool_s_connections_still_open_transactions_after_a_read(
     assert written == 0
 
 
-async def test_a_read_leaves_no_transaction_open_on_the_server(database_url: str) -> None:
-    database = Database(database_url)
+async def test_a_read_leaves_no_transaction_open_on_the_server(database: Database) -> None:
     if database.is_sqlite:
-        await database.dispose()
         pytest.skip("SQLite has no server sessions to look at; PostgreSQL runs this in CI")
-    try:
-        async with database.reading() as session:
-            await session.scalar(select(func.count(Agency.id)))
-            async with database.transaction() as watcher:
-                waiting = await watcher.scalar(
-                    select(func.count())
-                    .select_from(text("pg_stat_activity"))
-                    .where(
-                        text("datname = current_database()"),
-                        text("state = 'idle in transaction'"),
-                        text("pid <> pg_backend_pid()"),
-                    )
+    async with database.reading() as session:
+        await session.scalar(select(func.count(Agency.id)))
+        async with database.transaction() as watcher:
+            waiting = await watcher.scalar(
+                select(func.count())
+                .select_from(text("pg_stat_activity"))
+                .where(
+                    text("datname = current_database()"),
+                    text("state = 'idle in transaction'"),
+                    text("pid <> pg_backend_pid()"),
                 )
-    finally:
-        await database.dispose()
+            )
 
     assert waiting == 0
 
 
-async def test_no_connection_is_left_out_after_a_reading_block(database_url: str) -> None:
-    database = Database(database_url)
-    try:
-        async with database.reading() as session:
-            await session.scalar(select(func.count(Agency.id)))
-        async with database.reading():
-            pass
-        left_out = database.read_engine.sync_engine.pool.checkedout()
-    finally:
-        await database.dispose()
+async def test_no_connection_is_left_out_after_a_reading_block(database: Database) -> None:
+    async with database.reading() as session:
+        await session.scalar(select(func.count(Agency.id)))
+    async with database.reading():
+        pass
 
-    assert left_out == 0
+    assert database.read_engine.sync_engine.pool.checkedout() == 0
