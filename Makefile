@@ -23,7 +23,7 @@ run: install
 lint: install
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
-	$(BIN)/mypy tools
+	$(BIN)/mypy tools bench
 	$(BIN)/lint-imports --no-cache
 
 # Which parts of src/relink import which, and the cycles between them (--imports: every import).

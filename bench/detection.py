@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import uvicorn
@@ -312,7 +312,9 @@ def _url(sock: socket.socket) -> str:
 
 
 @contextlib.contextmanager
-def _serve(app: Any, sock: socket.socket, *, lifespan: str) -> Iterator[str]:
+def _serve(
+    app: Any, sock: socket.socket, *, lifespan: Literal["auto", "on", "off"]
+) -> Iterator[str]:
     """Serve ``app`` on ``sock`` in a thread, as `make run` serves it; yields its URL."""
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
     server = uvicorn.Server(config)

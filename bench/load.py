@@ -84,6 +84,14 @@ class Paired:
     target: list[float]
     reference: list[float]
 
+    @classmethod
+    def pooled(cls, passes: Sequence[Paired]) -> Paired:
+        """Several measurements of the same endpoint as one."""
+        return cls(
+            [t for one in passes for t in one.target],
+            [r for one in passes for r in one.reference],
+        )
+
     def figures(self) -> dict[str, Any]:
         target, reference = summary(self.target), summary(self.reference)
         return {

@@ -13,12 +13,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.passwords import hash_password
 from relink.auth.sessions import start_session
 from relink.db import Database
 from relink.kit.crypto import SecretBox
-from relink.models import Agency, Client, DataSource, Grant, Notification, Role, UserClientAccess
+from relink.models import (
+    Agency,
+    Client,
+    DataSource,
+    Grant,
+    Notification,
+    Role,
+    User,
+    UserClientAccess,
+)
 from relink.models.base import utcnow
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
@@ -101,10 +111,8 @@ async def create_agency(database: Database, box: SecretBox) -> Agency_:
     return seeded
 
 
-async def _user(session: object, user_id: int) -> object:
-    from relink.models import User
-
-    found = await session.get(User, user_id)  # type: ignore[attr-defined]
+async def _user(session: AsyncSession, user_id: int) -> User:
+    found = await session.get(User, user_id)
     assert found is not None
     return found
 
