@@ -10,12 +10,17 @@ Who is asking comes in two flavours, because the two audiences want different an
   the data sources; ``AdminPageUser`` answers the styled 404 (a page only admins have does not
   exist for others).
 
+A request that only reads (the Data Sources list and its API) asks for one ``Reading`` instead:
+``ApiReading`` or ``PageReading``, the same answers for a visitor.
+
 Nothing here renders a page or knows a template: the web layer handles the exceptions.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -85,16 +90,6 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the commit happens when the endpoint returns, BEFORE the response is sent,
 # so a client never sees success for a write that then fails to commit.
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
-
-
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for endpoints that only read, one statement at a time (Database.reading)."""
-    database: Database = request.app.state.database
-    async with database.reading() as session:
-        yield session
-
-
-ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 async def get_jobs(request: Request) -> JobContext:
@@ -202,26 +197,6 @@ def _signed_in_user(request: Request, signed_in: SignedIn | None) -> User | None
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-async def optional_reader(request: Request, session: ReadSession, now: Now) -> User | None:
-    """``optional_user`` for what only reads: the user joins the reading session, and only an
-    answer the cache does not hold opens a transaction (to check the session in the database
-    and keep its "last seen" fresh). A unit of work and its commit less per request."""
-    token = session_token(request)
-    if token is None:
-        return None
-    cache: SessionCache = request.app.state.session_cache
-    signed_in = cache.recall(session, token=token, now=now)
-    if signed_in is None:
-        database: Database = request.app.state.database
-        async with database.transaction() as writing:
-            checked = await cache.resolve(writing, token=token, now=now)
-        signed_in = copy_into(session, checked) if checked is not None else None
-    return _signed_in_user(request, signed_in)
-
-
-OptionalReader = Annotated[User | None, Depends(optional_reader)]
-
-
 async def current_user(user: OptionalUser) -> User:
     """The API's signed-in user; a script without a session gets a 401."""
     if user is None:
@@ -230,16 +205,6 @@ async def current_user(user: OptionalUser) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-
-
-async def current_reader(user: OptionalReader) -> User:
-    """``current_user`` for endpoints that only read (their session is a ``ReadSession``)."""
-    if user is None:
-        raise NotSignedIn()
-    return user
-
-
-CurrentReader = Annotated[User, Depends(current_reader)]
 
 
 async def admin_user(user: CurrentUser) -> User:
@@ -283,16 +248,6 @@ async def page_user(request: Request, user: OptionalUser) -> User:
 PageUser = Annotated[User, Depends(page_user)]
 
 
-async def page_reader(request: Request, user: OptionalReader) -> User:
-    """``page_user`` for pages that only read (their session is a ``ReadSession``)."""
-    if user is None:
-        raise LoginRequired(request)
-    return user
-
-
-PageReader = Annotated[User, Depends(page_reader)]
-
-
 async def staff_page_user(user: PageUser) -> User:
     """Staff and admins; a client login is sent to its own read-only view instead."""
     if not is_staff_or_admin(user):
@@ -319,3 +274,69 @@ async def page_scope(user: PageUser) -> UserScope:
 
 
 PageScope = Annotated[UserScope, Depends(page_scope)]
+
+
+# --- Requests that only read -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a request that only reads needs, solved as one dependency: the signed-in user,
+    the reading session (``Database.reading``), the job context and the request's time.
+
+    FastAPI solves each dependency of a signature, and each of theirs, on its own: the Data
+    Sources list, asked for by every page and script of every user, named five, and solving
+    them cost about 60 µs of its 1.1 ms (measured in-process).
+    """
+
+    user: User
+    session: AsyncSession
+    jobs: JobContext
+    now: datetime
+
+
+@asynccontextmanager
+async def _reading(request: Request) -> AsyncIterator[Reading | None]:
+    """The request's ``Reading``, or None when nobody is signed in (an ended session's cookie
+    is cleared). The user joins the reading session; only an answer the session cache does
+    not hold opens a transaction, to check the session in the database and keep its "last
+    seen" fresh: a unit of work and its commit less per request."""
+    state = request.app.state
+    database: Database = state.database
+    jobs: JobContext = state.jobs
+    now = jobs.now()
+    async with database.reading() as session:
+        token = session_token(request)
+        signed_in = None
+        if token is not None:
+            cache: SessionCache = state.session_cache
+            signed_in = cache.recall(session, token=token, now=now)
+            if signed_in is None:
+                async with database.transaction() as writing:
+                    checked = await cache.resolve(writing, token=token, now=now)
+                signed_in = copy_into(session, checked) if checked is not None else None
+        user = _signed_in_user(request, signed_in) if token is not None else None
+        yield Reading(user, session, jobs, now) if user is not None else None
+
+
+async def api_reading(request: Request) -> AsyncIterator[Reading]:
+    """The API's ``Reading``; a script without a session gets a 401."""
+    async with _reading(request) as reading:
+        if reading is None:
+            raise NotSignedIn()
+        yield reading
+
+
+# scope="function": the reading session is closed when the endpoint returns (see DbSession).
+ApiReading = Annotated[Reading, Depends(api_reading, scope="function")]
+
+
+async def page_reading(request: Request) -> AsyncIterator[Reading]:
+    """The pages' ``Reading``; a visitor is sent to sign in and brought back."""
+    async with _reading(request) as reading:
+        if reading is None:
+            raise LoginRequired(request)
+        yield reading
+
+
+PageReading = Annotated[Reading, Depends(page_reading, scope="function")]

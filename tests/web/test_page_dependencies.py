@@ -21,7 +21,7 @@ from relink.app import create_app
 from relink.config import Settings
 from relink.db import Database
 from relink.demo import DEMO_PASSWORD
-from relink.dependencies import page_reader, page_user
+from relink.dependencies import page_reading, page_user
 from relink.models.base import utcnow
 from tests.fixtures.demo import Demo
 
@@ -89,8 +89,8 @@ def page_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 def signed_in_only(app: FastAPI, method: str, path: str) -> bool:
     route = next(r for r in api_routes(app) if r.path == path and method in r.methods)
-    # page_reader: the same answer for pages that only read (dependencies.optional_reader).
-    return not {page_user, page_reader}.isdisjoint(_calls(route.dependant))
+    # page_reading: the same answer for pages that only read.
+    return not {page_user, page_reading}.isdisjoint(_calls(route.dependant))
 
 
 def filled(path: str) -> str:

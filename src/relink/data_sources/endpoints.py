@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,8 @@ from relink.data_sources.schemas import (
     SyncQueued,
     page_json,
 )
-from relink.dependencies import CurrentReader, CurrentUser, DbSession, Jobs, Now, ReadSession
+from relink.dependencies import ApiReading, CurrentUser, DbSession, Jobs, Now
+from relink.kit.query_models import query_model, query_parameters
 from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.worker.context import JobContext
@@ -39,19 +40,21 @@ async def _out(
     )
 
 
-@router.get("", response_model=DataSourcePage)
+@router.get(
+    "",
+    response_model=DataSourcePage,
+    openapi_extra={"parameters": query_parameters(ListQuery)},
+)
 async def list_data_sources(
-    user: CurrentReader,
-    session: ReadSession,
-    jobs: Jobs,
-    now: Now,
-    query: Annotated[ListQuery, Query()],
+    reading: ApiReading,
+    query: Annotated[ListQuery, Depends(query_model(ListQuery))],
 ) -> Response:
     """Disconnected first (or by client), filtered; the trash only with status=removed."""
+    jobs = reading.jobs
     page = await rows.list_rows(
-        session,
-        user=user,
-        today=now.date(),
+        reading.session,
+        user=reading.user,
+        today=reading.now.date(),
         filters=query.filters(),
         sort=query.sort,
         limit=query.limit,

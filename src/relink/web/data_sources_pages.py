@@ -18,9 +18,8 @@ from relink.dependencies import (
     DbSession,
     Jobs,
     Now,
-    PageReader,
+    PageReading,
     PageUser,
-    ReadSession,
     StaffPageUser,
 )
 from relink.kit.row_ids import RowId
@@ -66,13 +65,11 @@ def list_url(params: dict[str, str], **changes: str | None) -> str:
 @router.get("/data-sources", response_class=HTMLResponse)
 async def data_sources_page(
     request: Request,
-    session: ReadSession,
-    user: PageReader,
-    jobs: Jobs,
-    now: Now,
+    reading: PageReading,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
 ) -> Response:
+    session, user, jobs, now = reading.session, reading.user, reading.jobs, reading.now
     if not is_staff_or_admin(user):
         # Client logins read how current their data is, never why (clients/client_view.py).
         own = await client_view.own_sources(session, user=user, today=now.date())
