@@ -64,6 +64,17 @@ async def session(database: Database) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
+async def postgres(
+    database: Database, demo: Demo, session: AsyncSession
+) -> AsyncIterator[Database]:
+    """The demo agency, committed, on PostgreSQL (for what only PostgreSQL has)."""
+    if database.is_sqlite:
+        pytest.skip("what this checks is PostgreSQL's own")
+    await session.commit()
+    yield database
+
+
+@pytest.fixture
 def secret_key() -> str:
     return generate_key()
 

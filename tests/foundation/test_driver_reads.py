@@ -3,29 +3,15 @@ values as values, and leaves no dead connection in the pool."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import psycopg
 import pytest
 from sqlalchemy import bindparam, func, literal, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.db import Database
 from relink.kit.driver_reads import driver_rows
 from relink.models import DataSource
 from relink.status import DataSourceStatus
 from tests.fixtures.demo import Demo
-
-
-@pytest.fixture
-async def postgres(
-    database: Database, demo: Demo, session: AsyncSession
-) -> AsyncIterator[Database]:
-    """The demo agency, committed, on PostgreSQL (the driver path is PostgreSQL's alone)."""
-    if database.is_sqlite:
-        pytest.skip("the driver path is PostgreSQL's; SQLite reads through SQLAlchemy")
-    await session.commit()
-    yield database
 
 
 def _listing() -> object:

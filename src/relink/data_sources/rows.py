@@ -9,7 +9,11 @@ The driver prepares a statement it runs often and PostgreSQL may then plan it on
 value ("generic plan"); a plan good for one status or provider can read every row for another
 (the trash, an absent provider). So the few values that pick the plan (status, provider, auth
 kind, the search text) are written into the statement, one statement per value; only the
-agency, the ids and the cursor's key stay parameters.
+agency, the ids and the cursor's key stay parameters. The page size is written in too: a
+generic plan reads ``LIMIT $n`` as a tenth of the table, so PostgreSQL never trusted one and
+planned the statement again at every run (0.2-0.3 ms of the database's CPU, where running it
+took 0.07 ms). With every value that shapes the plan in the text it plans each statement once
+per connection.
 
 A user limited to chosen clients reads their clients' rows by ``client_id`` (their list is
 read first, inside the same statement) and sorts those: the page costs their data sources,
@@ -290,7 +294,7 @@ def _statement(shape: _Shape) -> _RowSelect:
         query = query.order_by(first_key.desc(), DataSource.id.desc())
     else:
         query = query.order_by(first_key, DataSource.id)
-    return query.limit(_value("size"))
+    return query.limit(_value("size", fixed=True, type_=Integer()))
 
 
 def _values(user: User, filters: Filters, sort: Sort, text: str) -> dict[str, Any]:
