@@ -1,7 +1,8 @@
 """On PostgreSQL each listing of the Data Sources page is planned once per connection, not at
 every run: every value that shapes its plan (status, provider, auth kind, the search text, the
 page size) is written into its text, so a plan made once for any agency and cursor is as good
-as one made for the values at hand, and PostgreSQL keeps it."""
+as one made for the values at hand, and PostgreSQL keeps it. The plan it keeps reads an index,
+never the whole agency."""
 
 from __future__ import annotations
 
@@ -90,3 +91,49 @@ async def test_each_listing_is_planned_once_per_connection(
     assert len(prepared) >= len(LISTINGS)
     for statement, generic_plans, custom_plans in prepared:
         assert generic_plans > 0 and custom_plans <= 5, statement
+
+
+async def test_each_listing_reads_an_index_not_the_agency(
+    agency_at_scale: Database, demo: Demo
+) -> None:
+    """The plan each listing keeps: its rows found through an index, in the listing's order;
+    a search for a rare name through the trigram indexes of the names (a common one, which
+    fills a page at once, may read the order's index and test each row)."""
+    async with agency_at_scale.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE data_source SET external_account_name = 'Zyxwvut Studio'"
+                " WHERE id = (SELECT min(id) FROM data_source)"
+            )
+        )
+    rare = (Filters(q="zyxwvut"), Sort.STATUS, 50)
+    async with agency_at_scale.reading() as session:
+        for _ in range(RUNS):
+            for filters, sort, limit in (*LISTINGS, rare):
+                await list_rows(
+                    session, user=demo.admin, today=TODAY, filters=filters, sort=sort, limit=limit
+                )
+        prepared = (
+            await session.execute(
+                text(
+                    "SELECT name, statement FROM pg_prepared_statements"
+                    " WHERE statement LIKE '%FROM data_source JOIN%'"
+                )
+            )
+        ).all()
+        plans = {}
+        for name, statement in prepared:
+            # A utility statement takes no parameters: the agency's id is written in.
+            explained = await session.execute(
+                text(f"EXPLAIN EXECUTE {name}({int(demo.agency.id)})")
+            )
+            plans[statement] = "\n".join(line for (line,) in explained)
+
+    assert len(plans) == len(LISTINGS) + 1
+    for statement, plan in plans.items():
+        assert "Seq Scan on data_source" not in plan, plan
+        if "zyxwvut" in statement:
+            assert "ix_data_source_client_name_trgm" in plan, plan
+            assert "ix_data_source_external_account_name_trgm" in plan, plan
+        elif "LIKE" not in statement:
+            assert "Index Scan using ix_data_source_agency" in plan and "Sort" not in plan, plan

@@ -57,7 +57,7 @@ async def test_on_sqlite_a_search_reads_the_full_text_index(
     session: AsyncSession, demo: Demo
 ) -> None:
     if on_postgresql(session):
-        pytest.skip("PostgreSQL's trigram indexes are checked by its planner (EXPLAIN at 100k)")
+        pytest.skip("PostgreSQL's trigram indexes: see test_listing_plans.py")
     query = select(DataSource.id).where(search_condition("dental", sqlite=True))
     compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
 
