@@ -13,6 +13,8 @@ from tests.fixtures.source_rows import source_row
 RETENTION_DAYS = 30
 
 
+# A value its serializer did not expect is a warning: here a failure.
+@pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("cursors", [(None, None), ("next", "previous")])
 def test_a_page_is_the_models_json_byte_for_byte(cursors: tuple[str | None, str | None]) -> None:
     catalog = default_catalog()

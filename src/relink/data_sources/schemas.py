@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated, Any
+from enum import StrEnum
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, SecretStr, TypeAdapter
 from typing_extensions import TypedDict
@@ -89,12 +91,24 @@ class DataSourcePage(BaseModel):
     prev_cursor: str | None = None
 
 
+def _written_as(annotation: Any) -> Any:
+    """``annotation`` as JSON writes it: a StrEnum is its own value, so as ``str`` pydantic
+    writes its members as they are, without asking each for its ``.value`` (three enums on
+    each of a page's 51 rows: 16 µs)."""
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return str
+    if get_origin(annotation) in (Union, UnionType):
+        return Union[tuple(_written_as(member) for member in get_args(annotation))]  # noqa: UP007
+    return annotation
+
+
 # DataSourcePage's shape over plain values: a TypedDict of DataSourceOut's own fields (built
 # from them, so the two cannot drift). Its serializer knows every field's type; given plain
 # dicts without one, pydantic infers each value's type and takes three times as long.
 _typed_dict: Any = TypedDict
 _ItemFields = _typed_dict(
-    "_ItemFields", {name: field.annotation for name, field in DataSourceOut.model_fields.items()}
+    "_ItemFields",
+    {name: _written_as(field.annotation) for name, field in DataSourceOut.model_fields.items()},
 )
 _PAGE_JSON = TypeAdapter(
     _typed_dict(

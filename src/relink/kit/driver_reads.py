@@ -43,7 +43,12 @@ async def driver_rows(
     parameters = {k: v for k, v in values.items() if k in compiled.named}
     in_text = tuple(sorted((k, v) for k, v in values.items() if k in written))
     text, own = _expanded(compiled, in_text, tuple(parameters))
-    pooled = await connection.get_raw_connection()
+    # Checked out just now: its pooled DBAPI connection is at hand (no I/O), not worth a second
+    # hop into SQLAlchemy's sync world (``get_raw_connection``).
+    sync_connection = connection.sync_connection
+    if sync_connection is None:
+        raise RuntimeError("the session's connection is closed")
+    pooled = sync_connection.connection
     # The psycopg dialect's connection: SQLAlchemy types it loosely.
     driver = cast("psycopg.AsyncConnection[Any]", pooled.driver_connection)
     try:
