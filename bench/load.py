@@ -16,8 +16,10 @@ from typing import Any
 import aiohttp
 
 REFERENCE = "/healthz"
-# Untimed requests per user before a paired measurement.
-WARM_ROUNDS = 6
+# Untimed requests per user before a paired measurement: past psycopg's prepare threshold (the
+# 6th run prepares a statement) and PostgreSQL's five custom plans of a prepared statement
+# (the 11th run uses the plan it keeps).
+WARM_ROUNDS = 12
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -114,7 +116,7 @@ async def paired(
     """``workers`` concurrent users, each alternating the target and the reference."""
     result = Paired([], [])
     # Steady state, not a cold start: as many pooled connections as there are users, each
-    # past psycopg's prepare threshold (5) for this statement; templates compiled.
+    # with this statement prepared and planned for good (WARM_ROUNDS); templates compiled.
     await asyncio.gather(*(_repeat(http, base + path, cookie, WARM_ROUNDS) for _ in range(workers)))
 
     async def user() -> None:
