@@ -50,6 +50,8 @@ class Agency_:
     admin_id: int
     staff_id: int
     grant_ids: list[int]
+    # Each grant's auth kind, in the order of grant_ids (its data sources keep a copy).
+    grant_kinds: list[AuthKind]
     data_sources: int = 0
     clients: int = 0
     # Session tokens of signed-in users, by user id (the bench builds their cookies).
@@ -103,8 +105,10 @@ async def create_agency(database: Database, box: SecretBox) -> Agency_:
                 for n in range(GRANTS)
             ],
         )
-        grant_ids = list(await session.scalars(select(Grant.id).order_by(Grant.id)))
-        seeded = Agency_(agency.id, admin.id, staff.id, grant_ids)
+        grants = list(await session.execute(select(Grant.id, Grant.auth_kind).order_by(Grant.id)))
+        seeded = Agency_(
+            agency.id, admin.id, staff.id, [g.id for g in grants], [g.auth_kind for g in grants]
+        )
         for user_id in (admin.id, staff.id):
             started = await start_session(session, user=await _user(session, user_id), now=now)
             seeded.tokens[user_id] = started.token
@@ -166,6 +170,7 @@ async def grow(database: Database, agency: Agency_, *, data_sources: int) -> Non
                     "client_id": client_id,
                     "client_name": client_name,
                     "grant_id": agency.grant_ids[n % GRANTS],
+                    "auth_kind": agency.grant_kinds[n % GRANTS],
                     "provider": "sandbox",
                     "external_account_id": f"acct-{n}",
                     "external_account_name": f"Account {n} {_WORDS[(n * 7) % len(_WORDS)]}",

@@ -240,6 +240,7 @@ async def _seed(database: Database, box: SecretBox, size: int) -> tuple[int, int
                     "client_id": client_ids[n],
                     "grant_id": grant.id,
                     "provider": "sandbox",
+                    "auth_kind": grant.auth_kind,
                     "external_account_id": _account_id(size, n),
                     "external_account_name": f"Bench {size} {n}",
                     "status": DataSourceStatus.CONNECTED,

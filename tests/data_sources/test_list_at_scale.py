@@ -66,6 +66,7 @@ async def crowd(session: AsyncSession, demo: Demo) -> Demo:
                 "client_id": client_id,
                 "client_name": name,
                 "grant_id": demo.shared_grant_id if k % 2 else demo.second_grant_id,
+                "auth_kind": (demo.shared_grant if k % 2 else demo.second_grant).auth_kind,
                 "provider": "sandbox",
                 "external_account_id": f"x-{client_id}-{k}",
                 "external_account_name": f"Account {k} of {name}",

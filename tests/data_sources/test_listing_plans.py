@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from relink.data_sources.rows import Filters, Sort, list_rows
 from relink.db import Database
+from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
 from tests.fixtures.demo import Demo
 
@@ -26,6 +27,8 @@ LISTINGS = (
     (Filters(), Sort.CLIENT, 50),
     (Filters(status=DataSourceStatus.FAILING), Sort.CLIENT, 20),
     (Filters(q="acme"), Sort.STATUS, 50),
+    (Filters(auth_kind=AuthKind.API_KEY), Sort.CLIENT, 50),
+    (Filters(auth_kind=AuthKind.OAUTH2), Sort.STATUS, 50),
 )
 
 # Copies of each demo data source: an agency large enough that a plan reading a tenth of it
@@ -40,10 +43,10 @@ async def agency_at_scale(postgres: Database) -> AsyncIterator[Database]:
         await session.execute(
             text(
                 """
-                INSERT INTO data_source (agency_id, client_id, grant_id, provider,
+                INSERT INTO data_source (agency_id, client_id, grant_id, provider, auth_kind,
                     external_account_id, external_account_name, client_name, status,
                     consecutive_failures, created_at, updated_at)
-                SELECT agency_id, client_id, grant_id, provider,
+                SELECT agency_id, client_id, grant_id, provider, auth_kind,
                     external_account_id || '-' || copy, external_account_name, client_name,
                     status, consecutive_failures, created_at, updated_at
                 FROM data_source CROSS JOIN generate_series(1, :copies) AS copy

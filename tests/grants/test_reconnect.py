@@ -147,6 +147,8 @@ async def test_choosing_moves_only_the_chosen_source_to_the_new_login(
     assert source is not None
     assert source.status is DataSourceStatus.CONNECTED
     assert source.grant_id != demo.shared_grant_id
+    new_login = await session.get_one(Grant, source.grant_id)
+    assert source.auth_kind is new_login.auth_kind
     assert await _statuses(session, demo.shared_grant_id) == [DataSourceStatus.DISCONNECTED] * 7
 
 

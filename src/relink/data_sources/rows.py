@@ -278,7 +278,8 @@ def _statement(shape: _Shape) -> _RowSelect:
     if shape.client:
         query = query.where(DataSource.client_id == _value("client_id"))
     if shape.auth_kind:
-        query = query.where(Grant.auth_kind == _value("auth_kind", fixed=True))
+        # The data source's copy of its grant's kind: an index of its own (see the model).
+        query = query.where(DataSource.auth_kind == _value("auth_kind", fixed=True))
     if shape.search is _Search.LIKE:
         query = query.where(_names_like(_value("pattern", fixed=True, type_=String())))
     elif shape.search is _Search.FTS:

@@ -37,6 +37,7 @@ async def create_data_source(
         client_name=client_name,
         grant_id=grant.id,
         provider=grant.provider,
+        auth_kind=grant.auth_kind,
         external_account_id=external_account_id,
         external_account_name=external_account_name,
         complete_through=complete_through,

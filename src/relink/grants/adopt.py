@@ -88,7 +88,7 @@ async def adopt(
     await session.execute(
         update(DataSource)
         .where(DataSource.id.in_(ids))
-        .values(grant_id=target.id, updated_at=now)
+        .values(grant_id=target.id, auth_kind=target.auth_kind, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     row.pending = None
