@@ -307,7 +307,7 @@ async def _reading(request: Request) -> AsyncIterator[Reading | None]:
     now = jobs.now()
     async with database.reading() as session:
         token = session_token(request)
-        signed_in = None
+        user = None
         if token is not None:
             cache: SessionCache = state.session_cache
             signed_in = cache.recall(session, token=token, now=now)
@@ -315,7 +315,7 @@ async def _reading(request: Request) -> AsyncIterator[Reading | None]:
                 async with database.transaction() as writing:
                     checked = await cache.resolve(writing, token=token, now=now)
                 signed_in = copy_into(session, checked) if checked is not None else None
-        user = _signed_in_user(request, signed_in) if token is not None else None
+            user = _signed_in_user(request, signed_in)
         yield Reading(user, session, jobs, now) if user is not None else None
 
 
