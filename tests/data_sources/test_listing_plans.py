@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.rows import Filters, Sort, list_rows
 from relink.db import Database
@@ -60,6 +62,17 @@ async def agency_at_scale(postgres: Database) -> AsyncIterator[Database]:
     yield postgres
 
 
+async def _prepared_listings(session: AsyncSession) -> list[Any]:
+    """The listings this session's connection has prepared: name, text and plans made."""
+    found = await session.execute(
+        text(
+            "SELECT name, statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%FROM data_source JOIN%'"
+        )
+    )
+    return list(found.all())
+
+
 async def test_each_listing_is_planned_once_per_connection(
     agency_at_scale: Database, demo: Demo
 ) -> None:
@@ -82,17 +95,10 @@ async def test_each_listing_is_planned_once_per_connection(
                         limit=limit,
                         cursor=page.next_cursor,
                     )
-        prepared = (
-            await session.execute(
-                text(
-                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
-                    " WHERE statement LIKE '%FROM data_source JOIN%'"
-                )
-            )
-        ).all()
+        prepared = await _prepared_listings(session)
 
     assert len(prepared) >= len(LISTINGS)
-    for statement, generic_plans, custom_plans in prepared:
+    for _name, statement, generic_plans, custom_plans in prepared:
         assert generic_plans > 0 and custom_plans <= 5, statement
 
 
@@ -116,16 +122,8 @@ async def test_each_listing_reads_an_index_not_the_agency(
                 await list_rows(
                     session, user=demo.admin, today=TODAY, filters=filters, sort=sort, limit=limit
                 )
-        prepared = (
-            await session.execute(
-                text(
-                    "SELECT name, statement FROM pg_prepared_statements"
-                    " WHERE statement LIKE '%FROM data_source JOIN%'"
-                )
-            )
-        ).all()
         plans = {}
-        for name, statement in prepared:
+        for name, statement, _generic, _custom in await _prepared_listings(session):
             # A utility statement takes no parameters: the agency's id is written in.
             explained = await session.execute(
                 text(f"EXPLAIN EXECUTE {name}({int(demo.agency.id)})")
