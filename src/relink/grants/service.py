@@ -70,6 +70,7 @@ async def open_credentials(
 def store_credentials(*, box: SecretBox, grant: Grant, credentials: dict[str, Any]) -> None:
     """Seal new credentials onto the grant (the caller flushes with the rest of its change)."""
     grant.credentials = box.seal(credentials)
+    grant.token_generation = (grant.token_generation or 0) + 1
     grant.credentials_unreadable_at = None
 
 

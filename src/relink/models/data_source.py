@@ -77,6 +77,9 @@ class DataSource(HasId, HasTimestamps, Base):
     )
     status_reason: Mapped[ErrorClass | None] = mapped_column(str_enum(ErrorClass))
     status_detail: Mapped[str | None] = mapped_column(Text)
+    # The account's IANA time zone as the provider reports it (None: not told, read as UTC):
+    # a day is complete only once it is over there.
+    account_timezone: Mapped[str | None] = mapped_column(String(64))
     # The last day whose data is complete; only ever moves forward.
     complete_through: Mapped[date | None]
     last_ok_at: Mapped[datetime | None]

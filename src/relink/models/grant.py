@@ -39,6 +39,9 @@ class Grant(HasId, HasTimestamps, Base):
     identity_name: Mapped[str | None] = mapped_column(String(320))
     # MultiFernet token of a JSON object: never plaintext, never logged.
     credentials: Mapped[str] = mapped_column(Text)
+    # Counts every new set of credentials (refresh, reconnect): a caller whose access token was
+    # refused forces a refresh only while the token it used is still this generation's.
+    token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     scopes: Mapped[list[str]] = mapped_column(Json, default=list)
     access_expires_at: Mapped[datetime | None]
     # When the provider has told us the refresh token itself will lapse.
