@@ -33,7 +33,7 @@ from relink.app import create_app
 from relink.config import Settings
 from relink.db import Database
 from relink.demo import seed_demo
-from relink.grants.refresh import refresh_grant
+from relink.grants.refresh import refresh_current
 from relink.incidents import service as incidents
 from relink.kit.crypto import SecretBox, generate_key
 from relink.models import DataSource, Grant, Incident, Notification
@@ -191,7 +191,7 @@ async def _probe_rounds(
     delays = []
     phase = random.Random(5)
     for _ in range(PROBE_ROUNDS):
-        await refresh_grant(ctx, grant_id=grant_id, force=True)
+        await refresh_current(ctx, grant_id=grant_id)
         stop = asyncio.Event()
         ticking = asyncio.create_task(_tick(ctx, stop))
         try:

@@ -37,7 +37,7 @@ from relink import migrate
 from relink.config import get_settings
 from relink.db import Database
 from relink.grants.reconnect import repair_grant
-from relink.grants.refresh import refresh_grant
+from relink.grants.refresh import refresh_current
 from relink.kit.crypto import SecretBox, generate_key
 from relink.models import (
     Agency,
@@ -335,7 +335,7 @@ async def _repair_figures(
             sandbox_url, "POST", "/admin/faults", kind="revoke_grant", grant=_email(size)
         )
         started = time.perf_counter()
-        result = await refresh_grant(ctx, grant_id=grant_id, force=True)
+        result = await refresh_current(ctx, grant_id=grant_id)
         revoke.append(time.perf_counter() - started)
         assert result.applied is not None and len(result.applied.disconnected_ids) == size
         await _check_told(ctx, grant_id, resolved=False)

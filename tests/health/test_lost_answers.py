@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.grants.refresh import Outcome, refresh_grant
+from relink.grants.refresh import Outcome, refresh_current
 from relink.kit.crypto import SecretBox
 from relink.models import Notification
 from relink.notifications.kinds import RECONNECT_NEEDED
@@ -56,7 +56,7 @@ async def test_a_token_endpoint_slower_than_a_data_call_is_waited_for(
 ) -> None:
     token_fault(sandbox, "slow", delay=HANG)
 
-    result = await refresh_grant(ctx, grant_id=demo.shared_grant_id, force=True)
+    result = await refresh_current(ctx, grant_id=demo.shared_grant_id)
 
     assert result.outcome is Outcome.REFRESHED
     assert refresh_calls(sandbox) == 1
@@ -69,10 +69,10 @@ async def test_a_hang_past_the_token_timeout_is_retried_at_once_and_keeps_the_gr
     # The provider carries out the refresh the client gave up on, after the retry's.
     token_fault(sandbox, "slow", delay=LONG_HANG, times=1)
 
-    result = await refresh_grant(ctx, grant_id=grant_id, force=True)
+    result = await refresh_current(ctx, grant_id=grant_id)
     await asyncio.sleep(LONG_HANG)  # the hung request finishes at the provider
     after_the_grace(sandbox, clock)
-    later = await refresh_grant(ctx, grant_id=grant_id, force=True)
+    later = await refresh_current(ctx, grant_id=grant_id)
 
     assert (result.outcome, later.outcome) == (Outcome.REFRESHED, Outcome.REFRESHED)
     assert (await reload_grant(session, grant_id)).status is GrantStatus.ACTIVE
@@ -92,10 +92,10 @@ async def test_a_dropped_answer_then_5xx_is_retried_until_the_rotated_token_arri
     token_fault(sandbox, "drop_response", times=1)
     token_fault(sandbox, "server_error", status=503, times=2)
 
-    result = await refresh_grant(ctx, grant_id=grant_id, force=True)
+    result = await refresh_current(ctx, grant_id=grant_id)
     saved = box.open((await reload_grant(session, grant_id)).credentials)["refresh_token"]
     after_the_grace(sandbox, clock)
-    later = await refresh_grant(ctx, grant_id=grant_id, force=True)
+    later = await refresh_current(ctx, grant_id=grant_id)
 
     assert result.outcome is Outcome.REFRESHED
     assert refresh_calls(sandbox) == 5
@@ -118,7 +118,7 @@ async def test_retries_after_a_lost_answer_are_all_sent_inside_the_reuse_grace(
     token_fault(sandbox, "slow", delay=1.0)
     token_fault(sandbox, "drop_response")
 
-    result = await refresh_grant(ctx, grant_id=demo.shared_grant_id, force=True)
+    result = await refresh_current(ctx, grant_id=demo.shared_grant_id)
 
     assert result.outcome is Outcome.FAILED
     assert refresh_calls(sandbox) == 3
@@ -129,7 +129,7 @@ async def test_an_answer_lost_for_good_keeps_the_old_token_and_remembers_the_los
 ) -> None:
     token_fault(sandbox, "drop_response")
 
-    result = await refresh_grant(ctx, grant_id=demo.shared_grant_id, force=True)
+    result = await refresh_current(ctx, grant_id=demo.shared_grant_id)
 
     assert result.outcome is Outcome.FAILED
     grant = await reload_grant(session, demo.shared_grant_id)
@@ -143,12 +143,12 @@ async def test_an_invalid_grant_after_a_lost_answer_says_the_answer_was_lost(
 ) -> None:
     grant_id = demo.shared_grant_id
     token_fault(sandbox, "drop_response")
-    await refresh_grant(ctx, grant_id=grant_id, force=True)
+    await refresh_current(ctx, grant_id=grant_id)
     sandbox.state.faults.clear()
     # The only copy of the rotated token was in a lost answer: the old one is dead for good.
     after_the_grace(sandbox, clock)
 
-    result = await refresh_grant(ctx, grant_id=grant_id, force=True)
+    result = await refresh_current(ctx, grant_id=grant_id)
 
     assert result.outcome is Outcome.FAILED
     assert (await reload_grant(session, grant_id)).status is GrantStatus.DISCONNECTED
@@ -163,7 +163,7 @@ async def test_an_invalid_grant_in_the_same_run_as_a_lost_answer_says_the_answer
     token_fault(sandbox, "drop_response", times=1)
     sandbox.add_fault("revoke_grant", grant=MANAGER)
 
-    result = await refresh_grant(ctx, grant_id=demo.shared_grant_id, force=True)
+    result = await refresh_current(ctx, grant_id=demo.shared_grant_id)
 
     assert result.failure is not None
     assert result.failure.classification.hint == HINT_ANSWER_LOST
@@ -176,11 +176,11 @@ async def test_a_good_refresh_forgets_an_earlier_lost_answer(
     # Every attempt answered 5xx after the lost one: the old token is still inside the grace.
     token_fault(sandbox, "drop_response", times=1)
     token_fault(sandbox, "server_error", status=500, times=10)
-    await refresh_grant(ctx, grant_id=demo.shared_grant_id, force=True)
+    await refresh_current(ctx, grant_id=demo.shared_grant_id)
     assert (await reload_grant(session, demo.shared_grant_id)).refresh_answer_lost_at is not None
     sandbox.state.faults.clear()
 
-    result = await refresh_grant(ctx, grant_id=demo.shared_grant_id, force=True)
+    result = await refresh_current(ctx, grant_id=demo.shared_grant_id)
 
     assert result.outcome is Outcome.REFRESHED
     assert (await reload_grant(session, demo.shared_grant_id)).refresh_answer_lost_at is None

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.grants.refresh import refresh_grant
+from relink.grants.refresh import refresh_current
 from relink.models import Incident
 from relink.providers.catalog import Catalog
 from relink.providers.detection_spec import ProbeSpec
@@ -30,7 +30,7 @@ async def connected(demo: Demo, ctx: JobContext, sandbox: SandboxServer) -> Demo
     sandbox.state.transmitter.streams.clear()
     sandbox.state.transmitter.deauthorize_callbacks.clear()
     for grant_id in (demo.shared_grant_id, demo.second_grant_id):
-        await refresh_grant(ctx, grant_id=grant_id, force=True)
+        await refresh_current(ctx, grant_id=grant_id)
     return demo
 
 

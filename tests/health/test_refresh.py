@@ -149,8 +149,8 @@ async def _sweep_refreshes(ctx: JobContext, *, rounds: int = 20) -> int:
         if not due:
             break
         busy += 1
-        for grant_id in due:
-            await refresh_grant(ctx, grant_id=grant_id, force=True)
+        for grant_id, generation in due.items():
+            await refresh_grant(ctx, grant_id=grant_id, replacing=generation)
     return busy
 
 

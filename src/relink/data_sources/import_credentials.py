@@ -34,13 +34,21 @@ class RefreshFailed(Exception):
 
 
 async def credentials_for_import(
-    ctx: JobContext, *, grant_id: int, provider: str, auth_kind: AuthKind, force_refresh: bool
-) -> dict[str, Any]:
-    """The grant's credentials for an import, refreshing the access token first when it is
-    (or the provider says it is) no longer good; ``RefreshFailed`` when that refresh fails."""
+    ctx: JobContext,
+    *,
+    grant_id: int,
+    provider: str,
+    auth_kind: AuthKind,
+    refused_generation: int | None,
+) -> tuple[int, dict[str, Any]]:
+    """The grant's credentials for an import and their token generation, refreshing the access
+    token first when it is no longer good, or when the provider refused the token of
+    ``refused_generation`` (unless another caller replaced it already: then the current one is
+    returned); ``RefreshFailed`` when that refresh fails."""
     oauth = auth_kind is AuthKind.OAUTH2
-    if oauth and (force_refresh or not await _holds_usable_token(ctx, grant_id=grant_id)):
-        result = await refresh_grant(ctx, grant_id=grant_id, force=force_refresh)
+    refused = refused_generation is not None
+    if oauth and (refused or not await _holds_usable_token(ctx, grant_id=grant_id)):
+        result = await refresh_grant(ctx, grant_id=grant_id, replacing=refused_generation)
         if result.failure is not None:
             raise RefreshFailed(result, result.failure)
         if result.outcome is Outcome.BUSY:
@@ -51,9 +59,10 @@ async def credentials_for_import(
         if grant.status is not GrantStatus.ACTIVE:
             raise _transient(provider, "the grant went down while this import waited")
         credentials = await open_credentials(session, box=ctx.box, grant=grant)
+        generation = grant.token_generation
     if auth_kind is AuthKind.OAUTH2 and not credentials.get("access_token"):
         raise _transient(provider, "no access token yet")
-    return credentials
+    return generation, credentials
 
 
 async def _holds_usable_token(ctx: JobContext, *, grant_id: int) -> bool:
@@ -92,6 +101,7 @@ class GrantCredentials:
         self._provider = provider
         self._auth_kind = auth_kind
         self._lock = asyncio.Lock()
+        # The grant's token generation of the credentials held (``Grant.token_generation``).
         self._generation = 0
         self._credentials: dict[str, Any] | None = None
         self._error: Exception | None = None
@@ -101,27 +111,27 @@ class GrantCredentials:
         """The credentials and their generation (to say which ones a provider rejected)."""
         async with self._lock:
             if self._credentials is None and self._error is None:
-                await self._load(force_refresh=False)
+                await self._load(refused_generation=None)
             return self._current()
 
     async def after_rejection(self, generation: int) -> tuple[int, dict[str, Any]]:
         """The provider said the access token of ``generation`` is no good: refresh once (the
-        refresh decides whether the grant itself is dead); later callers get its result."""
+        refresh decides whether the grant itself is dead, and refreshes only if no one else,
+        in any process, replaced that token already); later callers get its result."""
         async with self._lock:
             if generation == self._generation and self._error is None:
-                await self._load(force_refresh=True)
+                await self._load(refused_generation=generation)
             return self._current()
 
-    async def _load(self, *, force_refresh: bool) -> None:
+    async def _load(self, *, refused_generation: int | None) -> None:
         try:
-            self._credentials = await credentials_for_import(
+            self._generation, self._credentials = await credentials_for_import(
                 self._ctx,
                 grant_id=self._grant_id,
                 provider=self._provider,
                 auth_kind=self._auth_kind,
-                force_refresh=force_refresh,
+                refused_generation=refused_generation,
             )
-            self._generation += 1
         except (RefreshFailed, ProviderFailure, CredentialsUnreadable) as error:
             self._error = error
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 
 from relink.errors import CredentialsUnreadable
 from relink.grants.failures import Applied, apply_grant_failure, backoff
@@ -90,11 +91,18 @@ def _backing_off(provider: str) -> ProviderFailure:
     return ProviderFailure(classification, provider=provider, operation="refresh_backoff")
 
 
-async def refresh_grant(ctx: JobContext, *, grant_id: int, force: bool = False) -> RefreshResult:
+async def refresh_grant(
+    ctx: JobContext, *, grant_id: int, replacing: int | None = None
+) -> RefreshResult:
     """Refresh one grant's access token unless it is fresh; safe to call from many processes.
 
-    Callers in one process while a refresh of the grant runs receive its result (``joined``);
-    other processes wait on the grant's lease.
+    ``replacing`` forces a refresh of a token that looks fresh: the token generation a caller
+    saw refused by the provider, or found due by the clock. It is refreshed only while that
+    generation is still the grant's, compared under the lease; when another caller (in any
+    process) has replaced it meanwhile, the answer is ``STILL_FRESH``: use the current token.
+    So one expiry costs one token call, however many data sources, batches and processes met
+    it. Callers in one process while a refresh of the grant runs receive its result
+    (``joined``); other processes wait on the grant's lease.
     """
     loop = asyncio.get_running_loop()
     key = (id(loop), id(ctx.database), grant_id)
@@ -107,20 +115,34 @@ async def refresh_grant(ctx: JobContext, *, grant_id: int, force: bool = False) 
     _in_flight[key] = future
     result = RefreshResult(Outcome.BUSY)
     try:
-        result = await _refresh_once(ctx, grant_id=grant_id, force=force)
+        result = await _refresh_once(ctx, grant_id=grant_id, replacing=replacing)
         return result
     finally:
         del _in_flight[key]
         future.set_result(result)
 
 
-async def _refresh_once(ctx: JobContext, *, grant_id: int, force: bool) -> RefreshResult:
+async def refresh_current(ctx: JobContext, *, grant_id: int) -> RefreshResult:
+    """Refresh the grant's current token now, fresh or not (a "refresh now" by hand)."""
+    async with ctx.database.transaction() as session:
+        generation = await session.scalar(
+            select(Grant.token_generation).where(Grant.id == grant_id)
+        )
+    if generation is None:
+        return RefreshResult(Outcome.SKIPPED)
+    return await refresh_grant(ctx, grant_id=grant_id, replacing=generation)
+
+
+async def _refresh_once(ctx: JobContext, *, grant_id: int, replacing: int | None) -> RefreshResult:
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, grant_id)
         if grant is None or grant.auth_kind is not AuthKind.OAUTH2:
             return RefreshResult(Outcome.SKIPPED)
         if grant.status is not GrantStatus.ACTIVE:
             return RefreshResult(Outcome.SKIPPED)
+        force = replacing is not None
+        if force and grant.token_generation != replacing:
+            return RefreshResult(Outcome.STILL_FRESH)
         if not force and is_fresh(grant, now=ctx.now()):
             return RefreshResult(Outcome.STILL_FRESH)
         if not force and in_backoff(grant, now=ctx.now()):
@@ -138,7 +160,7 @@ async def _refresh_once(ctx: JobContext, *, grant_id: int, force: bool) -> Refre
     if not await _take(lease, ctx):
         return RefreshResult(Outcome.BUSY)
     try:
-        return await _refresh_holding_lease(ctx, grant_id=grant_id, seen=seen)
+        return await _refresh_holding_lease(ctx, grant_id=grant_id, seen=seen, replacing=replacing)
     finally:
         await lease.release()
 
@@ -160,13 +182,16 @@ async def _take(lease: LeaseLock, ctx: JobContext) -> bool:
 
 
 async def _refresh_holding_lease(
-    ctx: JobContext, *, grant_id: int, seen: tuple[datetime | None, int]
+    ctx: JobContext, *, grant_id: int, seen: tuple[datetime | None, int], replacing: int | None
 ) -> RefreshResult:
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, grant_id, populate_existing=True)
         assert grant is not None
         if grant.status is not GrantStatus.ACTIVE:
             return RefreshResult(Outcome.SKIPPED)
+        if replacing is not None and grant.token_generation != replacing:
+            # The refused token was replaced while we waited for the lease: use the new one.
+            return RefreshResult(Outcome.STILL_FRESH)
         if _attempt_marker(grant) != seen:
             # Another process refreshed, or tried and failed, while we waited for the lease:
             # use its result rather than calling the token endpoint again.

@@ -8,6 +8,9 @@ from relink.worker.registry import JobName, job
 
 
 @job(JobName.REFRESH)
-async def refresh_job(ctx: JobContext, *, grant_id: int, force: bool = False) -> RefreshResult:
-    """Refresh one grant's access token unless it is still fresh."""
-    return await refresh_grant(ctx, grant_id=grant_id, force=force)
+async def refresh_job(
+    ctx: JobContext, *, grant_id: int, replacing: int | None = None
+) -> RefreshResult:
+    """Refresh one grant's access token unless it is still fresh (or replace generation
+    ``replacing``, see ``refresh_grant``)."""
+    return await refresh_grant(ctx, grant_id=grant_id, replacing=replacing)

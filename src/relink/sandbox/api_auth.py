@@ -101,6 +101,15 @@ def _resolve(state: SandboxState, credential: str | None) -> tuple[Caller | None
     if revoked is not None:
         state.stats.faults_triggered[FaultKind.REVOKE_GRANT] += 1
         return caller, unauthenticated("The grant was revoked.")
+    ended = state.faults.find_for_family(
+        FaultKind.END_ACCESS,
+        now=state.now(),
+        subject=token.subject,
+        family_created_at=token.issued_at,
+    )
+    if ended is not None:
+        state.stats.faults_triggered[FaultKind.END_ACCESS] += 1
+        return caller, token_expired()
     if token.is_access_expired_at(state.now()):
         return caller, token_expired()
     return caller, None

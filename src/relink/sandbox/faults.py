@@ -17,6 +17,9 @@ from typing import Any
 class FaultKind(enum.StrEnum):
     REVOKE_GRANT = "revoke_grant"
     EXPIRE_REFRESH = "expire_refresh"
+    # The provider ends the login's access tokens before their stated lifetime (a password
+    # change, a security policy): the data API calls them expired, their refresh still works.
+    END_ACCESS = "end_access"
     REMOVE_PERMISSION = "remove_permission"
     UNLINK_ACCOUNT = "unlink_account"
     ROTATE_API_KEY = "rotate_api_key"
@@ -30,7 +33,12 @@ class FaultKind(enum.StrEnum):
 
 # Kinds that concern a login's tokens as a whole; an account target means nothing for them.
 GRANT_ONLY_KINDS = frozenset(
-    {FaultKind.REVOKE_GRANT, FaultKind.EXPIRE_REFRESH, FaultKind.INVALID_CLIENT}
+    {
+        FaultKind.REVOKE_GRANT,
+        FaultKind.EXPIRE_REFRESH,
+        FaultKind.END_ACCESS,
+        FaultKind.INVALID_CLIENT,
+    }
 )
 DEFAULT_RETRY_AFTER_SECONDS = 30
 DEFAULT_DELAY_SECONDS = 5.0
@@ -144,7 +152,9 @@ class FaultBook:
     def find_for_family(
         self, kind: FaultKind, *, now: float, subject: str, family_created_at: float
     ) -> Fault | None:
-        """A grant-level fault hits only families born before it: a reconnect after it works."""
+        """A grant-level fault hits only families born before it: a reconnect after it works.
+
+        (``end_access`` passes a token's issue time: only tokens issued before it end.)"""
         for fault in self.active(now):
             if (
                 fault.kind == kind

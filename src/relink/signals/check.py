@@ -68,6 +68,8 @@ async def check_grant(
             return CheckResult(Verdict.SKIPPED)
         expired = grant.access_expires_at is not None and grant.access_expires_at <= ctx.now()
         auth_kind = grant.auth_kind
+        # The token this check looks at; a refresh it asks for replaces only this one.
+        generation = grant.token_generation
     url = spec.probe_url()
     if url is None:
         return CheckResult(Verdict.SKIPPED)
@@ -76,7 +78,7 @@ async def check_grant(
             # The refresh schedule renews it; a refresh here would be a refresh just to look.
             return CheckResult(Verdict.SKIPPED)
         # A signal is evidence: the refresh the grant needs anyway answers it.
-        return await _refresh_decides(ctx, grant_id, via=via, evidence_at=evidence_at)
+        return await _refresh_decides(ctx, grant_id, generation, via=via, evidence_at=evidence_at)
     auth = api_auth(spec, credentials)
     values = dict(auth.url_params)
     if auth_kind is AuthKind.OAUTH2:
@@ -95,7 +97,7 @@ async def check_grant(
     evidence = evidence_at or called_at
     if error_class is ErrorClass.ACCESS_TOKEN_EXPIRED and auth_kind is AuthKind.OAUTH2:
         # Refused before its time: only the token endpoint can say whether the grant is dead.
-        return await _refresh_decides(ctx, grant_id, via=via, evidence_at=evidence)
+        return await _refresh_decides(ctx, grant_id, generation, via=via, evidence_at=evidence)
     if error_class in GRANT_LEVEL:
         async with ctx.database.transaction() as session:
             grant = await session.get(Grant, grant_id, populate_existing=True)
@@ -137,13 +139,13 @@ async def check_grant(
 
 
 async def _refresh_decides(
-    ctx: JobContext, grant_id: int, *, via: str, evidence_at: datetime | None
+    ctx: JobContext, grant_id: int, generation: int, *, via: str, evidence_at: datetime | None
 ) -> CheckResult:
     """The token endpoint's answer decides: ``invalid_grant`` ends the grant (the refresh
     applies it), a new token means the grant lives, anything else changes nothing."""
     found = DETECTION.set((via, evidence_at or ctx.now()))
     try:
-        result = await refresh_grant(ctx, grant_id=grant_id, force=True)
+        result = await refresh_grant(ctx, grant_id=grant_id, replacing=generation)
     finally:
         DETECTION.reset(found)
     if result.applied is not None and result.applied.error_class in GRANT_LEVEL:

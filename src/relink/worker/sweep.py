@@ -42,6 +42,11 @@ log = structlog.get_logger(__name__)
 CLAIM_TTL = timedelta(minutes=10)
 # Rows claimed per round trip: one statement per batch, never one per row.
 CLAIM_BATCH = 500
+# A check asks whether each grant still works now; a refresh this recent (by anyone) already
+# answered it. Two checks started together (cron on two machines, a second click) then cost one
+# token call per grant, not one per check: each extra rotation is one more chance to lose the
+# newest refresh token. A grant revoked inside it is still found by its signal or the probe.
+CHECK_ANSWERED_BY_REFRESHES_WITHIN = timedelta(seconds=5)
 # Parallel provider calls from one process (the HTTP client keeps its own socket limits).
 CONCURRENCY = 50
 
@@ -112,8 +117,9 @@ async def claim_due_grants(
     limit: int,
     every_active: bool = False,
     refreshed_before: datetime | None = None,
-) -> list[int]:
-    """OAuth grants whose refresh is due (or never happened), pushed ``CLAIM_TTL`` ahead.
+) -> dict[int, int]:
+    """OAuth grants whose refresh is due (or never happened), pushed ``CLAIM_TTL`` ahead:
+    each id with the token generation found due, the one its refresh may replace.
 
     ``every_active`` takes every active OAuth grant, due or not (an operator's check now);
     grants refreshed at or after ``refreshed_before`` are left alone.
@@ -122,11 +128,14 @@ async def claim_due_grants(
         _oauth_grants_to_check(
             now=now, every_active=every_active, refreshed_before=refreshed_before or now
         )
+        .add_columns(Grant.token_generation)
         .order_by(Grant.next_refresh_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return await _claim(session, Grant, due, Grant.next_refresh_at, now + CLAIM_TTL)
+    generations = {row.id: row.token_generation for row in await session.execute(due)}
+    await _push_due_time(session, Grant, list(generations), Grant.next_refresh_at, now + CLAIM_TTL)
+    return generations
 
 
 def _due_data_sources(*, now: datetime) -> Select[int]:
@@ -153,6 +162,13 @@ async def _claim(
     session: AsyncSession, model: type, due: Any, column: Any, until: datetime
 ) -> list[int]:
     ids = list(await session.scalars(due))
+    await _push_due_time(session, model, ids, column, until)
+    return ids
+
+
+async def _push_due_time(
+    session: AsyncSession, model: type, ids: list[int], column: Any, until: datetime
+) -> None:
     if ids:
         await session.execute(
             update(model)
@@ -160,7 +176,6 @@ async def _claim(
             .values({column: until})
             .execution_options(synchronize_session=False)
         )
-    return ids
 
 
 @dataclass(frozen=True)
@@ -213,22 +228,27 @@ async def sweep(
                 now=ctx.now(),
                 limit=CLAIM_BATCH,
                 every_active=check_every_grant,
-                refreshed_before=started,
+                refreshed_before=(
+                    started - CHECK_ANSWERED_BY_REFRESHES_WITHIN if check_every_grant else started
+                ),
             )
         grant_ids = [g for g in claimed if g not in seen_grants]
         if not grant_ids:
             break
         seen_grants.update(grant_ids)
-        # Due by the clock (ahead of expiry, or the daily refresh): refresh even if not expired.
-        refreshes = [partial(refresh_grant, ctx, grant_id=g, force=True) for g in grant_ids]
+        # Due by the clock (ahead of expiry, or the daily refresh): refresh even if not expired,
+        # unless someone replaced the token found due since the claim (another sweep's refresh).
+        refreshes = [
+            partial(refresh_grant, ctx, grant_id=g, replacing=claimed[g]) for g in grant_ids
+        ]
         for refreshed in await _gather(limiter, refreshes):
             report.add_refresh(refreshed)
     seen_sources: set[int] = set()
     done = 0
     while True:
         async with ctx.database.transaction() as session:
-            claimed = await claim_due_data_sources(session, now=ctx.now(), limit=CLAIM_BATCH)
-        source_ids = [s for s in claimed if s not in seen_sources]
+            due = await claim_due_data_sources(session, now=ctx.now(), limit=CLAIM_BATCH)
+        source_ids = [s for s in due if s not in seen_sources]
         if not source_ids:
             break
         seen_sources.update(source_ids)
