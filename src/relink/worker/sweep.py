@@ -217,9 +217,12 @@ async def sweep(
     report = SweepReport()
     limiter = asyncio.Semaphore(CONCURRENCY)
     started = ctx.now()
-    # Runs left "running" by a worker that died: closed, their days due again below.
+    # Runs left "running" by a worker that died (its lease ran out, or it was a process of this
+    # machine that has ended, such as this server's previous life): closed, due again below.
     async with ctx.database.transaction() as session:
-        report.interrupted_runs = await close_abandoned_runs(session, now=started)
+        report.interrupted_runs = await close_abandoned_runs(
+            session, now=started, worker_id=ctx.worker_id
+        )
     seen_grants: set[int] = set()
     while True:
         async with ctx.database.transaction() as session:
