@@ -1,68 +1,44 @@
-"""Webhook signatures: ``t=<unix seconds>,v1=<hex HMAC-SHA256 of "{t}.{raw body}">``.
+"""Webhook signatures on the Standard Webhooks specification (https://www.standardwebhooks.com).
 
-The recipe is documented in docs/webhooks.md; change it only together with that page.
+Each delivery carries ``webhook-id`` (the event's id, the same on every retry),
+``webhook-timestamp`` (unix seconds) and ``webhook-signature``: ``v1,<base64 HMAC-SHA256>`` of
+``"{id}.{timestamp}.{raw body}"``, keyed with the base64-decoded part of the endpoint's
+``whsec_...`` secret; during a rotation one signature per live secret, separated by spaces.
+The signing itself is the specification's reference library (``standardwebhooks``), so any
+receiver library of the specification verifies what Relink sends. docs/webhooks.md documents
+the recipe; change it only together with that page.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-SIGNATURE_HEADER = "Relink-Signature"
+from standardwebhooks.webhooks import Webhook
+
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+# Not part of the specification: the event type, so a receiver can route before it parses.
 EVENT_HEADER = "Relink-Event"
-DELIVERY_HEADER = "Relink-Delivery"
-SCHEME = "v1"
-# A signature older (or further in the future) than this is a replay, not a delivery; five
-# minutes absorbs clock skew between us and the receiver.
-DEFAULT_TOLERANCE_SECONDS = 300
 
 
-def _mac(secret: str, timestamp: int, body: bytes) -> str:
-    signed = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``Relink-Signature`` value for ``body`` sent at ``timestamp`` (unix seconds)."""
-    return signature_header([secret], timestamp, body)
-
-
-def signature_header(secrets: Sequence[str], timestamp: int, body: bytes) -> str:
-    """One ``v1`` per secret: during a rotation both the new and the previous secret sign."""
+def signature(secrets: Sequence[str], *, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: one ``v1,...`` per secret (current first)."""
     if not secrets:
         raise ValueError("at least one secret is needed to sign")
-    macs = ",".join(f"{SCHEME}={_mac(secret, timestamp, body)}" for secret in secrets)
-    return f"t={timestamp},{macs}"
+    at = datetime.fromtimestamp(timestamp, tz=UTC)
+    return " ".join(
+        Webhook(secret).sign(msg_id=message_id, timestamp=at, data=body) for secret in secrets
+    )
 
 
-def verify(
-    secret: str,
-    header: str,
-    body: bytes,
-    *,
-    now: datetime | float,
-    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
-) -> bool:
-    """True when ``header`` signs ``body`` with ``secret`` and its timestamp is recent."""
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                return False
-        elif key == SCHEME:
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        return False
-    current = now.timestamp() if isinstance(now, datetime) else float(now)
-    if abs(current - timestamp) > tolerance:
-        return False
-    expected = _mac(secret, timestamp, body)
-    # Check every candidate (no early exit) and compare in constant time.
-    matches = [hmac.compare_digest(expected, candidate) for candidate in candidates]
-    return any(matches)
+def signed_headers(
+    secrets: Sequence[str], *, message_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The three Standard Webhooks headers of one delivery."""
+    return {
+        ID_HEADER: message_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: signature(secrets, message_id=message_id, timestamp=timestamp, body=body),
+    }

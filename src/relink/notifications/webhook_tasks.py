@@ -17,10 +17,9 @@ from relink.kit.retry import retry_wait
 from relink.models import WebhookDelivery, WebhookEndpoint
 from relink.notifications.webhook_http import WebhookSender
 from relink.notifications.webhook_signing import (
-    DELIVERY_HEADER,
     EVENT_HEADER,
-    SIGNATURE_HEADER,
-    signature_header,
+    ID_HEADER,
+    signed_headers,
 )
 from relink.notifications.webhooks import request_body, signing_secrets
 from relink.providers.http import NoAnswer
@@ -116,7 +115,7 @@ async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
         headers = {
             "Content-Type": "application/json",
             EVENT_HEADER: delivery.event,
-            DELIVERY_HEADER: delivery.event_id,
+            ID_HEADER: delivery.event_id,
         }
         # Slack checks nothing of ours (its URL is the secret); everyone else gets a signature.
         if endpoint.payload_format != "slack":
@@ -127,7 +126,9 @@ async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
                 secrets = []
             if not secrets:
                 continue  # stays claimed; retried after CLAIM_TTL once the keys are fixed
-            headers[SIGNATURE_HEADER] = signature_header(secrets, timestamp, body)
+            headers |= signed_headers(
+                secrets, message_id=delivery.event_id, timestamp=timestamp, body=body
+            )
         sends.append(
             _Send(
                 delivery_id=delivery.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import secrets
 import uuid
@@ -97,7 +98,8 @@ def _validate_events(events: Sequence[str]) -> list[str]:
 
 
 def _new_secret() -> str:
-    return SECRET_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
+    # Standard Webhooks: the part after the prefix is the HMAC key in (standard) base64.
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
 async def create_endpoint(
@@ -217,7 +219,14 @@ async def emit(
     rows: list[dict[str, Any]] = []
     for item in items:
         event_id = uuid.uuid4().hex
-        payload = {"id": event_id, "type": event, "created": created, "data": item}
+        # Standard Webhooks names the time "timestamp"; "created" is kept for earlier receivers.
+        payload = {
+            "id": event_id,
+            "type": event,
+            "timestamp": created,
+            "created": created,
+            "data": item,
+        }
         rows.extend(
             {
                 "agency_id": agency_id,
