@@ -20,6 +20,7 @@ from relink.kit.crypto import SecretBox
 from relink.kit.retry import MAX_ATTEMPTS, RETRY_SCHEDULE
 from relink.models import WebhookDelivery, WebhookEndpoint
 from relink.notifications import webhooks
+from relink.notifications.chat_messages import slack_message, teams_message
 from relink.notifications.webhook_tasks import deliver_due, deliver_one
 from relink.providers.catalog import load_catalog
 from relink.providers.http import HttpClient
@@ -316,10 +317,59 @@ async def test_a_slack_endpoint_gets_an_incoming_webhook_message(
     assert "webhook-signature" not in request.headers
 
 
+async def test_a_teams_endpoint_gets_an_adaptive_card_with_the_action(
+    session: AsyncSession,
+    box: SecretBox,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
+    receiver: WebhookReceiver,
+) -> None:
+    await add_endpoint(session, box, demo, receiver.endpoint(), payload_format="teams")
+    await emit(session, demo, clock, [DISCONNECTED])
+
+    await deliver_due(ctx)
+
+    [request] = receiver.requests
+    message = json.loads(request.body)
+    # The shape Microsoft documents for a Workflows webhook: a message with one card attached.
+    assert message["type"] == "message"
+    [attachment] = message["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+    assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    title, facts = card["body"]
+    assert title == {
+        "type": "TextBlock",
+        "text": "Google Ads disconnected",
+        "weight": "Bolder",
+        "size": "Medium",
+        "wrap": True,
+        "color": "attention",
+    }
+    assert facts["facts"] == [
+        {"title": "Clients", "value": "Acme Dental"},
+        {"title": "Reason", "value": "the sign-in was revoked"},
+    ]
+    assert card["actions"] == [
+        {"type": "Action.OpenUrl", "title": "Reconnect", "url": DISCONNECTED["action_url"]}
+    ]
+    assert "webhook-signature" not in request.headers
+
+
+def test_a_teams_card_tolerates_missing_fields() -> None:
+    message = teams_message({"type": "import.failed", "data": {}})
+
+    card = message["attachments"][0]["content"]
+    assert [block["type"] for block in card["body"]] == ["TextBlock"]
+    assert "actions" not in card
+
+
 def test_a_slack_message_escapes_names_and_tolerates_missing_fields() -> None:
     payload = {"type": "import.failed", "data": {"client_name": "Smith & <Sons>"}}
 
-    message = webhooks.slack_message(payload)
+    message = slack_message(payload)
 
     assert message["text"] == ":warning: A data source import failed for Smith &amp; &lt;Sons&gt;."
     assert len(message["blocks"]) == 1

@@ -111,6 +111,16 @@ async def test_the_endpoint_list_shows_events_and_format(admin: httpx.Client) ->
     assert "import.failed" in page and "grant.expires_soon" in page
 
 
+async def test_a_teams_endpoint_is_added_without_a_secret(admin: httpx.Client) -> None:
+    added = _add_webhook(
+        admin, url="https://example.webhook.office.test/workflows/1", payload_format="teams"
+    )
+
+    assert added.status_code == 200 and "the URL itself is the secret" in added.text
+    assert not SECRET.search(added.text)
+    assert "Teams message" in admin.get("/settings/webhooks").text
+
+
 async def test_a_bad_webhook_url_is_refused_on_the_form(admin: httpx.Client) -> None:
     answer = _add_webhook(admin, url="ftp://example.com/hook")
 

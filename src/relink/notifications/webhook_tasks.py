@@ -21,7 +21,7 @@ from relink.notifications.webhook_signing import (
     ID_HEADER,
     signed_headers,
 )
-from relink.notifications.webhooks import request_body, signing_secrets
+from relink.notifications.webhooks import CHAT_FORMATS, request_body, signing_secrets
 from relink.providers.http import NoAnswer
 from relink.worker.context import JobContext
 from relink.worker.registry import JobName, job
@@ -117,8 +117,8 @@ async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
             EVENT_HEADER: delivery.event,
             ID_HEADER: delivery.event_id,
         }
-        # Slack checks nothing of ours (its URL is the secret); everyone else gets a signature.
-        if endpoint.payload_format != "slack":
+        # Slack and Teams check nothing of ours (the URL is the secret); the rest is signed.
+        if endpoint.payload_format not in CHAT_FORMATS:
             try:
                 secrets = signing_secrets(ctx.box, endpoint.secret, now=now)
             except CredentialsUnreadable:

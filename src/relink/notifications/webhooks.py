@@ -7,7 +7,7 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from relink.kit.crypto import SecretBox
 from relink.kit.pagination import clamp_limit
 from relink.kit.public_address import HostPolicy, literal_ip, resolve
 from relink.models import WebhookDelivery, WebhookEndpoint
+from relink.notifications.chat_messages import slack_message, teams_message
 from relink.worker.enqueue import enqueue
 from relink.worker.registry import JobName
 
@@ -30,7 +31,12 @@ EVENTS = (
     "import.failed",
     "grant.expires_soon",
 )
-PAYLOAD_FORMATS = ("json", "slack")
+# Chat formats are unsigned: the chat product checks nothing of ours (its URL is the secret).
+CHAT_FORMATS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "slack": slack_message,
+    "teams": teams_message,
+}
+PAYLOAD_FORMATS = ("json", *CHAT_FORMATS)
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks secrets, not a secret)
 # 24 random bytes are 32 url-safe characters: 192 bits, beyond any guessing.
 SECRET_BYTES = 24
@@ -40,14 +46,6 @@ MAX_URL_LENGTH = 2000
 # Saving looks the host up to refuse internal targets at once; a slow resolver must not hold
 # the form for long (the send-time check stands behind this one anyway).
 SAVE_RESOLVE_TIMEOUT_SECONDS = 3.0
-
-SLACK_EVENTS: dict[str, tuple[str, str, str]] = {
-    # event: (emoji, what happened, button label)
-    "data_source.disconnected": (":red_circle:", "disconnected", "Reconnect"),
-    "data_source.reconnected": (":large_green_circle:", "reconnected", "Open"),
-    "import.failed": (":warning:", "import failed", "Try again"),
-    "grant.expires_soon": (":hourglass_flowing_sand:", "sign-in expires soon", "Reconnect"),
-}
 
 
 def host_policy(allowed_hosts: Iterable[str] | None = None) -> HostPolicy:
@@ -266,42 +264,7 @@ async def list_deliveries(
 
 
 def request_body(payload_format: str, payload: Mapping[str, Any]) -> bytes:
-    """The exact bytes POSTed (and signed): the Relink payload, or a Slack message."""
-    message = slack_message(payload) if payload_format == "slack" else payload
+    """The exact bytes POSTed (and signed): the Relink payload, or a chat message."""
+    chat = CHAT_FORMATS.get(payload_format)
+    message = chat(payload) if chat is not None else payload
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _slack_escape(text: str) -> str:
-    # Slack's mrkdwn treats these three as control characters.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_message(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """A Slack incoming-webhook message from a Relink payload; missing item keys are skipped."""
-    event = str(payload.get("type", ""))
-    data: Mapping[str, Any] = payload.get("data") or {}
-    emoji, happened, label = SLACK_EVENTS.get(event, (":bell:", event, "Open"))
-    provider = data.get("provider_name") or data.get("provider") or "A data source"
-    clients = data.get("client_names") or ([data["client_name"]] if data.get("client_name") else [])
-    line = f"{emoji} {_slack_escape(str(provider))} {happened}"
-    if clients:
-        line += f" for {_slack_escape(', '.join(str(c) for c in clients))}"
-    if data.get("reason"):
-        line += f" — {_slack_escape(str(data['reason']))}"
-    action_url = data.get("action_url")
-    text = f"{line}. <{action_url}|{label}>" if action_url else f"{line}."
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    if action_url:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": label},
-                        "url": str(action_url),
-                    }
-                ],
-            }
-        )
-    return {"text": text, "blocks": blocks}
