@@ -1,10 +1,11 @@
-"""The app served against the sandbox with its signal receivers registered there."""
+"""The app served against the sandbox with its signal receivers registered there, and an
+issuer's key set on a loopback port."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from relink.sandbox.faults import Fault, FaultKind, new_fault_id
 from relink.sandbox.transmitter import TOKENS_REVOKED
 from tests.fixtures.app_server import run_app
 from tests.fixtures.demo import Demo
+from tests.fixtures.jwks_server import JwksServer, running_jwks_server
 from tests.fixtures.sandbox import SandboxServer
 from tests.fixtures.server import Running
 
@@ -91,3 +93,10 @@ def sandbox_set(sandbox: SandboxServer, *, subject: str = MANAGER_SUBJECT, **cla
 
 def events_for(issuer: str, subject: str) -> dict[str, Any]:
     return {TOKENS_REVOKED: {"subject": {"subject_type": "iss-sub", "iss": issuer, "sub": subject}}}
+
+
+@pytest.fixture
+async def jwks_server() -> AsyncIterator[JwksServer]:
+    """An issuer's key set on a loopback port that counts the requests it was sent."""
+    async with running_jwks_server() as server:
+        yield server
