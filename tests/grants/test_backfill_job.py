@@ -30,18 +30,22 @@ GAP_DAYS = 6
 EXTRA_CLIENTS = 12
 CALLS_AT_ONCE = 5
 PATIENT_SECONDS = 10.0
+# A client that gives up sooner, and a provider slower than that for a backfill's first calls.
+IMPATIENT_SECONDS = 2.0
+SLOWER_SECONDS = IMPATIENT_SECONDS + 1.0
 
 
 @pytest.fixture
 async def patient(ctx: JobContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Imports a few at a time, each given time enough.
+    """Imports a few at a time, each given time enough, and no pause before a retry.
 
     The in-process test sandbox answers a few calls at a time; these tests are about filling
     every day, not about a slow machine (on a loaded CI runner the tests' short timeout failed
-    a first batch now and then, and a failed source waits for the sweep).
+    a backfill's first batch now and then; a backfill retries such a source once, since).
     """
     monkeypatch.setattr(tasks, "BACKFILL_CONCURRENCY", CALLS_AT_ONCE)
     monkeypatch.setattr(sweep_module, "CONCURRENCY", CALLS_AT_ONCE)
+    monkeypatch.setattr(tasks, "BACKFILL_RETRY_PAUSE_SECONDS", 0.0)
     await ctx.http.close()
     ctx.http = HttpClient(timeout=PATIENT_SECONDS, token_timeout=PATIENT_SECONDS)
 
@@ -89,6 +93,20 @@ async def _reconnect(
     await session.commit()
 
 
+async def _days_of_the_gap(
+    session: AsyncSession, shared: list[int], clock: Clock
+) -> dict[int, int]:
+    """Days imported since the gap opened, by data source (a source with none is missing)."""
+    session.expire_all()
+    since = clock().date() - timedelta(days=GAP_DAYS)
+    found = await session.execute(
+        select(DailyMetric.data_source_id, func.count())
+        .where(DailyMetric.data_source_id.in_(shared), DailyMetric.day >= since)
+        .group_by(DailyMetric.data_source_id)
+    )
+    return {source_id: days for source_id, days in found}
+
+
 async def test_a_reconnect_queues_one_backfill_for_the_grant(
     session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock, sandbox: SandboxServer
 ) -> None:
@@ -120,24 +138,39 @@ async def test_the_one_backfill_fills_every_missed_day_of_every_source(
 
         await jobs.run_all(ctx)
 
-    session.expire_all()
+    assert await _days_of_the_gap(session, shared, clock) == {s: GAP_DAYS + 1 for s in shared}
     today = clock().date()
-    days = dict(
-        (
-            await session.execute(
-                select(DailyMetric.data_source_id, func.count())
-                .where(
-                    DailyMetric.data_source_id.in_(shared),
-                    DailyMetric.day >= today - timedelta(days=GAP_DAYS),
-                )
-                .group_by(DailyMetric.data_source_id)
-            )
-        ).all()
-    )
-    assert days == {source_id: GAP_DAYS + 1 for source_id in shared}
     sources = await data_sources_of(session, demo.shared_grant_id)
     assert {s.status for s in sources} == {DataSourceStatus.CONNECTED}
     assert {s.complete_through for s in sources} == {today}
+    assert {s.backfill_from for s in sources} == {None}
+
+
+async def test_a_source_whose_first_call_timed_out_is_filled_by_the_same_backfill(
+    session: AsyncSession,
+    demo: Demo,
+    ctx: JobContext,
+    clock: Clock,
+    sandbox: SandboxServer,
+    patient: None,
+) -> None:
+    # given: a client that waits less than the provider takes for the backfill's first calls
+    shared = await _revoked_with_a_gap(session, demo, ctx, clock, sandbox)
+    await ctx.http.close()
+    ctx.http = HttpClient(timeout=IMPATIENT_SECONDS, token_timeout=PATIENT_SECONDS)
+    with recording_jobs() as jobs:
+        await _reconnect(session, demo, ctx, clock, sandbox)
+        sandbox.add_fault(
+            "slow", grant=MANAGER, surface="api", times=CALLS_AT_ONCE, delay=SLOWER_SECONDS
+        )
+
+        # when
+        await jobs.run_all(ctx)
+
+    # then: the sources whose first call timed out were imported again, by the same job
+    assert sandbox.state.stats.faults_triggered["slow"] == CALLS_AT_ONCE
+    assert await _days_of_the_gap(session, shared, clock) == {s: GAP_DAYS + 1 for s in shared}
+    sources = await data_sources_of(session, demo.shared_grant_id)
     assert {s.backfill_from for s in sources} == {None}
 
 
