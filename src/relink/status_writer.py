@@ -15,6 +15,9 @@ of the UPDATE itself, so a row changed by someone else a moment ago cannot be mo
 Every event has one shape: ``action="status_changed"``, ``from_status``/``to_status``,
 ``reason`` = the human why, and ``details={"error_class": ...}`` when a cause is known (plus
 any ``details`` the caller adds, such as the grant a reconnect came through).
+
+Every move also names its agencies to ``status_versions``: their status versions move when the
+transaction commits, so a count of their statuses kept anywhere is counted again.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from relink.status import (
     DataSourceStatus,
     GrantStatus,
 )
+from relink.status_versions import note_changed
 
 # Rows per statement: the ids travel as bound parameters, and this stays well under SQLite's
 # (32,766) and asyncpg's (32,767) limits while keeping 10k rows to ten round trips.
@@ -139,11 +143,12 @@ async def transition_many(
     # Changes still pending in the session must reach the rows before they are read.
     await session.flush()
     moving: list[int] = []
+    agencies: set[int] = set()
     for chunk in _chunks(wanted):
         if only_from is None:
             # Every row named must be able to move: read their statuses to say which cannot.
             found = await session.execute(
-                select(model.id, model.status)
+                select(model.id, model.agency_id, model.status)
                 .where(id_in(session, model.id, chunk))
                 .order_by(model.id)
                 .with_for_update()
@@ -152,17 +157,23 @@ async def transition_many(
                 if row.status not in allowed:
                     raise IllegalTransition(subject, row.status, to)
                 moving.append(row.id)
+                agencies.add(row.agency_id)
         else:
-            # Locked in id order (no deadlock between two movers); only the ids come back, the
-            # events read the old statuses in the database.
-            moving += await session.scalars(
-                select(model.id)
+            # Locked in id order (no deadlock between two movers); only the ids (and their
+            # agencies) come back, the events read the old statuses in the database.
+            locked = await session.execute(
+                select(model.id, model.agency_id)
                 .where(id_in(session, model.id, chunk), model.status.in_(allowed))
                 .order_by(model.id)
                 .with_for_update()
             )
+            for row_id, agency_id in locked:
+                moving.append(row_id)
+                agencies.add(agency_id)
     if not moving:
         return []
+    # Whatever keeps a count of these agencies' statuses counts again once this commits.
+    note_changed(session, agencies)
     values = _values(to, error_class=error_class, detail=detail, now=now)
     why = reason or detail or (error_class.value if error_class else None)
     shared = {**(details or {})}

@@ -343,7 +343,7 @@ async def test_status_counts_match_a_recount_after_a_status_change(
     from relink.clients.summary import SummaryCache
 
     cache = SummaryCache(0)  # counted on every read
-    before = await cache.get(database, user=crowd.admin)  # type: ignore[arg-type]
+    before = await cache.get(database, user=crowd.admin, reading=session)  # type: ignore[arg-type]
     one = await session.scalar(
         select(DataSource.id).where(DataSource.status == DataSourceStatus.CONNECTED).limit(1)
     )
@@ -352,7 +352,7 @@ async def test_status_counts_match_a_recount_after_a_status_change(
     )
     await session.commit()
 
-    after = await cache.get(database, user=crowd.admin)  # type: ignore[arg-type]
+    after = await cache.get(database, user=crowd.admin, reading=session)  # type: ignore[arg-type]
     recount = {
         status: len([s for s, _ in await _everything(session) if s.status == status])
         for status in DataSourceStatus
@@ -368,7 +368,7 @@ async def test_kept_status_counts_are_counted_again_once_forgotten(
     from relink.clients.summary import SummaryCache
 
     cache = SummaryCache(3600)
-    kept = await cache.get(database, user=crowd.admin)  # type: ignore[arg-type]
+    kept = await cache.get(database, user=crowd.admin, reading=session)  # type: ignore[arg-type]
     await session.execute(
         update(DataSource)
         .where(DataSource.status == DataSourceStatus.CONNECTED)
@@ -376,9 +376,9 @@ async def test_kept_status_counts_are_counted_again_once_forgotten(
     )
     await session.commit()
 
-    still = await cache.get(database, user=crowd.admin)  # type: ignore[arg-type]
+    still = await cache.get(database, user=crowd.admin, reading=session)  # type: ignore[arg-type]
     cache.forget()
-    fresh = await cache.get(database, user=crowd.admin)  # type: ignore[arg-type]
+    fresh = await cache.get(database, user=crowd.admin, reading=session)  # type: ignore[arg-type]
 
     assert still == kept
     assert fresh.counts.get(DataSourceStatus.CONNECTED, 0) == 0

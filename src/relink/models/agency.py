@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relink.models.base import Base, HasId, HasTimestamps
@@ -13,3 +13,6 @@ class Agency(HasId, HasTimestamps, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
+    # Counts the committed transactions that changed a status of its data sources or grants
+    # (status_versions.py): a cached count of its statuses is good while this has not moved.
+    status_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

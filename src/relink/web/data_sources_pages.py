@@ -90,7 +90,11 @@ async def data_sources_page(
         limit=limit,
         cursor=cursor,
     )
-    summary = await _summaries(request, jobs).get(request.app.state.database, user=user)
+    # After the rows: the counts may be kept only if no status changed before those rows were
+    # read (the cache asks the agency's status version through this same session).
+    summary = await _summaries(request, jobs).get(
+        request.app.state.database, user=user, reading=session
+    )
     chosen_client = None
     if filters.client_id is not None:
         chosen_client = await clients.visible_client_name(
