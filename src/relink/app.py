@@ -22,7 +22,7 @@ from relink.auth.session_cache import SessionCache
 from relink.auth.throttle import build_throttle
 from relink.config import EmbeddedWorker, Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
-from relink.db import Database, default_database
+from relink.db import DATABASE_ERRORS, Database, default_database
 from relink.dependencies import PageRedirect
 from relink.errors import RelinkError
 from relink.grants import detached
@@ -44,6 +44,7 @@ from relink.web import (
     data_source_detail,
     data_source_forms,
     data_sources_pages,
+    database_away,
     error_pages,
     inbox_pages,
     pages,
@@ -248,6 +249,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     app.add_exception_handler(RelinkError, error_pages.relink_error)
     app.add_exception_handler(HTTPException, error_pages.http_error)
     app.add_exception_handler(RequestValidationError, error_pages.validation_error)
+    # The database refusing or dropping connections is a 503 with its reason, not a crash.
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, database_away.database_away)
 
     # Probes and scrapers: plain routes, neither pages nor the API.
     app.router.routes.extend(telemetry_endpoints.routes)

@@ -7,6 +7,8 @@ class RelinkError(Exception):
     """Base of every error Relink raises on purpose."""
 
     status_code = 400
+    # The error page's heading, when the status code's own would mislead.
+    page_title: str | None = None
 
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -50,3 +52,29 @@ class CredentialsUnreadable(RelinkError):
 
 class InvalidInput(RelinkError):
     status_code = 422
+
+
+# How long a caller is asked to wait while the database is away: a restarted or failed-over
+# PostgreSQL answers again within seconds, and the next request after that connects afresh.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(RelinkError):
+    """The database refused, dropped or could not lend a connection: nothing the caller sent
+    was wrong, and waiting is the fix (503 with ``Retry-After``). ``reason`` says what
+    happened in a few words that name no host, user or statement."""
+
+    status_code = 503
+    # Not "Something needs fixing": nothing the reader did, nothing for them to fix.
+    page_title = "Try again shortly"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The database is not answering right now ({reason}). "
+            f"Try again in {DATABASE_RETRY_AFTER_SECONDS} seconds."
+        )
+        self.reason = reason
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}

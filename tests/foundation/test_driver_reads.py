@@ -3,9 +3,9 @@ values as values, and leaves no dead connection in the pool."""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from sqlalchemy import bindparam, func, literal, or_, select, text
+from sqlalchemy.exc import OperationalError
 
 from relink.db import Database
 from relink.kit.driver_reads import driver_rows
@@ -60,7 +60,7 @@ async def test_a_connection_that_died_is_replaced_not_handed_out_again(postgres:
     async with postgres.transaction() as watcher:
         await watcher.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
 
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(OperationalError):
         async with postgres.reading() as session:
             await driver_rows(session, pid, {})
     async with postgres.reading() as session:

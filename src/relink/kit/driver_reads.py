@@ -7,8 +7,10 @@ async adaptation) cost 340 µs of CPU where psycopg running the same text and re
 rows cost 190 µs (measured in this VM). Here the statement is compiled once, its text
 written out once per set of written-in values, each request brings its parameters, and
 only the columns SQLAlchemy would convert (our enums) are converted, by SQLAlchemy's own
-result processors. The pool, its pings and the checkout stay SQLAlchemy's; a driver error
-that means the connection is gone invalidates it there, as SQLAlchemy's own execution would.
+result processors. The pool, its pings and the checkout stay SQLAlchemy's. A driver error
+leaves as SQLAlchemy's own execution would raise it: wrapped in its ``DBAPIError`` (so the
+one handler that turns a database gone away into a 503 sees it), and, when it means the
+connection is gone, with that connection discarded and the pools told.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, cast
 import psycopg
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -55,9 +58,20 @@ async def driver_rows(
         cursor = await driver.execute(text, {**own, **parameters})
         records = [list(record) for record in await cursor.fetchall()]
     except dialect.loaded_dbapi.Error as failed:
-        if dialect.is_disconnect(failed, pooled.dbapi_connection, None):
+        gone = dialect.is_disconnect(failed, pooled.dbapi_connection, None)
+        if gone:
+            # Closed now, and the database's pools told (db.LastOutage): they ping what they
+            # hold from before this moment before handing it out.
             await connection.invalidate(failed)
-        raise
+        raise DBAPIError.instance(
+            text,
+            parameters,
+            failed,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=sync_connection.engine.hide_parameters,
+            connection_invalidated=gone,
+            dialect=dialect,
+        ) from failed
     for index, convert in compiled.conversions:
         for record in records:
             value = record[index]

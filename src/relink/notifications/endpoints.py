@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from relink.auth.access import TOLD_ROLES, is_staff_or_admin
-from relink.db import Database
+from relink.db import DATABASE_ERRORS, Database, database_unavailable
 from relink.dependencies import CurrentUser, DbSession, NotSignedIn, Now, session_token
+from relink.errors import DATABASE_RETRY_AFTER_SECONDS
 from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.notifications import bell
@@ -100,6 +102,23 @@ async def stream(request: Request, user: CurrentUser) -> EventSourceResponse:
 
 
 async def _events(database: Database, user: User) -> AsyncIterator[ServerSentEvent]:
+    """The stream's events; while the database is away it ends cleanly, saying when to come
+    back: the browser's EventSource opens it again by itself (an error raised here, after the
+    answer began, would drop the connection instead)."""
+    events = _live_events(database, user)
+    try:
+        # Closed with this stream, so its subscription ends when the browser goes.
+        async with aclosing(events):
+            async for event in events:
+                yield event
+    except DATABASE_ERRORS as failed:
+        if database_unavailable(failed) is None:
+            raise
+        retry_ms = DATABASE_RETRY_AFTER_SECONDS * 1000
+        yield ServerSentEvent(comment="the database is not answering", retry=retry_ms)
+
+
+async def _live_events(database: Database, user: User) -> AsyncGenerator[ServerSentEvent]:
     broker = get_broker()
     if broker is None or not is_staff_or_admin(user):
         # Nothing will ever arrive for a client login: one empty snapshot and the stream ends.

@@ -14,7 +14,7 @@ import structlog
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from relink.db import Database
+from relink.db import Database, database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +68,9 @@ async def _run(name: str, check: Check, bound: float) -> CheckResult:
     except TimeoutError:
         return CheckResult(name, ok=False, reason=f"no answer within {bound:g} s")
     except Exception as exc:  # any failure of a dependency means "not ready", with its name
-        return CheckResult(name, ok=False, reason=type(exc).__name__)
+        # A database gone away says how (refused, lost, restarting), not only its class.
+        away = database_unavailable(exc)
+        return CheckResult(name, ok=False, reason=away.reason if away else type(exc).__name__)
     return CheckResult(name, ok=True)
 
 

@@ -36,11 +36,13 @@ def is_api(request: Request) -> bool:
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
-def error_page(request: Request, *, status_code: int, message: str) -> Response:
+def error_page(
+    request: Request, *, status_code: int, message: str, title: str | None = None
+) -> Response:
     """The styled error page, with the status code the error deserves."""
     context = {
         "user": None,
-        "title": TITLES.get(status_code, "Something needs fixing"),
+        "title": title or TITLES.get(status_code, "Something needs fixing"),
         "message": message[:1].upper() + message[1:],
     }
     return templates.TemplateResponse(request, "error.html", context, status_code=status_code)
@@ -53,7 +55,9 @@ async def relink_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(
             {"detail": exc.message}, status_code=exc.status_code, headers=exc.headers
         )
-    response = error_page(request, status_code=exc.status_code, message=exc.message)
+    response = error_page(
+        request, status_code=exc.status_code, message=exc.message, title=exc.page_title
+    )
     if exc.headers:
         response.headers.update(exc.headers)
     return response
