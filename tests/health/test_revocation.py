@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.models import DataSource, Event, IncidentDataSource
-from relink.providers.taxonomy import GRANT_LEVEL
+from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
 from relink.status import DataSourceStatus, GrantStatus
 from relink.worker.context import JobContext
 from relink.worker.sweep import sweep
@@ -108,3 +108,20 @@ def _later(ctx: JobContext, **delta: float) -> object:
 
     moment = ctx.now() + timedelta(**delta)
     return lambda: moment
+
+
+async def test_a_revocation_a_sweep_finds_is_told_as_revoked_or_expired_not_as_expired(
+    session: AsyncSession, demo: Demo, ctx: JobContext, sandbox: SandboxServer
+) -> None:
+    # The sandbox answers like Google, "Token has been expired or revoked.": it says no more.
+    sandbox.add_fault("revoke_grant", grant=MANAGER)
+
+    await sweep(ctx)
+
+    grant = await reload_grant(session, demo.shared_grant_id)
+    details = {s.status_detail for s in await data_sources_of(session, demo.shared_grant_id)}
+    assert details == {grant.status_detail}
+    assert grant.status_detail is not None
+    assert "no longer works: it was revoked or has expired" in grant.status_detail
+    assert "sign-in has expired" not in grant.status_detail
+    assert grant.status_reason is ErrorClass.AUTH_REVOKED

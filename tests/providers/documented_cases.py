@@ -51,6 +51,7 @@ CASES = [
             E.AUTH_EXPIRED,
             "expired",
         ),
+        ("token", 400, REVOKED_GOOGLE, E.AUTH_REVOKED, "expired-or-revoked"),
         ("token", 401, rfc6749("invalid_client"), E.APP_MISCONFIGURED, "invalid-client"),
         ("token", 400, rfc6749("unauthorized_client"), E.APP_MISCONFIGURED, "unauthorized-client"),
         ("api", 403, sandbox("PERMISSION_DENIED"), E.PERMISSION_DENIED, "permission"),
@@ -71,7 +72,7 @@ CASES = [
     ),
     *rows(
         "google_ads",
-        ("token", 400, REVOKED_GOOGLE, E.AUTH_EXPIRED, "expired-or-revoked"),
+        ("token", 400, REVOKED_GOOGLE, E.AUTH_REVOKED, "expired-or-revoked"),
         ("token", 400, rfc6749("invalid_grant", "Bad Request"), E.AUTH_REVOKED, "bad-request"),
         (
             "token",
@@ -135,7 +136,7 @@ CASES = [
     ),
     *rows(
         "google_analytics",
-        ("token", 400, REVOKED_GOOGLE, E.AUTH_EXPIRED, "expired-or-revoked"),
+        ("token", 400, REVOKED_GOOGLE, E.AUTH_REVOKED, "expired-or-revoked"),
         ("token", 400, rfc6749("invalid_grant", "Bad Request"), E.AUTH_REVOKED, "bad-request"),
         ("api", 401, google(401, "UNAUTHENTICATED"), E.ACCESS_TOKEN_EXPIRED, "unauthenticated"),
         ("api", 403, google(403, "PERMISSION_DENIED"), E.PERMISSION_DENIED, "permission"),
@@ -147,7 +148,7 @@ CASES = [
     ),
     *rows(
         "google_search_console",
-        ("token", 400, REVOKED_GOOGLE, E.AUTH_EXPIRED, "expired-or-revoked"),
+        ("token", 400, REVOKED_GOOGLE, E.AUTH_REVOKED, "expired-or-revoked"),
         ("token", 400, rfc6749("invalid_grant", "Bad Request"), E.AUTH_REVOKED, "bad-request"),
         ("api", 401, google(401, "UNAUTHENTICATED"), E.ACCESS_TOKEN_EXPIRED, "unauthenticated"),
         ("api", 403, gsc("forbidden"), E.PERMISSION_DENIED, "permission"),
@@ -189,7 +190,7 @@ CASES = [
     ),
     *rows(
         "linkedin_ads",
-        ("token", 400, LINKEDIN_REFRESH_DEAD, E.AUTH_EXPIRED, "refresh-expired"),
+        ("token", 400, LINKEDIN_REFRESH_DEAD, E.AUTH_REVOKED, "refresh-expired-or-revoked"),
         (
             "token",
             400,

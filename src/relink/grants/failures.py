@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.incidents import service as incidents
 from relink.models import DataSource, Grant
 from relink.notifications.outgoing import emit_for_data_sources
-from relink.providers.classify import Classification
+from relink.providers.classify import Classification, after_lifetime, after_revocation
+from relink.providers.dead_grant import told
 from relink.providers.taxonomy import GRANT_LEVEL, ErrorClass
 from relink.status import DataSourceStatus, GrantStatus
 from relink.status_writer import transition_many
@@ -30,12 +31,22 @@ BACKOFF_BASE = timedelta(minutes=2)
 BACKOFF_CAP = timedelta(hours=1)
 BACKOFF_JITTER = (0.5, 1.5)
 
-# How the failure about to be applied was found, set by a caller up the stack that knows better
-# than the actor (a probe or a provider's signal that asked for the refresh; signals/check.py),
-# so the incident records it in the same transaction that opens it.
-DETECTION: ContextVar[tuple[str, datetime | None] | None] = ContextVar(
-    "relink_detection", default=None
-)
+
+@dataclass(frozen=True)
+class Detection:
+    """How the failure about to be applied was found, and what that way of finding it knows."""
+
+    via: str
+    evidence_at: datetime | None = None
+    # What the provider's revocation signal said was done to the login, in the words the
+    # failure is told with (providers/revocation.py); None when no signal asked.
+    revoked: str | None = None
+
+
+# Set by a caller up the stack that knows better than the actor (a probe or a provider's signal
+# that asked for the refresh; signals/check.py), so the incident records it, and its words say
+# it, in the same transaction that opens it.
+DETECTION: ContextVar[Detection | None] = ContextVar("relink_detection", default=None)
 
 # Live data sources: the ones a dead login takes down with it.
 DISCONNECTABLE = (DataSourceStatus.CONNECTED, DataSourceStatus.FAILING)
@@ -69,13 +80,18 @@ async def apply_grant_failure(
 ) -> Applied:
     """Auth revoked/expired: the grant and every live data source on it go down, at once.
 
-    ``detected_via`` defaults to what the actor did ("system:refresh" -> "refresh").
+    ``detected_via`` defaults to what the actor did ("system:refresh" -> "refresh"). The words
+    are the best evidence's: a revocation signal that asked for this check, else the end of a
+    lifetime Relink warned of when the provider's answer says only "revoked or expired".
     """
-    reason = classification.error_class
-    detail = classification.hint
     known = DETECTION.get()
     if detected_via is None and known is not None:
-        detected_via, evidence_at = known[0], evidence_at or known[1]
+        detected_via, evidence_at = known.via, evidence_at or known.evidence_at
+    classification = await _as_evidenced(
+        session, grant=grant, classification=classification, known=known, now=now
+    )
+    reason = classification.error_class
+    detail = classification.hint
     # Already down (or revoked by Relink itself): the grant stays where it is.
     await transition_many(
         session,
@@ -124,6 +140,27 @@ async def apply_grant_failure(
         evidence_at=evidence_at,
     )
     return Applied(reason, tuple(down), opened.incident.id, opened.created)
+
+
+async def _as_evidenced(
+    session: AsyncSession,
+    *,
+    grant: Grant,
+    classification: Classification,
+    known: Detection | None,
+    now: datetime,
+) -> Classification:
+    """``classification`` in the words of the best evidence of why the grant died."""
+    if known is not None and known.revoked is not None:
+        return after_revocation(classification, said=known.revoked)
+    if told(classification.detail) != "revoked_or_expired":
+        return classification
+    warned = await incidents.open_incident(
+        session, agency_id=grant.agency_id, key=incidents.expires_soon_key(grant.id)
+    )
+    if warned is None or warned.expires_on is None or now.date() < warned.expires_on:
+        return classification
+    return after_lifetime(classification, ended=warned.expires_on)
 
 
 async def disconnect_data_sources(

@@ -26,9 +26,11 @@ DATA_DELAYED = "data_delayed"
 EXPIRES_SOON = "expires_soon"
 OPERATIONS_ALERT = "operations_alert"
 
-# Plain words for why, per class; the provider's own hint follows them.
+# Plain words for why, per class; the provider's own hint follows them. A grant the provider
+# refused without saying why is auth_revoked too, so its words claim no more than the refusal
+# does; the hint says "removed", and by whom, when the evidence does.
 REASONS: dict[ErrorClass, str] = {
-    ErrorClass.AUTH_REVOKED: "access was revoked or the sign-in is no longer valid",
+    ErrorClass.AUTH_REVOKED: "the sign-in no longer works",
     ErrorClass.AUTH_EXPIRED: "the sign-in expired",
     ErrorClass.INVALID_CREDENTIALS: "the API key or password was rejected",
     ErrorClass.PERMISSION_DENIED: "the login lost a permission this data source needs",

@@ -11,12 +11,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, Literal
 
 import structlog
 
+from relink.providers.dead_grant import HINT_LIFETIME, invalid_grant
 from relink.providers.error_rules import Between, ErrorRule
 from relink.providers.json_path import resolve
 from relink.providers.permissions import permission_hint
@@ -46,7 +47,6 @@ HINT_OUTAGE: Final = "The provider is having trouble on its side; Relink will re
 HINT_UNKNOWN: Final = "The provider gave an answer Relink does not recognise; it will retry."
 HINT_RATE: Final = "The provider asked Relink to slow down; it will retry after a pause."
 HINT_APP: Final = "Relink's own app registration at this provider was refused; admins are told."
-HINT_GRANT: Final = "The provider refused the saved sign-in; someone needs to reconnect."
 HINT_KEY: Final = "The provider rejected the key or password; please enter it again."
 HINT_DENIED: Final = "The credentials work but lack permission for this account."
 HINT_REFRESH: Final = "The access token lapsed; Relink will refresh it and retry."
@@ -140,6 +140,30 @@ def after_lost_answer(classification: Classification) -> Classification:
     )
 
 
+def after_revocation(classification: Classification, *, said: str) -> Classification:
+    """A definitive refusal that followed the provider's own revocation signal: the signal says
+    why (access was removed, by whom when it says), which the refusal's words may not."""
+    return Classification(
+        ErrorClass.AUTH_REVOKED,
+        said,
+        classification.retry_after,
+        classification.provider_code,
+        classification.detail,
+    )
+
+
+def after_lifetime(classification: Classification, *, ended: date) -> Classification:
+    """A refusal that says "revoked or expired" of a grant past the end of the lifetime its
+    provider documents (Relink warned "expires soon"): it expired."""
+    return Classification(
+        ErrorClass.AUTH_EXPIRED,
+        HINT_LIFETIME.format(ended=ended),
+        classification.retry_after,
+        classification.provider_code,
+        classification.detail,
+    )
+
+
 def retry_after_seconds(
     headers: Mapping[str, str] | None, *, now: datetime | None = None
 ) -> float | None:
@@ -188,7 +212,7 @@ def _fallback(
     if oauth_error in ("invalid_client", "unauthorized_client"):
         return ErrorClass.APP_MISCONFIGURED, HINT_APP
     if phase == "token" and oauth_error == "invalid_grant":
-        return ErrorClass.AUTH_REVOKED, HINT_GRANT
+        return invalid_grant(document.get("error_description"))
     if spec.auth in (AuthKind.API_KEY, AuthKind.BASIC):
         if status == 401:
             return ErrorClass.INVALID_CREDENTIALS, HINT_KEY

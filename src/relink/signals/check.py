@@ -5,6 +5,11 @@ answer runs the usual failure path, anything else (a 5xx, a timeout, a rate limi
 shape) changes nothing. An access token the provider refuses is settled at the token endpoint
 by the ordinary refresh, whose ``invalid_grant`` is the definitive answer; a token that is
 simply past its lifetime is left to the refresh schedule (never a refresh just to look).
+
+A signal's own word of what happened (access removed at the provider, by whom when it says)
+travels with the check into the failure it may end in: it decides nothing, but once the
+provider's answer has, it says why better than an ``invalid_grant`` that reads "expired or
+revoked".
 """
 
 from __future__ import annotations
@@ -19,13 +24,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.failures import apply_data_source_failure
 from relink.errors import CredentialsUnreadable
-from relink.grants.failures import DETECTION, DISCONNECTABLE, Applied, apply_grant_failure
+from relink.grants.failures import (
+    DETECTION,
+    DISCONNECTABLE,
+    Applied,
+    Detection,
+    apply_grant_failure,
+)
 from relink.grants.refresh import refresh_grant
 from relink.grants.service import open_credentials
 from relink.models import DataSource, Grant, Incident
 from relink.providers.answers import failure
 from relink.providers.api_auth import api_auth
+from relink.providers.classify import after_revocation
 from relink.providers.http import NoAnswer
+from relink.providers.revocation import Revocation
 from relink.providers.spec_fields import fill_url
 from relink.providers.taxonomy import DATA_SOURCE_LEVEL, GRANT_LEVEL, AuthKind, ErrorClass
 from relink.status import GrantStatus
@@ -52,9 +65,15 @@ class CheckResult:
 
 
 async def check_grant(
-    ctx: JobContext, *, grant_id: int, via: str, evidence_at: datetime | None = None
+    ctx: JobContext,
+    *,
+    grant_id: int,
+    via: str,
+    evidence_at: datetime | None = None,
+    revocation: Revocation | None = None,
 ) -> CheckResult:
-    """Ask the provider whether grant ``grant_id`` still works; apply a definitive no."""
+    """Ask the provider whether grant ``grant_id`` still works; apply a definitive no, told
+    with ``revocation``'s words when a provider's signal reported one."""
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, grant_id)
         if grant is None or grant.status is not GrantStatus.ACTIVE:
@@ -73,12 +92,15 @@ async def check_grant(
     url = spec.probe_url()
     if url is None:
         return CheckResult(Verdict.SKIPPED)
+    revoked = revocation.said(spec.display_name) if revocation is not None else None
     if auth_kind is AuthKind.OAUTH2 and (expired or not credentials.get("access_token")):
         if via != VIA_SIGNAL:
             # The refresh schedule renews it; a refresh here would be a refresh just to look.
             return CheckResult(Verdict.SKIPPED)
         # A signal is evidence: the refresh the grant needs anyway answers it.
-        return await _refresh_decides(ctx, grant_id, generation, via=via, evidence_at=evidence_at)
+        return await _refresh_decides(
+            ctx, grant_id, generation, via=via, evidence_at=evidence_at, revoked=revoked
+        )
     auth = api_auth(spec, credentials)
     values = dict(auth.url_params)
     if auth_kind is AuthKind.OAUTH2:
@@ -97,8 +119,12 @@ async def check_grant(
     evidence = evidence_at or called_at
     if error_class is ErrorClass.ACCESS_TOKEN_EXPIRED and auth_kind is AuthKind.OAUTH2:
         # Refused before its time: only the token endpoint can say whether the grant is dead.
-        return await _refresh_decides(ctx, grant_id, generation, via=via, evidence_at=evidence)
+        return await _refresh_decides(
+            ctx, grant_id, generation, via=via, evidence_at=evidence, revoked=revoked
+        )
     if error_class in GRANT_LEVEL:
+        if revoked is not None:
+            classification = after_revocation(classification, said=revoked)
         async with ctx.database.transaction() as session:
             grant = await session.get(Grant, grant_id, populate_existing=True)
             assert grant is not None
@@ -139,11 +165,18 @@ async def check_grant(
 
 
 async def _refresh_decides(
-    ctx: JobContext, grant_id: int, generation: int, *, via: str, evidence_at: datetime | None
+    ctx: JobContext,
+    grant_id: int,
+    generation: int,
+    *,
+    via: str,
+    evidence_at: datetime | None,
+    revoked: str | None = None,
 ) -> CheckResult:
     """The token endpoint's answer decides: ``invalid_grant`` ends the grant (the refresh
-    applies it), a new token means the grant lives, anything else changes nothing."""
-    found = DETECTION.set((via, evidence_at or ctx.now()))
+    applies it, in the words ``revoked`` gives), a new token means the grant lives, anything
+    else changes nothing."""
+    found = DETECTION.set(Detection(via, evidence_at or ctx.now(), revoked=revoked))
     try:
         result = await refresh_grant(ctx, grant_id=grant_id, replacing=generation)
     finally:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from relink.errors import RelinkError
-from relink.signals import meta, risc
+from relink.signals import meta, reported, risc
 from relink.signals.jwks import jwks_cache
 from relink.signals.receipts import first_sight
 from relink.signals.refusal import SignalRefused, refuse
@@ -65,6 +65,7 @@ async def receive_set(request: Request) -> Response:
                 providers=verified.providers,
                 subjects=verified.subjects,
                 evidence_at=verified.issued_at,
+                reported=reported.from_set(body, verified),
             )
     except SignalRefused as exc:
         return _refused(exc)
@@ -99,6 +100,7 @@ async def receive_deauthorize(provider: str, request: Request) -> Response:
                 providers=[provider],
                 subjects=[verified.user_id],
                 evidence_at=verified.issued_at,
+                reported=reported.from_deauthorize(verified.user_id),
             )
     except SignalRefused as exc:
         return _refused(exc)
