@@ -255,43 +255,39 @@ def _scaled_settings_or_exit(command: str) -> Settings:
 @app.command("worker")
 def worker(
     concurrency: Annotated[
-        int, typer.Option(min=1, help="Jobs at once: one process each, one message at a time")
+        int,
+        typer.Option(
+            min=1,
+            help="Imports at once (one process each); with --queues, that node's processes",
+        ),
     ] = 2,
     queues: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Queues to serve, comma-separated: jobs (queued by requests), "
-            "periodic (the sweep and periodic jobs)"
+            help="Serve only these queues, comma-separated, from one pool: jobs (queued by "
+            "requests and signals), periodic (the sweep and periodic jobs), imports (imports "
+            "and backfills). Default: one node per queue, so nothing waits behind imports",
         ),
-    ] = "jobs,periodic",
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Node name (default relink-<pid>@host)")] = None,
 ) -> None:
     """Run jobs from Redis (scaled mode): start as many as the load needs, on any machine."""
     import os
 
-    from relink.worker.celery_app import QUEUES, create_celery
-    from relink.worker.celery_process import connect_signals
+    from relink.worker.celery_app import run_node
+    from relink.worker.nodes import Supervisor, default_nodes
+    from relink.worker.queues import QUEUES
 
     settings = _scaled_settings_or_exit("worker")
+    node_name = name or f"relink-{os.getpid()}@%h"
+    if queues is None:
+        nodes = default_nodes(concurrency)
+        raise typer.Exit(code=Supervisor([node.command(node_name) for node in nodes]).run())
     unknown = sorted(set(queues.split(",")) - set(QUEUES))
     if unknown:
         err.print(f"[red]error:[/red] no queue named {', '.join(unknown)}; there are {QUEUES}")
         raise typer.Exit(code=2)
-    celery = create_celery(settings)
-    connect_signals()
-    celery.worker_main(
-        [
-            "worker",
-            f"--concurrency={concurrency}",
-            f"--queues={queues}",
-            f"--hostname={name or f'relink-{os.getpid()}@%h'}",
-            "--pool=prefork",
-            "--loglevel=INFO",
-            # No chatter between workers: they share nothing but the queue and the database.
-            "--without-gossip",
-            "--without-mingle",
-        ]
-    )
+    run_node(settings, queues=queues, concurrency=concurrency, hostname=node_name)
 
 
 @app.command("scheduler")
@@ -302,21 +298,21 @@ def scheduler() -> None:
     """
     import redis
 
-    from relink.worker.celery_app import create_celery
+    from relink.worker.celery_app import BEAT_SCHEDULER, create_celery
     from relink.worker.scheduler_lock import SchedulerLease
 
     settings = _scaled_settings_or_exit("scheduler")
     assert settings.redis_url is not None
+    # Made before waiting: a standby that takes over sends at once, not after its imports.
+    celery = create_celery(settings)
     lease = SchedulerLease(redis.Redis.from_url(settings.redis_url))
     lease.wait_to_take()
     lease.keep_renewing()
     console.print(f"scheduling every {settings.sweep_interval_seconds:g} s")
     # The in-memory scheduler: every entry is a short interval, so there is no state worth a
-    # file; a restarted scheduler simply sends each job once at start.
+    # file; a restarted scheduler simply sends each job once at start (unless one waits).
     try:
-        create_celery(settings).start(
-            ["beat", "--scheduler=celery.beat:Scheduler", "--loglevel=INFO"]
-        )
+        celery.start(["beat", f"--scheduler={BEAT_SCHEDULER}", "--loglevel=INFO"])
     finally:
         lease.release()  # a standby takes over now, not a lease later
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import json
+from datetime import datetime
+from functools import partial
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +21,8 @@ from relink.grants.backfill import backfills
 from relink.models.base import utcnow
 from relink.status import DataSourceStatus
 from relink.worker.context import build_context
+from relink.worker.job_states import run_answering
+from relink.worker.registry import JobName
 from relink.worker.sweep import SweepReport, count_due_data_sources, sweep
 
 console = Console()
@@ -36,9 +41,27 @@ def check(
         bool,
         typer.Option(help="Refresh only the grants whose refresh is due, as the schedule does."),
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object once the sweep has finished: its state (done or "
+            "failed), when it started and finished, and what it did.",
+        ),
+    ] = False,
 ) -> None:
     """Check every active grant now (a token refresh each) and import what is due."""
-    report = asyncio.run(_check(check_every_grant=not due_only))
+    started = utcnow()
+    try:
+        report = asyncio.run(_check(check_every_grant=not due_only, show_progress=not as_json))
+    except Exception as exc:
+        if as_json:
+            # The answer on stdout, the traceback on stderr (and a non-zero exit).
+            typer.echo(json.dumps(_finished("failed", started, error=type(exc).__name__)))
+        raise
+    if as_json:
+        typer.echo(json.dumps(_finished("done", started, report=report.summary())))
+        return
     table = Table(title="Sweep")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -61,20 +84,35 @@ def check(
     console.print(table)
 
 
-async def _check(*, check_every_grant: bool) -> SweepReport:
+def _finished(state: str, started: datetime, **fields: Any) -> dict[str, Any]:
+    """The sweep's end, in the fields of a queued job's state (``GET /api/jobs/{id}``)."""
+    return {
+        "job": JobName.SWEEP.value,
+        "state": state,
+        "started_at": started.isoformat(),
+        "finished_at": utcnow().isoformat(),
+        **fields,
+    }
+
+
+async def _check(*, check_every_grant: bool, show_progress: bool) -> SweepReport:
     ctx = build_context()
     try:
         total = await count_due_data_sources(ctx)
         columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
+        progress = Progress(*columns, console=console, transient=True, disable=not show_progress)
+        with progress:
             task = progress.add_task("import", total=total or None)
             # An operator asking "is everything all right?" wants every grant checked now,
-            # not only those whose refresh happens to be due (each is refreshed once).
-            return await sweep(
+            # not only those whose refresh happens to be due (each is refreshed once). Like
+            # any sweep, it answers the admins' sweep requests queued before it began.
+            work = partial(
+                sweep,
                 ctx,
                 check_every_grant=check_every_grant,
                 on_progress=lambda done: progress.update(task, completed=done),
             )
+            return await run_answering(ctx, JobName.SWEEP, work)
     finally:
         await ctx.close()
         await ctx.database.dispose()

@@ -21,7 +21,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from relink.demo import DEMO_PASSWORD
-from relink.worker.celery_app import QUEUES
+from relink.worker.queues import QUEUES
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.live_app import seed_demo_sync
 from tests.fixtures.oauth_dance import reconnect

@@ -8,16 +8,18 @@ from datetime import timedelta
 import redis
 
 from relink.config import Settings
-from relink.worker.celery_app import (
-    JOBS_QUEUE,
-    PERIODIC_QUEUE,
-    create_celery,
-    queue_for,
-)
+from relink.worker.celery_app import create_celery
 from relink.worker.celery_dispatch import CeleryDispatcher
 from relink.worker.enqueue import QueuedJob
+from relink.worker.queues import (
+    IMPORTS_QUEUE,
+    JOBS_QUEUE,
+    PERIODIC_JOBS,
+    PERIODIC_QUEUE,
+    QUEUES,
+    queue_for,
+)
 from relink.worker.registry import JobName
-from relink.worker.scheduler import PERIODIC_JOBS
 from tests.fixtures.redis_server import PrivateRedis, free_port
 
 
@@ -67,8 +69,25 @@ def test_the_schedule_sends_the_sweep_and_every_periodic_job_on_the_sweep_interv
 
 def test_what_requests_queue_never_waits_behind_a_sweep() -> None:
     assert queue_for(JobName.SWEEP) == PERIODIC_QUEUE
-    for name in (JobName.IMPORT, JobName.REVOKE, JobName.REFRESH, JobName.WEBHOOKS_DELIVER):
+    for name in (JobName.REVOKE, JobName.REFRESH, JobName.WEBHOOKS_DELIVER):
         assert queue_for(name) == JOBS_QUEUE
+
+
+def test_imports_and_backfills_travel_on_a_queue_nothing_else_shares() -> None:
+    assert queue_for(JobName.IMPORT) == IMPORTS_QUEUE
+    assert queue_for(JobName.BACKFILL_GRANT) == IMPORTS_QUEUE
+    others = set(JobName) - {JobName.IMPORT, JobName.BACKFILL_GRANT}
+    assert {queue_for(name) for name in others} == set(QUEUES) - {IMPORTS_QUEUE}
+    assert queue_for(JobName.CHECK_GRANT) == JOBS_QUEUE, "a signal's check"
+    assert queue_for(JobName.PROBE) == PERIODIC_QUEUE
+
+
+def test_a_periodic_message_never_expires_in_its_queue() -> None:
+    # Coalesced instead (one waits at most): an expired one would leave a busy queue without.
+    celery = create_celery(_settings("redis://127.0.0.1:1/0"))
+
+    for entry in celery.conf.beat_schedule.values():
+        assert "expires" not in entry["options"]
 
 
 def test_the_dispatcher_sends_the_job_by_name_with_its_ids_and_its_row(

@@ -23,7 +23,7 @@ def test_the_worker_refuses_a_queue_that_does_not_exist(monkeypatch: pytest.Monk
     monkeypatch.setenv("RELINK_REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("RELINK_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
-    result = CliRunner().invoke(app, ["worker", "--queues", "jobs,imports"])
+    result = CliRunner().invoke(app, ["worker", "--queues", "jobs,urgent"])
 
     assert result.exit_code == 2
-    assert "imports" in result.output
+    assert "urgent" in result.output

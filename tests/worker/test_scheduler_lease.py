@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import redis
 
+from relink.worker import scheduler_lock
 from relink.worker.scheduler_lock import SchedulerLease
 from tests.fixtures.redis_server import PrivateRedis
 
@@ -43,3 +47,19 @@ def test_a_dead_schedulers_lease_runs_out_by_itself(redis_server: PrivateRedis) 
     ttl_ms = client.pttl("relink:scheduler")
 
     assert 0 < ttl_ms <= 30_000
+
+
+def test_the_readme_promises_the_takeover_that_the_lease_and_the_standbys_poll_allow() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    promised = re.search(r"takes over within (\d+(?:\.\d+)?) seconds", readme)
+    assert promised is not None, "the README says how soon a standby takes over"
+
+    # A leader dead just after renewing leaves a whole lease, then the standby's next look.
+    worst = scheduler_lock.LEASE_SECONDS + scheduler_lock.STANDBY_POLL_SECONDS
+    assert worst <= float(promised[1])
+    assert float(promised[1]) == scheduler_lock.TAKEOVER_SECONDS == worst, "the derived figure"
+    assert f"{scheduler_lock.LEASE_SECONDS:g}-second lease" in readme
+
+
+def test_the_lease_is_renewed_twice_before_it_would_run_out() -> None:
+    assert scheduler_lock.RENEW_EVERY_SECONDS * 2 < scheduler_lock.LEASE_SECONDS

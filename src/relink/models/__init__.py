@@ -8,6 +8,7 @@ from relink.models.data_source import DataSource
 from relink.models.event import Event
 from relink.models.grant import Grant
 from relink.models.incident import Incident, IncidentDataSource
+from relink.models.job_state import JobState, JobStateName
 from relink.models.login_attempt import LoginAttempt
 from relink.models.notification import Notification
 from relink.models.oauth_state import OAuthState, ReconnectLink
@@ -30,6 +31,8 @@ __all__ = [
     "Grant",
     "Incident",
     "IncidentDataSource",
+    "JobState",
+    "JobStateName",
     "LoginAttempt",
     "Notification",
     "OAuthState",

@@ -20,15 +20,11 @@ from typing import Any
 from celery import Celery, Task
 
 from relink.config import Settings
+from relink.worker.queues import JOBS_QUEUE, PERIODIC_JOBS, PERIODIC_QUEUE, queue_for
 from relink.worker.registry import JobName
-from relink.worker.scheduler import PERIODIC_JOBS
 
-# Queues: what requests queue (a reconnect's backfill, a revocation) never waits behind a long
-# sweep. A worker serves both unless told otherwise (`relink worker --queues jobs`).
-JOBS_QUEUE = "jobs"
-PERIODIC_QUEUE = "periodic"
-QUEUES = (JOBS_QUEUE, PERIODIC_QUEUE)
-PERIODIC_NAMES = frozenset({JobName.SWEEP, *PERIODIC_JOBS})
+# Celery beat's scheduler: it sends a periodic job only while none of that job waits already.
+BEAT_SCHEDULER = "relink.worker.periodic_beat:CoalescingScheduler"
 # Sending a job must not hold a request for long while Redis is away: the commit is done, and
 # what the job would do is recoverable from rows (the sweep, the resume of pending jobs).
 PUBLISH_RETRY_POLICY = {
@@ -38,10 +34,6 @@ PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 BROKER_CONNECT_TIMEOUT_SECONDS = 2.0
-# A periodic message older than its interval is dropped: the next tick sends a fresh one, so a
-# stopped worker pool does not come back to a pile of identical sweeps.
-PERIODIC_EXPIRY_FACTOR = 1.0
-
 MAX_RESTORE_INTERVAL_SECONDS = 10.0
 
 TASK_OPTIONS: dict[str, Any] = {
@@ -49,11 +41,6 @@ TASK_OPTIONS: dict[str, Any] = {
     "reject_on_worker_lost": True,
     "ignore_result": True,
 }
-
-
-def queue_for(name: JobName) -> str:
-    """The queue a job travels on."""
-    return PERIODIC_QUEUE if name in PERIODIC_NAMES else JOBS_QUEUE
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -99,15 +86,18 @@ def transport_options(settings: Settings) -> dict[str, float]:
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The sweep and every periodic job, each on the sweep interval (as the embedded tick)."""
+    """The sweep and every periodic job, each on the sweep interval (as the embedded tick).
+
+    No message expires: the scheduler sends one only while none of its job waits
+    (``periodic_beat``), so a busy or stopped periodic worker finds one of each, not a pile.
+    """
     every = timedelta(seconds=settings.sweep_interval_seconds)
-    expires = settings.sweep_interval_seconds * PERIODIC_EXPIRY_FACTOR
     return {
         name.value: {
             "task": name.value,
             "schedule": every,
             "kwargs": {"job": {}},
-            "options": {"queue": PERIODIC_QUEUE, "expires": expires},
+            "options": {"queue": PERIODIC_QUEUE},
         }
         for name in (JobName.SWEEP, *PERIODIC_JOBS)
     }
@@ -122,3 +112,25 @@ def _register(app: Celery, name: JobName) -> None:
     run.__name__ = run.__qualname__ = f"run_{name.name.lower()}"
     # Not shared: each app (one per process, more in tests) has its own tasks.
     app.task(name=name.value, bind=True, shared=False, **TASK_OPTIONS)(run)
+
+
+def run_node(settings: Settings, *, queues: str, concurrency: int, hostname: str) -> None:
+    """Run one Celery worker node in this process: ``concurrency`` pool processes serving
+    ``queues`` (comma-separated), one message at a time each."""
+    from relink.worker.celery_process import connect_signals
+
+    celery = create_celery(settings)
+    connect_signals()
+    celery.worker_main(
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--queues={queues}",
+            f"--hostname={hostname}",
+            "--pool=prefork",
+            "--loglevel=INFO",
+            # No chatter between workers: they share nothing but the queue and the database.
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import structlog
 from celery import Celery
 
-from relink.worker.celery_app import queue_for
 from relink.worker.enqueue import QueuedJob
+from relink.worker.queues import queue_for
 
 log = structlog.get_logger(__name__)
 

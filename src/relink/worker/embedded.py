@@ -1,4 +1,8 @@
-"""The embedded dispatcher: committed jobs run as tasks on the app's own event loop."""
+"""The embedded dispatcher: committed jobs run as tasks on the app's own event loop.
+
+Each queue has its own limit of jobs at once, as each has its own processes in the scaled mode:
+imports filling theirs leave a signal's check or a requested sweep free to start at once.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,11 @@ import structlog
 from relink.worker.context import JobContext
 from relink.worker.enqueue import QueuedJob
 from relink.worker.pending import run_queued
+from relink.worker.queues import QUEUES, queue_for
 
 log = structlog.get_logger(__name__)
 
-# Jobs running at once in the embedded mode; more wait their turn.
+# Jobs of one queue running at once in the embedded mode; more of that queue wait their turn.
 EMBEDDED_CONCURRENCY = 20
 
 
@@ -22,7 +27,7 @@ class EmbeddedDispatcher:
     def __init__(self, ctx: JobContext, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.ctx = ctx
         self.loop = loop or asyncio.get_running_loop()
-        self.limiter = asyncio.Semaphore(EMBEDDED_CONCURRENCY)
+        self.limiters = {queue: asyncio.Semaphore(EMBEDDED_CONCURRENCY) for queue in QUEUES}
         self.tasks: set[asyncio.Task[None]] = set()
 
     def dispatch(self, job: QueuedJob) -> None:
@@ -31,7 +36,7 @@ class EmbeddedDispatcher:
         task.add_done_callback(self.tasks.discard)
 
     async def _run(self, job: QueuedJob) -> None:
-        async with self.limiter:
+        async with self.limiters[queue_for(job.name)]:
             try:
                 await run_queued(self.ctx, job)
             except Exception:

@@ -1,36 +1,91 @@
-"""Operator actions over HTTP: queue a sweep now.
+"""Operator actions over HTTP: queue a sweep now, and read whether it has finished.
 
 A sweep talks to providers, and a provider may hang for minutes; no web request waits on one.
-The sweep is queued as a job (sent once the request commits) and the answer comes at once.
+The sweep is queued as a job (sent once the request commits) and the answer comes at once,
+with the job's id: ``GET /api/jobs/{id}`` says queued, running, done or failed.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel
 
 from relink.dependencies import AdminUser, DbSession, Now
-from relink.worker.enqueue import enqueue
+from relink.models import JobState, JobStateName
+from relink.worker.job_states import read_job, request_job
 from relink.worker.registry import JobName
 from relink.worker.sweep import count_due
 
-router = APIRouter(prefix="/api/health", tags=["health"])
+router = APIRouter(tags=["health"])
+
+JobId = Annotated[
+    str,
+    Path(pattern=r"^[0-9a-f]{32}$", description="The id a queued job's answer gave (32 hex)"),
+]
 
 
 class SweepQueued(BaseModel):
     status: Literal["queued"] = "queued"
     job: str = JobName.SWEEP
+    # Where to read whether it finished (also the answer's Location): queued, running, done
+    # or failed. A request made while another one still waits is answered by that one.
+    job_id: str
+    status_url: str
     # What the sweep will take for this agency, as of now: grants whose token refresh is due
     # and data sources whose import is due. Results show on the data sources and in the bell.
     due_grants: int
     due_data_sources: int
 
 
-@router.post("/sweep", status_code=status.HTTP_202_ACCEPTED)
-async def sweep_now(admin: AdminUser, session: DbSession, now: Now) -> SweepQueued:
+class JobOut(BaseModel):
+    id: str
+    job: str
+    state: JobStateName
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    # The kind of error when failed (its class name, never a provider's words).
+    error: str | None
+
+    @classmethod
+    def of(cls, row: JobState) -> JobOut:
+        return cls(
+            id=row.id,
+            job=row.name,
+            state=row.state,
+            queued_at=row.queued_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            error=row.error,
+        )
+
+
+def status_url(job_id: str) -> str:
+    """Where a job's state is read."""
+    return f"/api/jobs/{job_id}"
+
+
+@router.post("/api/health/sweep", status_code=status.HTTP_202_ACCEPTED)
+async def sweep_now(
+    admin: AdminUser, session: DbSession, now: Now, response: Response
+) -> SweepQueued:
     """Queue a sweep (refresh due grants, import due data sources) and answer at once (admins)."""
     due = await count_due(session, now=now, agency_id=admin.agency_id)
-    enqueue(session, JobName.SWEEP)
-    return SweepQueued(due_grants=due.grants, due_data_sources=due.data_sources)
+    request = await request_job(session, JobName.SWEEP, agency_id=admin.agency_id, now=now)
+    response.headers["Location"] = status_url(request.id)
+    return SweepQueued(
+        job_id=request.id,
+        status_url=status_url(request.id),
+        due_grants=due.grants,
+        due_data_sources=due.data_sources,
+    )
+
+
+@router.get("/api/jobs/{job_id}")
+async def read_job_state(job_id: JobId, admin: AdminUser, session: DbSession) -> JobOut:
+    """A queued job's state, for whoever may queue it (the agency's admins): another agency's
+    job, or one finished over a day ago, is not found."""
+    return JobOut.of(await read_job(session, job_id, agency_id=admin.agency_id))

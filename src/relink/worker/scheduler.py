@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import partial
 
 import structlog
 
 from relink.worker.context import JobContext
+from relink.worker.job_states import run_answering
 from relink.worker.jobs import run_job
+from relink.worker.queues import PERIODIC_JOBS
 from relink.worker.registry import JobName
 from relink.worker.sweep import sweep
 
-# Jobs every tick runs after the sweep; Celery beat runs the same list in the scaled mode.
-PERIODIC_JOBS = (
-    JobName.RESUME_PENDING,
-    JobName.EMAIL_COMPOSE_DUE,
-    JobName.EMAIL_REMINDERS,
-    JobName.WEBHOOKS_DELIVER_DUE,
-    JobName.PURGE_TRASH,
-    JobName.EXPIRY_WATCH,
-    JobName.PROBE,
-)
+__all__ = ["PERIODIC_JOBS", "EmbeddedScheduler"]
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +52,8 @@ class EmbeddedScheduler:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                report = await sweep(self.ctx)
+                # It answers the admins' sweep requests queued before it, as any sweep does.
+                report = await run_answering(self.ctx, JobName.SWEEP, partial(sweep, self.ctx))
                 if (
                     report.imported
                     or report.failures

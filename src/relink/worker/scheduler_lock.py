@@ -3,7 +3,8 @@
 Celery beat sends whatever its schedule says, so two beats would send every job twice. The
 scheduler holds a Redis key with its own token, renews it well before it runs out, and stops
 the process at once if it ever finds the key gone or taken; a second scheduler waits as a
-standby and takes over within one lease of the first one's death.
+standby and takes over at most ``TAKEOVER_SECONDS`` after the first one's death: the dead
+one's lease runs out, and the standby's next look takes it (the README states the figure).
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ import structlog
 log = structlog.get_logger(__name__)
 
 KEY = "relink:scheduler"
-# Long enough to survive a slow Redis round trip; short enough for a quick takeover.
-LEASE_SECONDS = 30.0
+# Long enough to survive a few slow Redis round trips (renewed twice before it runs out);
+# short enough for a quick takeover.
+LEASE_SECONDS = 25.0
 RENEW_EVERY_SECONDS = LEASE_SECONDS / 3
-STANDBY_POLL_SECONDS = 2.0
+STANDBY_POLL_SECONDS = 1.0
+# The longest a standby waits after the leader's death: a full lease just renewed, then one
+# poll. Its Celery app is made before it waits, so it sends as soon as it leads.
+TAKEOVER_SECONDS = LEASE_SECONDS + STANDBY_POLL_SECONDS
 
 # Extend the lease only if it is still ours (compare, then extend, atomically).
 _RENEW = """

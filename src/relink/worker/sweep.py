@@ -32,6 +32,7 @@ from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, GrantStatus
 from relink.telemetry.sweep_timing import timed_sweep
 from relink.worker.context import JobContext
+from relink.worker.job_states import run_answering, run_requested
 from relink.worker.registry import JobName, job
 
 T = TypeVar("T")
@@ -279,8 +280,18 @@ async def _gather(
 
 
 @job(JobName.SWEEP)
-async def sweep_job(ctx: JobContext) -> SweepReport:
-    """One sweep now (queued by an operator's request; the scheduler sweeps on its own)."""
-    report = await sweep(ctx)
-    log.info("worker.sweep.done", trigger="queued", **report.summary())
+async def sweep_job(ctx: JobContext, job_id: str | None = None) -> SweepReport | None:
+    """One sweep now: the schedule's (scaled mode), or an admin's request (``job_id``).
+
+    Either answers every request queued before it began (``job_states``); a request's own
+    message finds nothing to do if such a sweep answered it already.
+    """
+    report: SweepReport | None
+    if job_id is None:
+        report = await run_answering(ctx, JobName.SWEEP, partial(sweep, ctx))
+    else:
+        report = await run_requested(ctx, JobName.SWEEP, partial(sweep, ctx), job_id=job_id)
+    if report is not None:
+        trigger = "schedule" if job_id is None else "requested"
+        log.info("worker.sweep.done", trigger=trigger, **report.summary())
     return report
