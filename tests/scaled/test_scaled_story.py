@@ -162,14 +162,11 @@ def _story(
     victim.kill()
     sandbox.state.faults.clear()
 
-    # Today is imported as far as it goes; yesterday is the last complete day.
-    yesterday = today - timedelta(days=1)
     eventually(
         lambda: all(
-            row[1] == "connected" and row[2] == yesterday
-            for row in _shared_sources(cluster, grant_id)
+            row[1] == "connected" and row[2] == today for row in _shared_sources(cluster, grant_id)
         ),
-        what="every data source of the shared grant is connected and complete through yesterday",
+        what="every data source of the shared grant is connected and imported up to today",
     )
     days = [
         row[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -31,9 +32,9 @@ router = APIRouter(prefix="/api/data-sources", tags=["data sources"])
 
 
 async def _out(
-    session: AsyncSession, jobs: JobContext, *, user: User, data_source_id: int
+    session: AsyncSession, jobs: JobContext, *, user: User, data_source_id: int, now: datetime
 ) -> DataSourceOut:
-    row = await rows.get_row(session, user=user, data_source_id=data_source_id)
+    row = await rows.get_row(session, user=user, data_source_id=data_source_id, today=now.date())
     return DataSourceOut.of(
         row, catalog=jobs.catalog, retention_days=jobs.settings.trash_retention_days
     )
@@ -53,6 +54,7 @@ async def list_data_sources(
     page = await rows.list_rows(
         reading.session,
         user=reading.user,
+        today=reading.now.date(),
         filters=query.filters(),
         sort=query.sort,
         limit=query.limit,
@@ -70,9 +72,9 @@ async def list_data_sources(
 
 @router.get("/{data_source_id}")
 async def get_data_source(
-    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post(
@@ -102,7 +104,7 @@ async def replace_api_key(
         # The form shows the reason next to the field; nothing was saved.
         answer = KeyRefusedOut(detail=refused.message, reason=refused.reason)
         return JSONResponse(answer.model_dump(), status_code=refused.status_code)
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.get("/{data_source_id}/removal")
@@ -139,7 +141,7 @@ async def disconnect(
         confirm=body.confirm,
         now=now,
     )
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post("/{data_source_id}/restore")
@@ -153,7 +155,7 @@ async def restore(
         now=now,
         retention_days=jobs.settings.trash_retention_days,
     )
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post("/{data_source_id}/pause")
@@ -161,7 +163,7 @@ async def pause(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
     await actions.pause(session, user=user, data_source_id=data_source_id, now=now)
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post("/{data_source_id}/resume")
@@ -169,7 +171,7 @@ async def resume(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
     await actions.resume(session, user=user, data_source_id=data_source_id, now=now)
-    return await _out(session, jobs, user=user, data_source_id=data_source_id)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
 
 
 @router.post("/{data_source_id}/sync", status_code=202)

@@ -69,5 +69,3 @@ class ExternalAccount:
     id: str
     name: str
     manager_id: str | None = None
-    # The account's IANA time zone when the provider's listing names one (None: not told).
-    time_zone: str | None = None

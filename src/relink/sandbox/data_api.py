@@ -90,12 +90,7 @@ async def verify_key(caller: KeyCaller, state: Sandbox) -> dict[str, str]:
 
 
 def _account_json(account: Account) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "name": account.name,
-        "manager_id": account.manager_id,
-        "time_zone": account.time_zone,
-    }
+    return {"id": account.id, "name": account.name, "manager_id": account.manager_id}
 
 
 def _date_range(start: str | None, end: str | None) -> tuple[date, date]:
