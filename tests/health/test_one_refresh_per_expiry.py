@@ -18,19 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.data_sources.imports import import_data_source, import_data_sources
 from relink.db import Database
 from relink.grants.refresh import Outcome, refresh_current, refresh_grant
-from relink.kit.crypto import SecretBox
 from relink.models import DataSource
 from relink.sandbox import seed
 from relink.status import GrantStatus
 from relink.worker.context import JobContext
 from tests.fixtures.clock import Clock
-from tests.fixtures.demo import Demo, seeded_demo
-from tests.fixtures.processes import relink_env, start
+from tests.fixtures.demo import Demo
+from tests.fixtures.processes import PROCESS_TIMEOUT, seeded_env, start
 from tests.fixtures.sandbox import SandboxServer
 from tests.health.conftest import reload_grant
 
 MANAGER = seed.IDENTITIES[0]
-PROCESS_TIMEOUT = 120
 # The imports that meet the refused token after the first refresh has already finished.
 LATE_REFUSAL_DELAY = 0.4
 
@@ -143,11 +141,7 @@ async def test_two_checks_started_together_refresh_each_grant_once(
     pg_database_url: str, secret_key: str, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     # given: the demo, and two operators (or two cron machines) running `relink check` at once
-    database = Database(pg_database_url)
-    async with database.sessions() as session:
-        await seeded_demo(session, box=SecretBox([secret_key]))
-    await database.dispose()
-    env = relink_env(
+    env = await seeded_env(
         database_url=pg_database_url,
         secret_key=secret_key,
         sandbox_url=sandbox.url,

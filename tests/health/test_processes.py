@@ -2,38 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.runs import ABANDONED_DETAIL, RUN_LEASE
-from relink.db import Database
 from relink.kit.crypto import SecretBox
 from relink.models import DailyMetric, DataSource, SyncOutcome, SyncRun
-from relink.sandbox import seed
 from relink.worker.context import JobContext
 from relink.worker.sweep import sweep
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import seeded_demo
-from tests.fixtures.processes import relink_env, start
+from tests.fixtures.processes import (
+    PROCESS_TIMEOUT,
+    a_long_slow_gap,
+    kill_once,
+    relink_env,
+    seeded_env,
+    start,
+)
 from tests.fixtures.sandbox import SandboxServer
-
-PROCESS_TIMEOUT = 120
 
 
 async def test_two_sweeps_in_two_processes_never_refresh_a_grant_twice(
     pg_database_url: str, secret_key: str, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    database = Database(pg_database_url)
-    async with database.sessions() as session:
-        await seeded_demo(session, box=SecretBox([secret_key]))
-    await database.dispose()
-    env = relink_env(
+    env = await seeded_env(
         database_url=pg_database_url,
         secret_key=secret_key,
         sandbox_url=sandbox.url,
@@ -60,30 +57,15 @@ async def test_a_worker_killed_mid_import_has_its_run_closed_and_its_days_import
     tmp_path: Path,
 ) -> None:
     await seeded_demo(session, box=box)
-    account = seed.SECOND_ACCOUNTS[0].id
-    source = await session.scalar(
-        select(DataSource).where(DataSource.external_account_id == account)
-    )
-    assert source is not None
-    source_id, gap_start = source.id, clock().date() - timedelta(days=200)
-    # A long gap: the import runs in many batches, each slowed down, so the kill lands mid-way.
-    await session.execute(
-        update(DataSource).where(DataSource.id == source_id).values(complete_through=gap_start)
-    )
-    await session.commit()
-    sandbox.add_fault("slow", account=account, delay=0.4)
+    gap_start = clock().date() - timedelta(days=200)
+    source_id = await a_long_slow_gap(session, sandbox, since=gap_start)
     env = relink_env(
         database_url=database_url, secret_key=secret_key, sandbox_url=sandbox.url, var_dir=tmp_path
     )
 
     worker = start("check", env=env)
     # Kill it once it has committed at least one batch and is fetching the next one.
-    deadline = asyncio.get_running_loop().time() + PROCESS_TIMEOUT
-    while not await _imported_a_batch(session, source_id):
-        assert asyncio.get_running_loop().time() < deadline, "the import never started"
-        await asyncio.sleep(0.1)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=PROCESS_TIMEOUT)
+    await kill_once(worker, when=lambda: _imported_a_batch(session, source_id))
     sandbox.state.faults.clear()
     session.expire_all()
     interrupted = list(

@@ -4,30 +4,29 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.runs import ABANDONED_DETAIL, RUN_LEASE, close_abandoned_runs
 from relink.models import DataSource, SyncOutcome, SyncRun
 from relink.sandbox import seed
-from relink.worker.context import JobContext, new_worker_id
+from relink.worker.context import JobContext, WorkerId, new_worker_id
 from relink.worker.sweep import sweep
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo, seeded_demo
-from tests.fixtures.processes import relink_env, start
+from tests.fixtures.processes import a_long_slow_gap, kill_once, relink_env, start
 from tests.fixtures.sandbox import SandboxServer
-
-PROCESS_TIMEOUT = 120
 
 
 def _host() -> str:
-    return new_worker_id().rsplit(":", 2)[0]
+    me = WorkerId.parse(new_worker_id())
+    assert me is not None
+    return me.host
 
 
 def _ended_pid() -> int:
@@ -65,13 +64,17 @@ async def _outcome(session: AsyncSession, run_id: int) -> SyncOutcome:
     return run.outcome
 
 
+async def _close_as_this_process(ctx: JobContext, clock: Clock) -> int:
+    async with ctx.database.transaction() as tx:
+        return await close_abandoned_runs(tx, now=clock(), worker_id=ctx.worker_id)
+
+
 async def test_a_run_of_an_ended_process_of_this_machine_is_closed_at_once(
     session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock
 ) -> None:
     run_id = await _run_held_by(session, f"{_host()}:{_ended_pid()}:0badf00d", clock)
 
-    async with ctx.database.transaction() as tx:
-        closed = await close_abandoned_runs(tx, now=clock(), worker_id=ctx.worker_id)
+    closed = await _close_as_this_process(ctx, clock)
 
     assert closed == 1
     assert await _outcome(session, run_id) is SyncOutcome.FAILED
@@ -81,11 +84,11 @@ async def test_a_run_of_this_pids_previous_life_is_closed_at_once(
     session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock
 ) -> None:
     # given: a restarted container keeps its host name and its pid, under a new nonce
-    host, pid, _ = ctx.worker_id.rsplit(":", 2)
-    run_id = await _run_held_by(session, f"{host}:{pid}:previous", clock)
+    me = WorkerId.parse(ctx.worker_id)
+    assert me is not None
+    run_id = await _run_held_by(session, f"{me.host}:{me.pid}:previous", clock)
 
-    async with ctx.database.transaction() as tx:
-        closed = await close_abandoned_runs(tx, now=clock(), worker_id=ctx.worker_id)
+    closed = await _close_as_this_process(ctx, clock)
 
     assert closed == 1
     assert await _outcome(session, run_id) is SyncOutcome.FAILED
@@ -100,8 +103,7 @@ async def test_a_run_of_a_live_process_of_this_machine_keeps_running(
     try:
         run_id = await _run_held_by(session, f"{_host()}:{alive.pid}:alive", clock)
 
-        async with ctx.database.transaction() as tx:
-            closed = await close_abandoned_runs(tx, now=clock(), worker_id=ctx.worker_id)
+        closed = await _close_as_this_process(ctx, clock)
     finally:
         alive.kill()
         await alive.wait()
@@ -116,8 +118,7 @@ async def test_a_run_of_another_machine_waits_for_its_lease(
     # Its pid means nothing here: only its lease can say it is gone.
     run_id = await _run_held_by(session, f"elsewhere-{_host()}:{_ended_pid()}:x", clock)
 
-    async with ctx.database.transaction() as tx:
-        closed = await close_abandoned_runs(tx, now=clock(), worker_id=ctx.worker_id)
+    closed = await _close_as_this_process(ctx, clock)
 
     assert closed == 0
     assert await _outcome(session, run_id) is SyncOutcome.RUNNING
@@ -134,29 +135,12 @@ async def test_the_first_sweep_after_a_killed_process_closes_its_run_without_wai
 ) -> None:
     # given: a real `relink` process killed in the middle of a long, slowed-down import
     await seeded_demo(session, box=ctx.box)
-    account = seed.SECOND_ACCOUNTS[0].id
-    source = await session.scalar(
-        select(DataSource).where(DataSource.external_account_id == account)
-    )
-    assert source is not None
-    source_id = source.id
-    await session.execute(
-        update(DataSource)
-        .where(DataSource.id == source_id)
-        .values(complete_through=date.today() - timedelta(days=200))
-    )
-    await session.commit()
-    sandbox.add_fault("slow", account=account, delay=0.4)
+    source_id = await a_long_slow_gap(session, sandbox, since=date.today() - timedelta(days=200))
     env = relink_env(
         database_url=database_url, secret_key=secret_key, sandbox_url=sandbox.url, var_dir=tmp_path
     )
     worker = start("check", env=env)
-    deadline = asyncio.get_running_loop().time() + PROCESS_TIMEOUT
-    while not await _running(session, source_id):
-        assert asyncio.get_running_loop().time() < deadline, "the import never started"
-        await asyncio.sleep(0.1)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=PROCESS_TIMEOUT)
+    await kill_once(worker, when=lambda: _running(session, source_id))
     sandbox.state.faults.clear()
 
     held = await session.scalar(select(func.count()).where(SyncRun.outcome == SyncOutcome.RUNNING))

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.kit.id_lists import id_in
 from relink.models import DataSource, SyncOutcome, SyncRun
 from relink.status import IMPORTABLE_STATUSES
-from relink.worker.context import JobContext
+from relink.worker.context import JobContext, WorkerId
 
 log = structlog.get_logger(__name__)
 
@@ -100,22 +100,19 @@ def _abandoned(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _dead_on_this_host(owner: str | None, *, worker_id: str) -> bool:
-    """Whether ``owner`` (``host:pid:nonce``, see ``new_worker_id``) is a worker of this machine
-    that no longer runs: its pid is gone, or is ours under another nonce (our previous life)."""
-    if owner is None or owner == worker_id:
+def _dead_on_this_host(owner: str | None, *, me: WorkerId) -> bool:
+    """Whether ``owner`` is a worker of this machine that no longer runs: its pid is gone, or
+    is ours under another nonce (our previous life)."""
+    them = WorkerId.parse(owner) if owner is not None else None
+    if them is None or them.host != me.host or them == me:
         return False
-    host, pid, _ = worker_id.rsplit(":", 2)
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
-        return False
-    if parts[1] == pid:
+    if them.pid == me.pid:
         return True
     try:
-        os.kill(int(parts[1]), 0)
+        os.kill(them.pid, 0)
     except ProcessLookupError:
         return True
-    except (PermissionError, OverflowError, ValueError):
+    except (PermissionError, OverflowError):
         return False  # alive under another user, or not a pid: leave it to its lease
     return False
 
@@ -142,17 +139,17 @@ async def close_abandoned_runs(
         query = query.where(id_in(session, SyncRun.data_source_id, data_source_ids))
     abandoned = query.where(_abandoned(now)).with_for_update(skip_locked=True)
     rows = list((await session.execute(abandoned)).all())
-    if worker_id is not None:
-        host = worker_id.rsplit(":", 2)[0]
+    me = WorkerId.parse(worker_id) if worker_id is not None else None
+    if me is not None:
         # Running runs of this machine's workers (a handful), whatever their lease says.
         local = query.where(
-            SyncRun.outcome == SyncOutcome.RUNNING, SyncRun.owner.startswith(f"{host}:")
+            SyncRun.outcome == SyncOutcome.RUNNING, SyncRun.owner.startswith(f"{me.host}:")
         )
         found = {row.id for row in rows}
         rows += [
             row
             for row in (await session.execute(local.with_for_update(skip_locked=True))).all()
-            if row.id not in found and _dead_on_this_host(row.owner, worker_id=worker_id)
+            if row.id not in found and _dead_on_this_host(row.owner, me=me)
         ]
     if not rows:
         return 0

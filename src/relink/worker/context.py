@@ -29,6 +29,23 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+@dataclass(frozen=True)
+class WorkerId:
+    """The parts of a ``new_worker_id`` value."""
+
+    host: str
+    pid: int
+    nonce: str
+
+    @classmethod
+    def parse(cls, value: str) -> WorkerId | None:
+        """The parts of ``value``, or None for what ``new_worker_id`` does not write."""
+        parts = value.rsplit(":", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        return cls(parts[0], int(parts[1]), parts[2])
+
+
 @dataclass
 class JobContext:
     database: Database
