@@ -130,18 +130,22 @@ async def test_a_request_whose_run_raised_reads_failed_with_the_kind_of_error(
     assert row.error == "ConnectionResetError"
 
 
-async def test_a_requests_message_handed_out_again_after_its_run_died_runs_it(
-    session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock
-) -> None:
-    with recording_jobs():
-        job_id = await _request(session, demo.agency.id, clock)
-    # A first delivery took it and died without a word.
+async def _taken_by_a_run_that_died(session: AsyncSession, job_id: str, clock: Clock) -> None:
     await session.execute(
         update(JobState)
         .where(JobState.id == job_id)
         .values(state=JobStateName.RUNNING, started_at=clock(), taken_by="dead-run")
     )
     await session.commit()
+
+
+async def test_a_requests_message_handed_out_again_after_its_run_died_runs_it(
+    session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock
+) -> None:
+    with recording_jobs():
+        job_id = await _request(session, demo.agency.id, clock)
+    # A first delivery took it and died without a word.
+    await _taken_by_a_run_that_died(session, job_id, clock)
     again = Runs()
 
     assert await run_requested(ctx, SWEEP, again, job_id=job_id) == "swept"
@@ -155,12 +159,7 @@ async def test_a_request_whose_run_died_is_answered_by_a_run_after_the_visibilit
 ) -> None:
     with recording_jobs():
         job_id = await _request(session, demo.agency.id, clock)
-    await session.execute(
-        update(JobState)
-        .where(JobState.id == job_id)
-        .values(state=JobStateName.RUNNING, started_at=clock(), taken_by="dead-run")
-    )
-    await session.commit()
+    await _taken_by_a_run_that_died(session, job_id, clock)
     visibility = timedelta(seconds=ctx.settings.task_visibility_timeout_seconds)
 
     await run_answering(ctx, SWEEP, Runs())
