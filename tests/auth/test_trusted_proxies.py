@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,13 +10,12 @@ import httpx
 
 from relink.auth.throttle import PAIR_LIMIT
 from relink.demo import DEMO_PASSWORD
+from tests.fixtures import processes
 from tests.fixtures.demo import Demo
-from tests.fixtures.processes import relink_env, start
-from tests.fixtures.server import bound_socket
+from tests.fixtures.processes import relink_env
 
 STAFF = "staff@demo.relink.test"
 ADMIN = {"email": "admin@demo.relink.test", "password": DEMO_PASSWORD}
-STARTUP_SECONDS = 60.0
 
 
 @contextmanager
@@ -26,9 +23,6 @@ def relink_serve(
     tmp_path: Path, *, database_url: str, secret_key: str, trusted_proxies: str | None = None
 ) -> Iterator[str]:
     """The real `relink serve` on a free port, its scheduler off."""
-    sock = bound_socket()
-    port = sock.getsockname()[1]
-    sock.close()
     env = relink_env(
         database_url=database_url,
         secret_key=secret_key,
@@ -38,28 +32,8 @@ def relink_serve(
     env["RELINK_EMBEDDED_WORKER"] = "false"
     if trusted_proxies is not None:
         env["RELINK_TRUSTED_PROXIES"] = trusted_proxies
-    process = start("serve", "--port", str(port), env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{url}/api/session/csrf", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                _, err = process.communicate()
-                raise RuntimeError(f"relink serve did not start: {err.decode()[-2000:]}")
-            time.sleep(0.2)
+    with processes.relink_serve(env, ready_path="/api/session/csrf") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _forged(n: int) -> dict[str, str]:
