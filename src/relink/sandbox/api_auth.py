@@ -92,27 +92,24 @@ def _resolve(state: SandboxState, credential: str | None) -> tuple[Caller | None
     caller = Caller("token", identity=identity, token=token)
     if identity is None or token.access_revoked or family.revoked:
         return caller, unauthenticated("The access token was revoked.")
-    revoked = state.faults.find_for_family(
-        FaultKind.REVOKE_GRANT,
-        now=state.now(),
-        subject=token.subject,
-        family_created_at=family.created_at,
-    )
-    if revoked is not None:
-        state.stats.faults_triggered[FaultKind.REVOKE_GRANT] += 1
+    if _strikes(state, FaultKind.REVOKE_GRANT, token, born_at=family.created_at):
         return caller, unauthenticated("The grant was revoked.")
-    ended = state.faults.find_for_family(
-        FaultKind.END_ACCESS,
-        now=state.now(),
-        subject=token.subject,
-        family_created_at=token.issued_at,
-    )
-    if ended is not None:
-        state.stats.faults_triggered[FaultKind.END_ACCESS] += 1
+    # Access tokens issued before an end_access fault are over; the ones after it work.
+    if _strikes(state, FaultKind.END_ACCESS, token, born_at=token.issued_at):
         return caller, token_expired()
     if token.is_access_expired_at(state.now()):
         return caller, token_expired()
     return caller, None
+
+
+def _strikes(state: SandboxState, kind: FaultKind, token: Token, *, born_at: float) -> bool:
+    """Whether a grant-level fault of ``kind`` hits what was born at ``born_at`` (counted)."""
+    fault = state.faults.find_for_family(
+        kind, now=state.now(), subject=token.subject, family_created_at=born_at
+    )
+    if fault is not None:
+        state.stats.faults_triggered[kind] += 1
+    return fault is not None
 
 
 def _wrong_kind(accepts: frozenset[CredentialKind]) -> ApiError:
