@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,6 +112,8 @@ async def seed_demo(session: AsyncSession, *, box: SecretBox, today: date | None
     shared = await _oauth_grant(session, box=box, agency_id=agency.id, identity=manager)
     second = await _oauth_grant(session, box=box, agency_id=agency.id, identity=harbor)
     complete_through = today - timedelta(days=1)
+    now, midnight = utcnow(), datetime.combine(today, time(), tzinfo=UTC)
+    imported_at = min(max(now - timedelta(hours=1), midnight), now)
     links = [
         (shared, client, account)
         for client, account in zip(
@@ -147,8 +149,9 @@ async def seed_demo(session: AsyncSession, *, box: SecretBox, today: date | None
             external_account_name=account.name,
             complete_through=complete_through,
         )
-        # The demo's history was imported up to yesterday, as if Relink had run all along.
-        source.last_ok_at = utcnow() - timedelta(hours=1)
+        # The demo's history was imported up to yesterday, as if Relink had run all along: an
+        # hour ago, or at midnight if that was later (before it, yesterday was not over yet).
+        source.last_ok_at = imported_at
         await session.execute(
             insert(DailyMetric),
             [

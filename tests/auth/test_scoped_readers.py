@@ -213,12 +213,11 @@ async def test_the_client_pages_readers_list_only_visible_clients(
     session: AsyncSession, demo: Demo, who: str
 ) -> None:
     user: User = getattr(demo, who)
-    today = date.today()
     expected = await _visible_names(session, user)
 
-    summaries = await health.client_summaries(session, user=user, today=today)
+    summaries = await health.client_summaries(session, user=user)
     choices = await health.client_choices(session, user=user)
-    rows = await health.client_rows(session, user=user, today=today)
+    rows = await health.client_rows(session, user=user)
     pickers = await preferences.visible_clients(session, user=user)
 
     assert {s.name for s in summaries} == expected
@@ -234,7 +233,7 @@ async def test_the_data_sources_page_counts_and_lists_only_what_the_limited_user
     expected = Counter(s.status for s in visible)
 
     counts = await health.status_counts(session, user=demo.limited)
-    page = await rows.list_rows(session, user=demo.limited, today=date.today(), limit=500)
+    page = await rows.list_rows(session, user=demo.limited, limit=500)
 
     assert counts == dict(expected)
     assert {r.source.id for r in page.items} == {s.id for s in visible}

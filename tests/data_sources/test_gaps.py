@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.gaps import backfill_start, gap_start, missing_since
+from relink.data_sources.gaps import DataDays, backfill_start, data_days, gap_start, missing_since
 from relink.models import DataSource
 from relink.status import DataSourceStatus
 from tests.fixtures.demo import Demo
@@ -18,16 +18,19 @@ from tests.fixtures.sandbox import SandboxServer
 from tests.fixtures.sweeps import sweep_now
 
 TODAY = date(2025, 11, 29)
+# The moment of the last successful import: midday, so UTC's today is TODAY.
+IMPORTED = datetime(2025, 11, 29, 12, 0, tzinfo=UTC)
 MANAGER = "manager@sandbox.test"
 
 
 def _source(status: DataSourceStatus, complete_through: date | None) -> DataSource:
-    return DataSource(status=status, complete_through=complete_through)
+    return DataSource(status=status, complete_through=complete_through, last_ok_at=IMPORTED)
 
 
 @pytest.mark.parametrize(
     ("complete_through", "expected"),
     [
+        # Written as complete before it was over (an import before the rule): not complete.
         (TODAY, TODAY),
         (TODAY - timedelta(days=1), TODAY),
         (TODAY - timedelta(days=5), TODAY - timedelta(days=4)),
@@ -39,20 +42,34 @@ def _source(status: DataSourceStatus, complete_through: date | None) -> DataSour
 def test_the_gap_starts_after_the_last_complete_day_and_never_after_today(
     complete_through: date | None, expected: date | None
 ) -> None:
-    assert gap_start(complete_through, today=TODAY) == expected
     down = _source(DataSourceStatus.DISCONNECTED, complete_through)
-    assert missing_since(down, today=TODAY) == expected
+    assert missing_since(down) == expected
+
+
+@pytest.mark.parametrize(
+    "complete_through", [TODAY + timedelta(days=2), TODAY, TODAY - timedelta(days=3), None]
+)
+def test_the_two_days_are_one_after_the_other(complete_through: date | None) -> None:
+    days = data_days(_source(DataSourceStatus.FAILING, complete_through))
+
+    if complete_through is None:
+        assert days == DataDays(None, None)
+    else:
+        assert days.complete_through is not None and days.complete_through < TODAY
+        assert days.missing_since == gap_start(days.complete_through)
+        assert days.missing_since == days.complete_through + timedelta(days=1)
 
 
 @pytest.mark.parametrize("status", [DataSourceStatus.CONNECTED, DataSourceStatus.PAUSED])
 def test_a_source_that_is_up_or_paused_admits_to_no_gap(status: DataSourceStatus) -> None:
-    assert missing_since(_source(status, TODAY - timedelta(days=3)), today=TODAY) is None
+    assert missing_since(_source(status, TODAY - timedelta(days=3))) is None
 
 
-def test_a_source_complete_through_today_needs_no_backfill() -> None:
-    assert backfill_start(_source(DataSourceStatus.CONNECTED, TODAY), today=TODAY) is None
+def test_a_source_complete_through_its_yesterday_needs_no_backfill() -> None:
     yesterday = _source(DataSourceStatus.CONNECTED, TODAY - timedelta(days=1))
-    assert backfill_start(yesterday, today=TODAY) == TODAY
+    assert backfill_start(yesterday, now=IMPORTED) is None
+    behind = _source(DataSourceStatus.CONNECTED, TODAY - timedelta(days=2))
+    assert backfill_start(behind, now=IMPORTED) == TODAY - timedelta(days=1)
 
 
 def _utc_today() -> date:

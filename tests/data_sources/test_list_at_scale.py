@@ -5,7 +5,6 @@ gaps (on both databases: the indexes differ, the answers must not)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from sqlalchemy import delete, insert, select, update
@@ -20,7 +19,6 @@ from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
 from tests.fixtures.demo import Demo
 
-TODAY = date(2026, 1, 15)
 EXTRA_CLIENTS = 24
 # Names with LIKE's wildcards and mixed case: a search takes them literally, in any case.
 NAMES = ("Zeta_Works", "100% Organic", "alpha Dental", "Beta Bakery", "ALPHA Motors")
@@ -106,15 +104,12 @@ def _expected(
 async def _all_pages(
     session: AsyncSession, user: User, *, filters: Filters, sort: Sort, limit: int
 ) -> list[Page[Row]]:
-    pages = [
-        await list_rows(session, user=user, today=TODAY, filters=filters, sort=sort, limit=limit)
-    ]
+    pages = [await list_rows(session, user=user, filters=filters, sort=sort, limit=limit)]
     while pages[-1].next_cursor:
         pages.append(
             await list_rows(
                 session,
                 user=user,
-                today=TODAY,
                 filters=filters,
                 sort=sort,
                 limit=limit,
@@ -215,7 +210,6 @@ async def test_pages_forward_then_back_hold_every_row_once_in_order(
             await list_rows(
                 session,
                 user=crowd.admin,
-                today=TODAY,
                 sort=sort,
                 limit=limit,
                 cursor=backward[-1].prev_cursor,
@@ -233,15 +227,14 @@ async def test_pages_forward_then_back_hold_every_row_once_in_order(
 async def test_a_previous_page_after_a_next_page_is_the_first_page_again(
     session: AsyncSession, crowd: Demo
 ) -> None:
-    first = await list_rows(session, user=crowd.admin, today=TODAY, sort=Sort.CLIENT, limit=10)
+    first = await list_rows(session, user=crowd.admin, sort=Sort.CLIENT, limit=10)
     second = await list_rows(
-        session, user=crowd.admin, today=TODAY, sort=Sort.CLIENT, limit=10, cursor=first.next_cursor
+        session, user=crowd.admin, sort=Sort.CLIENT, limit=10, cursor=first.next_cursor
     )
 
     back = await list_rows(
         session,
         user=crowd.admin,
-        today=TODAY,
         sort=Sort.CLIENT,
         limit=10,
         cursor=second.prev_cursor,
@@ -290,7 +283,7 @@ async def test_a_limited_user_with_no_clients_sees_no_rows(
     )
     await session.commit()
 
-    page = await list_rows(session, user=crowd.limited, today=TODAY, sort=Sort.CLIENT)
+    page = await list_rows(session, user=crowd.limited, sort=Sort.CLIENT)
 
     assert page.items == []
 
@@ -303,9 +296,7 @@ async def test_a_renamed_client_sorts_and_searches_by_its_new_name(
     await session.commit()
 
     pages = await _all_pages(session, crowd.admin, filters=Filters(), sort=Sort.CLIENT, limit=9)
-    found = await list_rows(
-        session, user=crowd.admin, today=TODAY, filters=Filters(q="aardvark"), limit=50
-    )
+    found = await list_rows(session, user=crowd.admin, filters=Filters(q="aardvark"), limit=50)
 
     names = [r.client_name for p in pages for r in p.items]
     assert "Acme Dental" not in names

@@ -7,7 +7,6 @@ never the whole agency."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
 from tests.fixtures.demo import Demo
 
-TODAY = date(2026, 1, 15)
 # psycopg prepares a statement at its sixth run, and PostgreSQL plans a prepared statement for
 # its values at its first five runs before it weighs one plan for all.
 RUNS = 14
@@ -80,7 +78,7 @@ async def test_each_listing_is_planned_once_per_connection(
         for _ in range(RUNS):
             for filters, sort, limit in LISTINGS:
                 page = await list_rows(
-                    session, user=demo.admin, today=TODAY, filters=filters, sort=sort, limit=limit
+                    session, user=demo.admin, filters=filters, sort=sort, limit=limit
                 )
                 # From a cursor: the key it starts after stays a parameter. (A search's later
                 # pages are left out: there PostgreSQL finds a plan for the key at hand worth
@@ -89,7 +87,6 @@ async def test_each_listing_is_planned_once_per_connection(
                     await list_rows(
                         session,
                         user=demo.admin,
-                        today=TODAY,
                         filters=filters,
                         sort=sort,
                         limit=limit,
@@ -119,9 +116,7 @@ async def test_each_listing_reads_an_index_not_the_agency(
     async with agency_at_scale.reading() as session:
         for _ in range(RUNS):
             for filters, sort, limit in (*LISTINGS, rare):
-                await list_rows(
-                    session, user=demo.admin, today=TODAY, filters=filters, sort=sort, limit=limit
-                )
+                await list_rows(session, user=demo.admin, filters=filters, sort=sort, limit=limit)
         plans = {}
         for name, statement, _generic, _custom in await _prepared_listings(session):
             # A utility statement takes no parameters: the agency's id is written in.

@@ -3,8 +3,6 @@ each request's own values (who asks, which status, which page) decide what it re
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,13 +13,11 @@ from relink.status import DataSourceStatus
 from relink.users.service import create_user
 from tests.fixtures.demo import Demo
 
-TODAY = date(2026, 1, 15)
-
 
 async def _client_names(
     session: AsyncSession, user: User, filters: Filters | None = None
 ) -> set[str]:
-    page = await list_rows(session, user=user, today=TODAY, filters=filters, limit=200)
+    page = await list_rows(session, user=user, filters=filters, limit=200)
     return {row.client_name for row in page.items}
 
 
@@ -76,15 +72,13 @@ async def test_pages_of_one_sort_follow_each_other_whoever_asks(
     seen: list[int] = []
     cursor = None
     while True:
-        page = await list_rows(
-            session, user=demo.admin, today=TODAY, sort=Sort.CLIENT, limit=4, cursor=cursor
-        )
+        page = await list_rows(session, user=demo.admin, sort=Sort.CLIENT, limit=4, cursor=cursor)
         seen += [row.source.id for row in page.items]
         # Someone else's page of the same shape in between must not move this one.
-        await list_rows(session, user=demo.limited, today=TODAY, sort=Sort.CLIENT, limit=4)
+        await list_rows(session, user=demo.limited, sort=Sort.CLIENT, limit=4)
         cursor = page.next_cursor
         if cursor is None:
             break
 
-    everything = await list_rows(session, user=demo.admin, today=TODAY, sort=Sort.CLIENT, limit=200)
+    everything = await list_rows(session, user=demo.admin, sort=Sort.CLIENT, limit=200)
     assert seen == [row.source.id for row in everything.items]

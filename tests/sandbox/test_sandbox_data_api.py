@@ -28,7 +28,12 @@ def test_manager_login_reaches_its_sub_accounts(sandbox: SandboxServer, manager_
     ids = {a["id"] for a in accounts}
     assert ids == {MANAGER.id, *(a.id for a in MANAGER_SUB_ACCOUNTS)}
     sub = next(a for a in accounts if a["id"] == MANAGER_SUB_ACCOUNTS[0].id)
-    assert sub == {"id": sub["id"], "name": "Northwind Ads 01", "manager_id": MANAGER.id}
+    assert sub == {
+        "id": sub["id"],
+        "name": "Northwind Ads 01",
+        "manager_id": MANAGER.id,
+        "time_zone": "America/Los_Angeles",
+    }
 
 
 def test_other_login_reaches_only_three_of_the_managers_accounts(sandbox: SandboxServer) -> None:

@@ -49,7 +49,7 @@ def test_a_moment_says_how_long_ago_in_the_largest_unit(before: timedelta, text:
 def _line(**fields: object) -> SimpleNamespace:
     """What a staff member reads under a line's status: its reason and the day it ends with."""
     source = DataSource(id=1, provider="sandbox", **{"status_reason": None, **fields})
-    row = Row(source, "Acme Dental", None, AuthKind.OAUTH2, None)
+    row = Row.of(source, "Acme Dental", None, AuthKind.OAUTH2)
     reason, reason_day = why(
         row, today=TODAY, reasons=REASONS_BY_VALUE, retention=timedelta(days=30)
     )

@@ -99,7 +99,7 @@ def _own(row: Row, *, key: int, today: date) -> OwnSource:
         account_name=source.external_account_name,
         freshness=freshness,
         last_import_at=source.last_ok_at,
-        complete_through=source.complete_through,
+        complete_through=row.complete_through,
         missing_since=row.missing_since if freshness is Freshness.DELAYED else None,
         filled_days=progress.days_done if progress and filling else None,
         gap_days=progress.days_total if progress and filling else None,
@@ -117,18 +117,18 @@ async def own_sources(
 ) -> list[OwnSource]:
     """The client login's live data sources (of one client if given), delayed first."""
     _client_only(user)
-    rows = await health.client_rows(session, user=user, today=today, client_id=client_id)
+    rows = await health.client_rows(session, user=user, client_id=client_id)
     own = [_own(row, key=i, today=today) for i, row in enumerate(rows)]
     return sorted(own, key=lambda s: (s.client_name, _RANK[s.freshness], s.provider, s.key))
 
 
 async def own_clients(
-    session: AsyncSession, *, user: User, today: date, q: str | None = None
+    session: AsyncSession, *, user: User, q: str | None = None
 ) -> list[OwnClient]:
     """The client login's client(s) with their data's freshness, for the clients list."""
     _client_only(user)
     listed: list[OwnClient] = []
-    for summary in await health.client_summaries(session, user=user, today=today, q=q):
+    for summary in await health.client_summaries(session, user=user, q=q):
         live = {s: n for s, n in summary.counts.items() if n and s is not DataSourceStatus.REMOVED}
         kinds = {freshness_of(s) for s in live}
         worst = min(kinds, key=_RANK.__getitem__) if kinds else None

@@ -10,12 +10,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import data_source_visible, scope_of, visible_clients
-from relink.data_sources.gaps import DOWN_STATUSES, gap_start, missing_since
+from relink.data_sources.gaps import DOWN_STATUSES, gap_start
 from relink.data_sources.rows import STATUS_RANK, Row
+from relink.kit.complete_days import complete_through
 from relink.models import Client, DataSource, Grant, Incident, IncidentDataSource, User
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus, GrantStatus
@@ -33,7 +34,7 @@ class ClientHealth:
     id: int
     name: str
     counts: dict[DataSourceStatus, int] = field(default_factory=dict)
-    # The earliest day whose data may be missing among its down data sources (never after today).
+    # The earliest day whose data may be missing among its down data sources.
     missing_since: date | None = None
 
     @property
@@ -66,7 +67,6 @@ async def client_rows(
     session: AsyncSession,
     *,
     user: User,
-    today: date,
     client_id: int | None = None,
     include_removed: bool = False,
 ) -> list[Row]:
@@ -84,7 +84,7 @@ async def client_rows(
     if not include_removed:
         query = query.where(DataSource.status != DataSourceStatus.REMOVED)
     rows = [
-        Row(source, name, identity, kind, missing_since(source, today=today))
+        Row.of(source, name, identity, kind)
         for source, name, identity, kind in await session.execute(query)
     ]
     return sorted(rows, key=lambda r: (r.client_name, STATUS_RANK[r.source.status]))
@@ -132,7 +132,7 @@ async def broken_grants(session: AsyncSession, *, user: User) -> list[BrokenGran
 
 
 async def client_summaries(
-    session: AsyncSession, *, user: User, today: date, q: str | None = None
+    session: AsyncSession, *, user: User, q: str | None = None
 ) -> list[ClientHealth]:
     """Visible clients by name with their data sources counted by status, and the first day
     whose data may be missing among the down ones (the same rule as each source's own gap)."""
@@ -144,19 +144,27 @@ async def client_summaries(
     counts: dict[int, dict[DataSourceStatus, int]] = defaultdict(dict)
     gaps: dict[int, date] = {}
     if ids:
+        # Per time zone too: each source's last complete day is bounded by what was over in its
+        # own zone at its last import, and the earliest import of a zone bounds them all.
+        imported = case((DataSource.complete_through.is_not(None), DataSource.last_ok_at))
         grouped = await session.execute(
             select(
                 DataSource.client_id,
                 DataSource.status,
+                DataSource.account_timezone,
                 func.count(),
                 func.min(DataSource.complete_through),
+                func.min(imported),
             )
             .where(DataSource.client_id.in_(ids))
-            .group_by(DataSource.client_id, DataSource.status)
+            .group_by(DataSource.client_id, DataSource.status, DataSource.account_timezone)
         )
-        for client_id, status, count, oldest in grouped:
-            counts[client_id][status] = int(count)
-            start = gap_start(oldest, today=today) if status in DOWN_STATUSES else None
+        for client_id, status, zone, count, oldest, first_import in grouped:
+            counts[client_id][status] = counts[client_id].get(status, 0) + int(count)
+            if status not in DOWN_STATUSES:
+                continue
+            through = complete_through(oldest, last_ok_at=first_import, time_zone=zone)
+            start = gap_start(through)
             if start is not None:
                 gaps[client_id] = min(gaps.get(client_id, start), start)
     return [ClientHealth(cid, name, counts[cid], gaps.get(cid)) for cid, name in picked]

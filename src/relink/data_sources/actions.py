@@ -69,7 +69,7 @@ async def back_in_service(
         source.status_detail = None
         source.consecutive_failures = 0
         source.next_sync_at = now
-        gap = backfill_start(source, today=now.date())
+        gap = backfill_start(source, now=now)
         if gap is not None:
             source.backfill_from = gap
         enqueue(session, JobName.IMPORT, data_source_id=source.id, trigger=SyncTrigger.BACKFILL)

@@ -36,7 +36,7 @@ from relink.grants.refresh import Outcome, refresh_grant
 from relink.grants.refresh_schedule import is_fresh
 from relink.grants.service import create_grant, open_credentials
 from relink.models import Client, DataSource, Grant, SyncTrigger, User
-from relink.providers.api_auth import api_auth
+from relink.providers.api_auth import api_auth, key_auth
 from relink.providers.data_api import list_accounts, verify_api_key
 from relink.providers.results import ExternalAccount, ProviderFailure
 from relink.providers.spec import ProviderSpec
@@ -230,6 +230,7 @@ async def link_accounts(
             client_id=client_id,
             external_account_id=account.id,
             external_account_name=account.name,
+            account_timezone=account.time_zone,
         )
         created.append(await _queue_history(session, user=user, source=source, now=now))
     log.info("data_source.connected", grant_id=grant.id, count=len(created))
@@ -276,9 +277,36 @@ async def connect_api_key(
         client_id=client_id,
         external_account_id=account_id,
         external_account_name=account_name,
+        account_timezone=await _key_account_time_zone(ctx, spec, key=key, account_id=account_id),
     )
     log.info("data_source.connected", grant_id=grant.id, provider=spec.key, count=1)
     return await _queue_history(session, user=user, source=source, now=now)
+
+
+async def _key_account_time_zone(
+    ctx: JobContext, spec: ProviderSpec, *, key: str, account_id: str
+) -> str | None:
+    """The time zone of the one account a key opens, where the provider's listing says it.
+
+    Asked only of a provider whose catalog entry reads one; a listing that fails now leaves the
+    account in UTC rather than refuse a key that was just verified.
+    """
+    if spec.accounts is None or spec.accounts.time_zone is None:
+        return None
+    try:
+        accounts = await list_accounts(ctx.http, spec, auth=key_auth(spec, key))
+    except ProviderFailure as failure:
+        log.info(
+            "data_source.time_zone.unknown",
+            provider=spec.key,
+            error_class=failure.error_class.value,
+        )
+        return None
+    zones = {account.id: account.time_zone for account in accounts}
+    if account_id in zones:
+        return zones[account_id]
+    # A key's listing names its one account, maybe under another id than its verify answer.
+    return accounts[0].time_zone if len(accounts) == 1 else None
 
 
 async def _ensure_not_linked(

@@ -173,7 +173,7 @@ async def _reconnect(
     )
     source.consecutive_failures = 0
     source.next_sync_at = now
-    gap = backfill_start(source, today=now.date())
+    gap = backfill_start(source, now=now)
     if gap is not None:
         source.backfill_from = gap
     keys = [incidents.data_source_key(source.id, c) for c in DATA_SOURCE_LEVEL]

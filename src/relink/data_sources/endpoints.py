@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -32,9 +31,9 @@ router = APIRouter(prefix="/api/data-sources", tags=["data sources"])
 
 
 async def _out(
-    session: AsyncSession, jobs: JobContext, *, user: User, data_source_id: int, now: datetime
+    session: AsyncSession, jobs: JobContext, *, user: User, data_source_id: int
 ) -> DataSourceOut:
-    row = await rows.get_row(session, user=user, data_source_id=data_source_id, today=now.date())
+    row = await rows.get_row(session, user=user, data_source_id=data_source_id)
     return DataSourceOut.of(
         row, catalog=jobs.catalog, retention_days=jobs.settings.trash_retention_days
     )
@@ -54,7 +53,6 @@ async def list_data_sources(
     page = await rows.list_rows(
         reading.session,
         user=reading.user,
-        today=reading.now.date(),
         filters=query.filters(),
         sort=query.sort,
         limit=query.limit,
@@ -72,9 +70,9 @@ async def list_data_sources(
 
 @router.get("/{data_source_id}")
 async def get_data_source(
-    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
+    data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
-    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
 @router.post(
@@ -104,7 +102,7 @@ async def replace_api_key(
         # The form shows the reason next to the field; nothing was saved.
         answer = KeyRefusedOut(detail=refused.message, reason=refused.reason)
         return JSONResponse(answer.model_dump(), status_code=refused.status_code)
-    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
 @router.get("/{data_source_id}/removal")
@@ -141,7 +139,7 @@ async def disconnect(
         confirm=body.confirm,
         now=now,
     )
-    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
 @router.post("/{data_source_id}/restore")
@@ -155,7 +153,7 @@ async def restore(
         now=now,
         retention_days=jobs.settings.trash_retention_days,
     )
-    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
 @router.post("/{data_source_id}/pause")
@@ -163,7 +161,7 @@ async def pause(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
     await actions.pause(session, user=user, data_source_id=data_source_id, now=now)
-    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
 @router.post("/{data_source_id}/resume")
@@ -171,7 +169,7 @@ async def resume(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
     await actions.resume(session, user=user, data_source_id=data_source_id, now=now)
-    return await _out(session, jobs, user=user, data_source_id=data_source_id, now=now)
+    return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
 @router.post("/{data_source_id}/sync", status_code=202)

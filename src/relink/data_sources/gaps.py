@@ -1,17 +1,21 @@
-"""The hole an outage leaves: from which day a data source's data may be incomplete.
+"""The two days every page, API answer, CLI table and e-mail names about a data source's data:
+"complete through" and "may be incomplete since", both from ``data_days`` so they never
+contradict.
 
-One rule for every page, API answer, CLI table and e-mail that names the day: it is the first
-day after the last complete day, never later than today. Days are UTC calendar days, the same
-convention as the imports that move ``complete_through`` (``now.date()`` of the app's UTC clock).
-A day after today would promise a hole that has not happened yet; today itself is honest for a
-source that is down after importing part of it, since the rest of today is not coming in.
+"Complete through" is the last day whose data is complete (``kit/complete_days.py``: over in
+the account's time zone, past the provider's reporting delay; today never is). "May be
+incomplete since" is the day after it, the first day that is not complete, said of a source
+that is down. Days are the account's: a Berlin account's day ends hours before a Los Angeles
+one's, so either may name a day that has not begun in UTC yet, never one after the account's
+own today.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from relink.models import DataSource
+from relink.kit.complete_days import ONE_DAY, complete_through, last_complete_day
 from relink.models.data_source import SourceFields
 from relink.status import DataSourceStatus
 
@@ -20,26 +24,39 @@ from relink.status import DataSourceStatus
 DOWN_STATUSES = frozenset({DataSourceStatus.DISCONNECTED, DataSourceStatus.FAILING})
 
 
-def gap_start(complete_through: date | None, *, today: date) -> date | None:
-    """The first day after ``complete_through``, capped at ``today``; None before any import."""
-    if complete_through is None:
-        return None
-    return min(complete_through + timedelta(days=1), today)
+@dataclass(frozen=True, slots=True)
+class DataDays:
+    # The last day whose data is complete; None before any import.
+    complete_through: date | None
+    # The first day that is not complete, for a source that is down; None while it is up.
+    missing_since: date | None
 
 
-def missing_since(source: SourceFields, *, today: date) -> date | None:
+def gap_start(through: date | None) -> date | None:
+    """The first day that is not complete after the last complete day; None before any import."""
+    return None if through is None else through + ONE_DAY
+
+
+def data_days(source: SourceFields) -> DataDays:
+    """What the pages, the API and the e-mails say about a data source's days."""
+    through = complete_through(
+        source.complete_through, last_ok_at=source.last_ok_at, time_zone=source.account_timezone
+    )
+    return DataDays(through, gap_start(through) if source.status in DOWN_STATUSES else None)
+
+
+def missing_since(source: SourceFields) -> date | None:
     """The day since which a down source's data may be incomplete; None while it is up."""
-    if source.status not in DOWN_STATUSES:
-        return None
-    return gap_start(source.complete_through, today=today)
+    return data_days(source).missing_since
 
 
-def backfill_start(source: DataSource, *, today: date) -> date | None:
+def backfill_start(source: SourceFields, *, now: datetime) -> date | None:
     """Where the re-import after a repair starts; None when nothing is behind.
 
-    A source complete through today has no gap to fill: its next scheduled import re-reads
-    today anyway, so no backfill progress is shown for it.
+    A source complete through its account's yesterday has no gap to fill: its next scheduled
+    import re-reads yesterday and today anyway, so no backfill progress is shown for it.
     """
-    if source.complete_through is None or source.complete_through >= today:
+    through = data_days(source).complete_through
+    if through is None or through >= last_complete_day(now, time_zone=source.account_timezone):
         return None
-    return gap_start(source.complete_through, today=today)
+    return gap_start(through)

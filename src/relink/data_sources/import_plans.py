@@ -3,6 +3,10 @@
 One transaction for a whole claimed batch: the data sources and their grants read in one
 query, runs left by a dead worker closed, and every batch's sync run inserted with one
 statement (``runs.py`` explains the lease each run carries).
+
+Days are the account's own (``kit/complete_days.py``): a run fetches up to the account's today,
+partial as it is (reports want it), and names the last complete day, which is as far as its
+success may move ``complete_through``.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from sqlalchemy import Date, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.data_sources.runs import close_abandoned_runs, lease_until
+from relink.kit.complete_days import NO_DELAY, account_today, last_complete_day
 from relink.kit.id_lists import array_param, id_in, on_postgresql
 from relink.models import DataSource, Grant, SyncOutcome, SyncRun
+from relink.providers.catalog import Catalog
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus, GrantStatus
 from relink.worker.context import JobContext
@@ -41,7 +47,11 @@ class Plan:
     account_id: str
     start: date
     end: date
+    # The account's today: the last day there is data for, not complete before it is over.
     today: date
+    # The last complete day (over in the account's time zone, past the provider's reporting
+    # delay): this run's success moves complete_through to its end, but never past this day.
+    last_complete: date
     # The status when the batch began: a failing source that imports again is connected.
     was_failing: bool = False
 
@@ -53,12 +63,19 @@ def first_missing_day(complete_through: date | None, *, today: date) -> date:
     return min(complete_through + timedelta(days=1), today - timedelta(days=1))
 
 
+def reporting_delay(catalog: Catalog, provider: str) -> timedelta:
+    """How long after a day ends the provider's figures for it are in (its catalog entry)."""
+    spec = catalog.specs.get(provider)
+    if spec is None or spec.reporting_delay_hours is None:
+        return NO_DELAY
+    return timedelta(hours=spec.reporting_delay_hours)
+
+
 async def begin_runs(
     ctx: JobContext, data_source_ids: Sequence[int], *, trigger: str
 ) -> list[Plan]:
     """Open a run for each importable data source of a live grant among ``data_source_ids``."""
     now = ctx.now()
-    today = now.date()
     async with ctx.database.transaction() as session:
         found: list[Any] = []
         for start in range(0, len(data_source_ids), ID_CHUNK):
@@ -72,6 +89,7 @@ async def begin_runs(
                         DataSource.provider,
                         DataSource.external_account_id,
                         DataSource.complete_through,
+                        DataSource.account_timezone,
                         DataSource.grant_id,
                         Grant.auth_kind,
                     )
@@ -87,10 +105,8 @@ async def begin_runs(
         if not found:
             return []
         await close_abandoned_runs(session, now=now, data_source_ids=[row.id for row in found])
-        spans = {
-            row.id: _span(first_missing_day(row.complete_through, today=today), today)
-            for row in found
-        }
+        days = {row.id: _days(ctx, row, now=now) for row in found}
+        spans = {source_id: _span(start, today) for source_id, (start, today, _) in days.items()}
         inserted = await _insert_runs(
             session,
             [(row.agency_id, row.id, *spans[row.id]) for row in found],
@@ -110,7 +126,8 @@ async def begin_runs(
             account_id=row.external_account_id,
             start=spans[row.id][0],
             end=spans[row.id][1],
-            today=today,
+            today=days[row.id][1],
+            last_complete=days[row.id][2],
             was_failing=row.status is DataSourceStatus.FAILING,
         )
         for row in found
@@ -171,6 +188,15 @@ async def _insert_runs(
         ]
         inserted = await session.execute(insert(SyncRun).returning(*returning), rows)
     return [(run_id, source_id) for run_id, source_id in inserted]
+
+
+def _days(ctx: JobContext, row: Any, *, now: datetime) -> tuple[date, date, date]:
+    """The first day to fetch, the account's today and its last complete day."""
+    today = account_today(now, time_zone=row.account_timezone)
+    last_complete = last_complete_day(
+        now, time_zone=row.account_timezone, delay=reporting_delay(ctx.catalog, row.provider)
+    )
+    return first_missing_day(row.complete_through, today=today), today, last_complete
 
 
 def _span(start: date, today: date) -> tuple[date, date]:

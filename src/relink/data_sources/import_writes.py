@@ -58,20 +58,23 @@ async def write_successes(
     written = {item.plan.data_source_id: len(item.rows) for item in fetched}
     async with ctx.database.transaction() as session:
         await _upsert_days(session, fetched)
-        # Every day up to the batch's end is now imported (today as of this hour); the gap
-        # closes once today is in; the next run re-imports yesterday and today.
+        # Every day up to the batch's end is now imported, today's as far as it goes; only the
+        # complete ones count: complete_through moves to the batch's end but never past the
+        # last complete day (today never is), and a day a row claimed before that rule is
+        # given back. The gap closes once today is in; the next run re-imports yesterday and
+        # today.
+        through = bindparam("b_through", type_=Date)
+        last_complete = bindparam("b_last_complete", type_=Date)
         progress = (
             update(_DS)
             .where(_DS.c.id == bindparam("b_id"))
             .values(
                 complete_through=case(
                     (
-                        or_(
-                            _DS.c.complete_through.is_(None),
-                            _DS.c.complete_through < bindparam("b_end", type_=Date),
-                        ),
-                        bindparam("b_end", type_=Date),
+                        or_(_DS.c.complete_through.is_(None), _DS.c.complete_through < through),
+                        through,
                     ),
+                    (_DS.c.complete_through > last_complete, last_complete),
                     else_=_DS.c.complete_through,
                 ),
                 backfill_from=case(
@@ -88,7 +91,8 @@ async def write_successes(
             [
                 {
                     "b_id": item.plan.data_source_id,
-                    "b_end": item.plan.end,
+                    "b_through": min(item.plan.end, item.plan.last_complete),
+                    "b_last_complete": item.plan.last_complete,
                     "b_gap_closed": item.plan.end >= item.plan.today,
                     "b_now": now,
                     "b_next": now + interval + jitter * ctx.rng.random(),

@@ -58,7 +58,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from relink.auth.access import chosen_client_ids, sees_whole_agency
-from relink.data_sources.gaps import missing_since
+from relink.data_sources.gaps import DataDays, data_days
 from relink.data_sources.staff import require_staff
 from relink.errors import InvalidInput, NotFound
 from relink.kit.driver_reads import driver_rows
@@ -109,6 +109,7 @@ class SourceLine:
     paused_at: datetime | None
     removed_at: datetime | None
     backfill_from: date | None
+    account_timezone: str | None
 
 
 # The table's columns of a SourceLine, in its order (the ORM's attributes share the names).
@@ -135,7 +136,22 @@ class Row:
     client_name: str
     identity_name: str | None
     auth_kind: AuthKind
-    missing_since: date | None
+    # "Complete through" and "may be incomplete since", from the one rule (gaps.py).
+    days: DataDays
+
+    @classmethod
+    def of(
+        cls, source: SourceFields, client_name: str, identity_name: str | None, kind: AuthKind
+    ) -> Row:
+        return cls(source, client_name, identity_name, kind, data_days(source))
+
+    @property
+    def complete_through(self) -> date | None:
+        return self.days.complete_through
+
+    @property
+    def missing_since(self) -> date | None:
+        return self.days.missing_since
 
 
 class _OneOf(FunctionElement[bool]):
@@ -325,7 +341,6 @@ async def list_rows(
     session: AsyncSession,
     *,
     user: User,
-    today: date,
     filters: Filters | None = None,
     sort: Sort = Sort.STATUS,
     limit: int | None = None,
@@ -371,12 +386,12 @@ async def list_rows(
         def fetch(units: Session) -> list[Row]:
             # The unit of work's connection (plain columns need nothing of the ORM on the
             # way), checked out and read in one hop into SQLAlchemy's sync world, not two.
-            return [_row(r, today=today) for r in units.connection().execute(statement, values)]
+            return [_row(r) for r in units.connection().execute(statement, values)]
 
         found = await session.run_sync(fetch)
     else:
         records = await driver_rows(session, statement, values)
-        found = [_row(r, today=today) for r in records]
+        found = [_row(r) for r in records]
     ahead = forward is not False
     more = len(found) > size
     rows = found[:size] if ahead else list(reversed(found[:size]))
@@ -393,7 +408,7 @@ async def list_rows(
     )
 
 
-async def get_row(session: AsyncSession, *, user: User, data_source_id: int, today: date) -> Row:
+async def get_row(session: AsyncSession, *, user: User, data_source_id: int) -> Row:
     """One visible row (the trash included), or ``NotFound``."""
     require_staff(user, "see the data sources page")
     visible = _visible(
@@ -403,13 +418,11 @@ async def get_row(session: AsyncSession, *, user: User, data_source_id: int, tod
     found = (await session.execute(query)).first() if user.is_active else None
     if found is None:
         raise NotFound("data source")
-    return _row(found, today=today)
+    return _row(found)
 
 
-def _row(result: Any, *, today: date) -> Row:
+def _row(result: Any) -> Row:
     # The data source's columns first, then the grant's two.
     source = SourceLine(*result[:_WIDTH])
     identity_name, auth_kind = result[_WIDTH], result[_WIDTH + 1]
-    return Row(
-        source, source.client_name, identity_name, auth_kind, missing_since(source, today=today)
-    )
+    return Row.of(source, source.client_name, identity_name, auth_kind)

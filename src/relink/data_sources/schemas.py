@@ -37,8 +37,11 @@ class DataSourceOut(BaseModel):
     reason_detail: str | None
     last_import_at: datetime | None
     last_failure_at: datetime | None
+    # The last day whose data is complete, and (while the source is down) the first that is
+    # not: days of the account's time zone (None: UTC), the same two the pages show.
     complete_through: date | None
     missing_since: date | None
+    account_timezone: str | None
     backfill_from: date | None
     removed_at: datetime | None
     # When a removed data source and its rows are deleted for good.
@@ -71,8 +74,9 @@ def fields_of(row: Row, *, catalog: Catalog, retention_days: int) -> dict[str, A
         "reason_detail": source.status_detail,
         "last_import_at": source.last_ok_at,
         "last_failure_at": source.last_failed_at,
-        "complete_through": source.complete_through,
+        "complete_through": row.complete_through,
         "missing_since": row.missing_since,
+        "account_timezone": source.account_timezone,
         "backfill_from": source.backfill_from,
         "removed_at": removed_at,
         # When a removed data source and its rows are deleted for good.

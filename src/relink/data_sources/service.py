@@ -24,6 +24,7 @@ async def create_data_source(
     client_id: int,
     external_account_id: str,
     external_account_name: str,
+    account_timezone: str | None = None,
     complete_through: date | None = None,
 ) -> DataSource:
     client_name = await session.scalar(
@@ -40,6 +41,7 @@ async def create_data_source(
         auth_kind=grant.auth_kind,
         external_account_id=external_account_id,
         external_account_name=external_account_name,
+        account_timezone=account_timezone,
         complete_through=complete_through,
     )
     session.add(source)

@@ -37,6 +37,14 @@ def pending_of(ctx: JobContext, row: OAuthState) -> tuple[TokenSet, ExternalIden
     return token_set, identity, {a["id"] for a in data["accounts"]}
 
 
+def pending_time_zones(ctx: JobContext, row: OAuthState) -> dict[str, str]:
+    """The time zone of each account the new login reaches, where its provider named one."""
+    if row.pending is None:
+        raise StateUsed()
+    accounts = ctx.box.open(row.pending)["accounts"]
+    return {a["id"]: a["time_zone"] for a in accounts if a.get("time_zone")}
+
+
 async def pending_state(session: AsyncSession, *, user: User, state_id: int) -> OAuthState:
     row = await session.get(OAuthState, state_id)
     if row is None or row.user_id != user.id or row.agency_id != user.agency_id:
@@ -91,6 +99,10 @@ async def adopt(
         .values(grant_id=target.id, auth_kind=target.auth_kind, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    # The accounts' time zones as the new login's listing gave them: their days end there.
+    zones = pending_time_zones(ctx, row)
+    for source in chosen:
+        source.account_timezone = zones.get(source.external_account_id, source.account_timezone)
     row.pending = None
     repaired = await repair_grant(
         session,

@@ -224,7 +224,8 @@ async def _keep_pending(
             },
             "identity": {"id": identity.id, "name": identity.name, "email": identity.email},
             "accounts": [
-                {"id": a.id, "name": a.name, "manager_id": a.manager_id} for a in accounts
+                {"id": a.id, "name": a.name, "manager_id": a.manager_id, "time_zone": a.time_zone}
+                for a in accounts
             ],
         }
     )

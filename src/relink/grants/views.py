@@ -18,6 +18,7 @@ from relink.grants.backfill import backfills
 from relink.grants.errors import StateUsed
 from relink.grants.schemas import BackfillOut, DataSourceBrief, GrantOut
 from relink.grants.service import get_grant
+from relink.kit.complete_days import complete_through
 from relink.models import Client, DataSource, Grant, User
 from relink.providers.catalog import default_catalog
 from relink.providers.results import ExternalIdentity
@@ -50,7 +51,12 @@ async def grant_view(session: AsyncSession, *, user: User, grant_id: int, today:
             external_account_name=source.external_account_name,
             status=source.status.value,
             reason=source.status_detail,
-            complete_through=source.complete_through,
+            # The same last complete day as the data source's own pages (data_sources/gaps.py).
+            complete_through=complete_through(
+                source.complete_through,
+                last_ok_at=source.last_ok_at,
+                time_zone=source.account_timezone,
+            ),
         )
         for source, name in await _visible_sources(session, user=user, grant_id=grant.id)
     ]

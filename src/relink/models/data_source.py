@@ -80,7 +80,8 @@ class DataSource(HasId, HasTimestamps, Base):
     # The account's IANA time zone as the provider reports it (None: not told, read as UTC):
     # a day is complete only once it is over there.
     account_timezone: Mapped[str | None] = mapped_column(String(64))
-    # The last day whose data is complete; only ever moves forward.
+    # The last day whose data is complete (over in the account's time zone, past the provider's
+    # reporting delay): moves forward only, but never past such a day (import_writes.py).
     complete_through: Mapped[date | None]
     last_ok_at: Mapped[datetime | None]
     last_failed_at: Mapped[datetime | None]
@@ -143,3 +144,5 @@ class SourceFields(Protocol):
     def removed_at(self) -> datetime | None: ...
     @property
     def backfill_from(self) -> date | None: ...
+    @property
+    def account_timezone(self) -> str | None: ...

@@ -19,8 +19,10 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.data_sources.gaps import DataDays
 from relink.models import EmailPreference, Notification, OutboxEmail, Role, User
 from relink.notifications import kinds
+from relink.notifications.email_days import days_of, days_text
 from relink.notifications.fanout import EMAIL_BURST_WINDOW
 
 log = structlog.get_logger(__name__)
@@ -63,6 +65,9 @@ class EmailItem:
     action_url: str
     # The kind's own template for one item (``.txt`` and ``.html`` are added).
     template: str = "email/_item"
+    # "complete through ... · may be incomplete since ..." of its down data sources, as their
+    # pages say it (email_days.py); empty when none is down.
+    data_days: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,14 +106,29 @@ class ClaimedBatch:
     def last_user_id(self) -> int | None:
         return self.recipients[-1].id if self.recipients else None
 
+    def data_source_ids(self) -> set[int]:
+        """Every data source the claimed notifications are about."""
+        return {
+            source_id
+            for rows in self.rows.values()
+            for row in rows
+            for source_id in row.payload.get("data_source_ids") or ()
+            if isinstance(source_id, int)
+        }
+
 
 def notification_url(base_url: str, notification_id: int) -> str:
     """The signed-in page of one notification, whose button takes the action (no token)."""
     return f"{base_url.rstrip('/')}/notifications/{notification_id}"
 
 
-def email_item(row: ClaimedRow, *, base_url: str) -> EmailItem | None:
-    """The e-mail view of a claimed notification; None (logged) when its payload is unreadable."""
+def email_item(
+    row: ClaimedRow, *, base_url: str, days: Mapping[int, DataDays] | None = None
+) -> EmailItem | None:
+    """The e-mail view of a claimed notification; None (logged) when its payload is unreadable.
+
+    ``days`` are its data sources' days (``email_days.days_of``), for the line about its data.
+    """
     try:
         content = kinds.parse(row.payload)
     except ValidationError:
@@ -125,6 +145,7 @@ def email_item(row: ClaimedRow, *, base_url: str) -> EmailItem | None:
         action_label=content.action.label,
         action_url=notification_url(base_url, row.notification_id),
         template=content.email_template,
+        data_days=days_text(content.data_source_ids, days or {}),
     )
 
 
@@ -265,12 +286,15 @@ async def compose_batch(
     )
     outbox: list[dict[str, object]] = []
     dropped = 0
+    days = await days_of(session, batch.data_source_ids())
     for recipient in batch.recipients:
         claimed = batch.rows.get(recipient.id, [])
         # Repaired before the mail went out: claimed (so never mailed later) but not listed.
         live = [row for row in claimed if not row.resolved]
         dropped += len(claimed) - len(live)
-        items = [i for row in reversed(live) if (i := email_item(row, base_url=base_url))]
+        items = [
+            i for row in reversed(live) if (i := email_item(row, base_url=base_url, days=days))
+        ]
         if not items:
             continue
         kind = SINGLE if len(items) == 1 else DIGEST

@@ -27,6 +27,7 @@ from relink.notifications.email import (
     outbox_row,
     render_email,
 )
+from relink.notifications.email_days import days_of
 from relink.notifications.live import queue_live_update
 
 log = structlog.get_logger(__name__)
@@ -76,11 +77,12 @@ async def _mail(
 ) -> int:
     """One e-mail per recipient of the batch (unless their e-mail is off); the count written."""
     outbox: list[dict[str, object]] = []
+    days = await days_of(session, batch.data_source_ids())
     for recipient in batch.recipients:
         if recipient.preference is EmailPreference.OFF:
             continue
         rows = reversed(batch.rows.get(recipient.id, []))
-        items = [i for row in rows if (i := email_item(row, base_url=base_url))]
+        items = [i for row in rows if (i := email_item(row, base_url=base_url, days=days))]
         if items:
             rendered = render_email(
                 kind, items=items, base_url=base_url, name=recipient.name, open_for=open_for

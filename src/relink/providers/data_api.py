@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
 
 from relink.providers.answers import data_error, failure, json_body, no_answer
 from relink.providers.api_auth import ApiAuth, key_auth
@@ -12,6 +15,8 @@ from relink.providers.json_path import first, resolve
 from relink.providers.results import ExternalAccount, ExternalIdentity
 from relink.providers.spec import ProviderSpec
 from relink.providers.spec_fields import fill_url
+
+log = structlog.get_logger(__name__)
 
 # Guards against a provider that paginates forever.
 MAX_ACCOUNT_PAGES = 100
@@ -44,11 +49,13 @@ async def list_accounts(
             identifier = str(account_id).removeprefix(accounts_spec.id_prefix)
             name = first(item, accounts_spec.name) if accounts_spec.name else None
             manager = first(item, accounts_spec.manager_id) if accounts_spec.manager_id else None
+            zone = first(item, accounts_spec.time_zone) if accounts_spec.time_zone else None
             accounts.append(
                 ExternalAccount(
                     id=identifier,
                     name=str(name) if name is not None else identifier,
                     manager_id=str(manager) if manager is not None else None,
+                    time_zone=_time_zone(zone),
                 )
             )
         next_token = (
@@ -138,6 +145,19 @@ async def _call(
     if not answer.ok:
         raise failure(spec, answer, phase="api", operation=operation)
     return answer
+
+
+def _time_zone(value: Any) -> str | None:
+    """An IANA time zone name this machine knows, else None (the account's days read as UTC):
+    a misspelt or retired name must not make every day of the account unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("provider.accounts.unknown_time_zone", time_zone=value[:64])
+        return None
+    return value.strip()
 
 
 def _day(value: Any) -> date | None:

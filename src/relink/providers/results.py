@@ -69,3 +69,5 @@ class ExternalAccount:
     id: str
     name: str
     manager_id: str | None = None
+    # The account's IANA time zone when the provider's listing names one (None: not told).
+    time_zone: str | None = None

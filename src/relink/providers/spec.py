@@ -163,6 +163,8 @@ class AccountsSpec(Strict):
     id_prefix: str = ""
     name: JsonPath | None = None
     manager_id: JsonPath | None = None
+    # The account's IANA time zone, where the listing says it: the provider's days end there.
+    time_zone: JsonPath | None = None
     next_page_token: JsonPath | None = None
     page_token_param: str | None = None
 
@@ -222,6 +224,11 @@ class ProviderSpec(Strict):
     accounts: AccountsSpec | None = None
     metrics: MetricsSpec | None = None
     expiry_warnings: tuple[ExpiryWarning, ...] = ()
+    # Hours after a day ends (in the account's time zone) before the provider's figures for it
+    # are in: that day counts as complete only then. Unset where the provider documents none;
+    # a value cites the documentation it comes from.
+    reporting_delay_hours: float | None = Field(default=None, ge=0)
+    reporting_delay_source: Citation | None = None
     errors: ErrorsSpec = ErrorsSpec()
     # Revocation signals the provider pushes, and the cheap health probe (detection_spec).
     signals: tuple[SignalSpec, ...] = ()
@@ -246,6 +253,14 @@ class ProviderSpec(Strict):
     def signal(self, kind: str) -> SignalSpec | None:
         """The received signal of ``kind`` this provider sends, if any."""
         return next((s for s in self.signals if s.kind == kind and s.receiver == "received"), None)
+
+    @model_validator(mode="after")
+    def _cited_reporting_delay(self) -> ProviderSpec:
+        if self.reporting_delay_hours is not None and self.reporting_delay_source is None:
+            raise ValueError("reporting_delay_hours: needs reporting_delay_source")
+        if self.reporting_delay_hours is None and self.reporting_delay_source is not None:
+            raise ValueError("reporting_delay_source: only with reporting_delay_hours")
+        return self
 
     @model_validator(mode="after")
     def _one_auth_section(self) -> ProviderSpec:

@@ -90,7 +90,12 @@ async def verify_key(caller: KeyCaller, state: Sandbox) -> dict[str, str]:
 
 
 def _account_json(account: Account) -> dict[str, Any]:
-    return {"id": account.id, "name": account.name, "manager_id": account.manager_id}
+    return {
+        "id": account.id,
+        "name": account.name,
+        "manager_id": account.manager_id,
+        "time_zone": account.time_zone,
+    }
 
 
 def _date_range(start: str | None, end: str | None) -> tuple[date, date]:

@@ -21,12 +21,20 @@ API_KEY_PATTERN = r"^sbx_live_[A-Za-z0-9]{32}$"
 TRIAL_GRANT_LIFETIME_DAYS = 2
 
 
+# Time zones of the sandbox's accounts, as a real ads account has one (Google Ads'
+# customer.time_zone, Meta's timezone_name): its days, and so its reports, end at midnight there.
+PACIFIC = "America/Los_Angeles"
+BERLIN = "Europe/Berlin"
+
+
 @dataclass(frozen=True)
 class Account:
     id: str
     name: str
     # The manager (MCC-like) account that owns this one, if any.
     manager_id: str | None = None
+    # The IANA time zone the account reports its days in (GET /api/accounts says it).
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -55,12 +63,20 @@ class ApiKeyAccount:
     demo_api_key: str
 
 
-MANAGER = Account("mcc-100-000-0001", "Northwind Agency MCC")
+MANAGER = Account("mcc-100-000-0001", "Northwind Agency MCC", time_zone=PACIFIC)
+# A manager's sub-accounts each keep their own time zone: most of Northwind's run in Pacific
+# time, two (its European clients) in Berlin.
 MANAGER_SUB_ACCOUNTS = tuple(
-    Account(f"cust-100-000-01{n:02d}", f"Northwind Ads {n:02d}", MANAGER.id) for n in range(1, 11)
+    Account(
+        f"cust-100-000-01{n:02d}",
+        f"Northwind Ads {n:02d}",
+        MANAGER.id,
+        time_zone=BERLIN if n in (9, 10) else PACIFIC,
+    )
+    for n in range(1, 11)
 )
 SECOND_ACCOUNTS = tuple(
-    Account(f"cust-200-000-02{n:02d}", f"Harbor Ads {n:02d}") for n in range(1, 4)
+    Account(f"cust-200-000-02{n:02d}", f"Harbor Ads {n:02d}", time_zone=BERLIN) for n in range(1, 4)
 )
 
 IDENTITIES: tuple[Identity, ...] = (
@@ -104,7 +120,11 @@ IDENTITIES: tuple[Identity, ...] = (
 
 API_KEY_ACCOUNTS: tuple[ApiKeyAccount, ...] = tuple(
     ApiKeyAccount(
-        Account(f"key-300-000-03{n:02d}", f"Call Tracking {n:02d}"),
+        Account(
+            f"key-300-000-03{n:02d}",
+            f"Call Tracking {n:02d}",
+            time_zone=PACIFIC if n % 2 else BERLIN,
+        ),
         f"{API_KEY_PREFIX}demo{n:02d}" + "A1b2C3d4E5f6G7h8J9k0L1m2N3"[: 32 - 6],
     )
     for n in range(1, 5)

@@ -125,10 +125,10 @@ async def clients_page(
 ) -> Response:
     if not is_staff_or_admin(user):
         # A client login's own view: how current its data is, never why (DESIGN.md).
-        own = await client_view.own_clients(session, user=user, today=now.date(), q=q)
+        own = await client_view.own_clients(session, user=user, q=q)
         context = view_context(request, user, jobs, now, clients=own)
         return templates.TemplateResponse(request, "clients/own_list.html", context)
-    summaries = await health.client_summaries(session, user=user, today=now.date(), q=q)
+    summaries = await health.client_summaries(session, user=user, q=q)
     context = view_context(
         request,
         user,
@@ -153,9 +153,7 @@ async def client_page(
         )
         context = view_context(request, user, jobs, now, client=client, sources=own)
         return templates.TemplateResponse(request, "clients/own_detail.html", context)
-    rows = await health.client_rows(
-        session, user=user, today=now.date(), client_id=client.id, include_removed=True
-    )
+    rows = await health.client_rows(session, user=user, client_id=client.id, include_removed=True)
     live = [r for r in rows if r.source.status is not DataSourceStatus.REMOVED]
     items = await health.timeline(session, user=user, client_id=client.id, now=now)
     context = view_context(

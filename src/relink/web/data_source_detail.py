@@ -31,7 +31,7 @@ async def data_source_page(
 
     Client logins see their client's sources on the list, without reasons or actions.
     """
-    row = await rows.get_row(session, user=user, data_source_id=data_source_id, today=now.date())
+    row = await rows.get_row(session, user=user, data_source_id=data_source_id)
     runs = await list_sync_runs(
         session, user=user, data_source_id=data_source_id, limit=RECENT_RUNS
     )

@@ -89,7 +89,7 @@ async def _credentials_form(
     status: int = 200,
 ) -> Response:
     require_staff(user, "change a data source's API key")
-    row = await rows.get_row(session, user=user, data_source_id=data_source_id, today=now.date())
+    row = await rows.get_row(session, user=user, data_source_id=data_source_id)
     spec = jobs.catalog.get(row.source.provider) if row.source.provider in jobs.catalog else None
     if row.auth_kind is not AuthKind.API_KEY or spec is None or spec.api_key is None:
         raise InvalidInput("this data source signs in with its provider, not a key: use Reconnect")
@@ -180,7 +180,7 @@ async def _disconnect_form(
         catalog=jobs.catalog,
         retention_days=jobs.settings.trash_retention_days,
     )
-    row = await rows.get_row(session, user=user, data_source_id=data_source_id, today=now.date())
+    row = await rows.get_row(session, user=user, data_source_id=data_source_id)
     cancel = next if next and next.startswith(RETURN_PAGES) else "/data-sources"
     context = view_context(
         request,

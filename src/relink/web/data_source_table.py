@@ -156,7 +156,7 @@ def row_markup(row: Row, page: _Page) -> str:
         f'<td data-label="Status"><div class="stack">{state}</div></td>'
         f'<td data-label="Last import">{page.moment(source.last_ok_at)}</td>'
         f'<td data-label="Data complete through"><span class="{gap}">'
-        f"{page.day(source.complete_through)}</span></td>"
+        f"{page.day(row.complete_through)}</span></td>"
         '<td class="menu-cell" data-label="Actions"><details class="row-menu">'
         f'<summary aria-label="Actions for {client}: {label.escaped_name} {account}" '
         'aria-haspopup="menu" title="Actions">⋯</summary>'

@@ -84,7 +84,6 @@ async def data_sources_page(
     page = await rows.list_rows(
         session,
         user=user,
-        today=now.date(),
         filters=filters,
         sort=sort,
         limit=limit,
