@@ -39,6 +39,7 @@ from relink.telemetry.http_metrics import HttpMetricsMiddleware
 from relink.telemetry.readiness import Check, database_check, redis_check, redis_client
 from relink.telemetry.request_id import RequestIdMiddleware
 from relink.web import (
+    api_v1_resources,
     clients_pages,
     connect_pages,
     data_source_detail,
@@ -56,6 +57,7 @@ from relink.web import (
     settings_webhooks,
 )
 from relink.web.nul_characters import RefuseNulMiddleware
+from relink.web.openapi_document import V1_PREFIX, v1_openapi
 from relink.web.security_headers import SecurityHeadersMiddleware
 from relink.web.templating import STATIC_DIR
 from relink.worker import endpoints as worker_endpoints
@@ -64,6 +66,8 @@ from relink.worker.embedded import EmbeddedDispatcher
 from relink.worker.enqueue import Dispatcher, set_dispatcher
 from relink.worker.scheduler import EmbeddedScheduler
 
+# The unversioned API the pages' scripts call; scripts are pointed at /api/v1.
+LEGACY_API = "/api"
 # A signed-in session lasts two weeks of inactivity-free use before asking again.
 SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
 
@@ -216,30 +220,44 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     protected = [Depends(csrf_protect)]
     # Routing tries each router in turn, route by route (passing one costs about a twentieth
     # of all of /healthz), so the most asked come first: the Data Sources page, where
-    # agencies live, then the API (scripts page through data sources; every open page polls
-    # the bell's count). No two of these routers share a path: the order changes only how
-    # soon a request is matched.
+    # agencies live, then the pages' own API (every open page polls the bell's count), the
+    # other pages, then /api/v1 for scripts. No two of these routers share a path: the order
+    # changes only how soon a request is matched. Only /api/v1 is documented (openapi.json).
+    for router, prefix in (
+        (data_sources_pages.router, ""),
+        (data_source_endpoints.router, LEGACY_API),
+        (data_source_endpoints.legacy_router, ""),
+        (notification_endpoints.legacy_router, ""),
+        (notification_endpoints.router, LEGACY_API),
+        (auth_endpoints.router, ""),
+        (grant_endpoints.router, LEGACY_API),
+        (worker_endpoints.router, LEGACY_API),
+        (pages.router, ""),
+        (reconnect_pages.router, ""),
+        (data_source_forms.router, ""),
+        (data_source_detail.router, ""),
+        (clients_pages.router, ""),
+        (inbox_pages.router, ""),
+        (connect_pages.router, ""),
+        (settings_pages.router, ""),
+        (settings_webhooks.router, ""),
+        (settings_users.router, ""),
+        (settings_outbox.router, ""),
+        (provider_settings_pages.router, ""),
+    ):
+        app.include_router(router, prefix=prefix, dependencies=protected, include_in_schema=False)
+    # The versioned API: the resources that were under /api, then those added for it (each
+    # of those routers carries its full /api/v1 prefix).
     for router in (
-        data_sources_pages.router,
         data_source_endpoints.router,
         notification_endpoints.router,
-        auth_endpoints.router,
         grant_endpoints.router,
         worker_endpoints.router,
-        pages.router,
-        reconnect_pages.router,
-        data_source_forms.router,
-        data_source_detail.router,
-        clients_pages.router,
-        inbox_pages.router,
-        connect_pages.router,
-        settings_pages.router,
-        settings_webhooks.router,
-        settings_users.router,
-        settings_outbox.router,
-        provider_settings_pages.router,
     ):
+        app.include_router(router, prefix=V1_PREFIX, dependencies=protected)
+    for router in (notification_endpoints.v1_router, *api_v1_resources.ROUTERS):
         app.include_router(router, dependencies=protected)
+    app.openapi = v1_openapi(app)  # type: ignore[method-assign]
 
     # Providers' signals authenticate by their signature: no session, no CSRF token.
     app.include_router(signal_endpoints.router)

@@ -1,4 +1,8 @@
-"""The Data Sources API: thin; parse, authorize, call the services."""
+"""The Data Sources API: thin; parse, authorize, call the services.
+
+``router`` is served twice (app.py): under ``/api/v1``, documented, and under ``/api`` for the
+pages' scripts, hidden from the schema. ``legacy_router`` holds what only the pages use.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +26,20 @@ from relink.data_sources.schemas import (
     page_json,
 )
 from relink.dependencies import ApiReading, CurrentUser, DbSession, Jobs, Now
+from relink.kit.problems import problem_responses
 from relink.kit.query_models import query_model, query_parameters
 from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.worker.context import JobContext
 
-router = APIRouter(prefix="/api/data-sources", tags=["data sources"])
+router = APIRouter(prefix="/data-sources", tags=["data sources"])
+# The API key form's endpoint answers its own {detail, reason} shape: the pages' only.
+legacy_router = APIRouter(prefix="/api/data-sources", include_in_schema=False)
+
+# What reading one data source can answer besides its own; acting on one adds 403 (a client
+# login, or a write without its CSRF token) and 409 (its status does not allow the move).
+_READ_ONE = problem_responses(401, 404, 422, 503)
+_ACT = (401, 403, 404, 409, 422, 503)
 
 
 async def _out(
@@ -41,14 +53,18 @@ async def _out(
 
 @router.get(
     "",
+    operation_id="list_data_sources",
     response_model=DataSourcePage,
+    responses=problem_responses(401, 422, 503),
     openapi_extra={"parameters": query_parameters(ListQuery)},
 )
 async def list_data_sources(
     reading: ApiReading,
     query: Annotated[ListQuery, Depends(query_model(ListQuery))],
 ) -> Response:
-    """Disconnected first (or by client), filtered; the trash only with status=removed."""
+    """Disconnected first (or by client), filtered; the trash only with status=removed.
+
+    Pages are keyset cursors: pass ``next_cursor`` (or ``prev_cursor``) back as ``cursor``."""
     jobs = reading.jobs
     page = await rows.list_rows(
         reading.session,
@@ -68,14 +84,14 @@ async def list_data_sources(
     return Response(answer, media_type="application/json")
 
 
-@router.get("/{data_source_id}")
+@router.get("/{data_source_id}", operation_id="get_data_source", responses=_READ_ONE)
 async def get_data_source(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post(
+@legacy_router.post(
     "/{data_source_id}/credentials",
     response_model=DataSourceOut,
     responses={422: {"model": KeyRefusedOut}, 503: {"model": KeyRefusedOut}},
@@ -105,7 +121,9 @@ async def replace_api_key(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.get("/{data_source_id}/removal")
+@router.get(
+    "/{data_source_id}/removal", operation_id="get_data_source_removal", responses=_READ_ONE
+)
 async def removal_preview(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> RemovalPreviewOut:
@@ -121,7 +139,11 @@ async def removal_preview(
     return RemovalPreviewOut.of(preview)
 
 
-@router.post("/{data_source_id}/disconnect")
+@router.post(
+    "/{data_source_id}/disconnect",
+    operation_id="disconnect_data_source",
+    responses=problem_responses(*_ACT),
+)
 async def disconnect(
     data_source_id: RowId,
     body: DisconnectIn,
@@ -142,7 +164,12 @@ async def disconnect(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post("/{data_source_id}/restore")
+@router.post(
+    "/{data_source_id}/restore",
+    operation_id="restore_data_source",
+    # 410: the trash's retention window is over.
+    responses=problem_responses(*_ACT, 410),
+)
 async def restore(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
@@ -156,7 +183,9 @@ async def restore(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post("/{data_source_id}/pause")
+@router.post(
+    "/{data_source_id}/pause", operation_id="pause_data_source", responses=problem_responses(*_ACT)
+)
 async def pause(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
@@ -164,7 +193,11 @@ async def pause(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post("/{data_source_id}/resume")
+@router.post(
+    "/{data_source_id}/resume",
+    operation_id="resume_data_source",
+    responses=problem_responses(*_ACT),
+)
 async def resume(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> DataSourceOut:
@@ -172,7 +205,12 @@ async def resume(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post("/{data_source_id}/sync", status_code=202)
+@router.post(
+    "/{data_source_id}/sync",
+    status_code=202,
+    operation_id="sync_data_source",
+    responses=problem_responses(*_ACT),
+)
 async def sync_now(
     data_source_id: RowId, user: CurrentUser, session: DbSession, now: Now
 ) -> SyncQueued:

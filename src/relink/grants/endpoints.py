@@ -1,4 +1,7 @@
-"""Grants over HTTP: read one, start a reconnect, create a client reconnect link."""
+"""Grants over HTTP: read one, start a reconnect, create a client reconnect link.
+
+``router`` is served under ``/api/v1`` (documented) and ``/api`` (the pages', hidden).
+"""
 
 from __future__ import annotations
 
@@ -11,20 +14,27 @@ from relink.grants import links
 from relink.grants.reconnect_start import start_reconnect
 from relink.grants.schemas import AuthorizeOut, GrantOut, LinkIn, LinkOut
 from relink.grants.views import grant_view
+from relink.kit.problems import problem_responses
 from relink.kit.row_ids import RowId
 
 # Grants are the agency's business: for a client login none exists (404, not 403).
-router = APIRouter(
-    prefix="/api/grants", tags=["grants"], dependencies=[Depends(staff_only("grant"))]
+router = APIRouter(prefix="/grants", tags=["grants"], dependencies=[Depends(staff_only("grant"))])
+
+
+@router.get(
+    "/{grant_id}", operation_id="get_grant", responses=problem_responses(401, 404, 422, 503)
 )
-
-
-@router.get("/{grant_id}")
 async def read_grant(grant_id: RowId, user: CurrentUser, session: DbSession, now: Now) -> GrantOut:
+    """The grant, the data sources on it and the backfills it is running."""
     return await grant_view(session, user=user, grant_id=grant_id, today=now.date())
 
 
-@router.post("/{grant_id}/reconnect")
+@router.post(
+    "/{grant_id}/reconnect",
+    operation_id="start_grant_reconnect",
+    # 409: the provider does not sign in with OAuth (an API key is replaced instead).
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
 async def reconnect(
     grant_id: RowId,
     user: CurrentUser,
@@ -40,7 +50,12 @@ async def reconnect(
     return AuthorizeOut(authorize_url=url)
 
 
-@router.post("/{grant_id}/reconnect-links", status_code=201)
+@router.post(
+    "/{grant_id}/reconnect-links",
+    status_code=201,
+    operation_id="create_grant_reconnect_link",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
 async def create_link(
     grant_id: RowId, body: LinkIn, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
 ) -> LinkOut:

@@ -1,4 +1,9 @@
-"""The inbox over HTTP: list, count, read, act, and a live stream of the count."""
+"""The inbox over HTTP: list, count, read, act, and a live stream of the count.
+
+``router`` is served under ``/api/v1`` (documented) and ``/api`` (the pages', hidden);
+``legacy_router`` holds the bell's own paths (its cached count, its stream), ``v1_router`` the
+count as a script asks for it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from relink.auth.access import TOLD_ROLES, is_staff_or_admin
 from relink.db import DATABASE_ERRORS, Database, database_unavailable
 from relink.dependencies import CurrentUser, DbSession, NotSignedIn, Now, session_token
 from relink.errors import DATABASE_RETRY_AFTER_SECONDS
+from relink.kit.problems import problem_responses
 from relink.kit.row_ids import RowId
 from relink.models import User
 from relink.notifications import bell
@@ -27,13 +33,17 @@ from relink.notifications.schemas import (
     UnreadCount,
 )
 
-router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+legacy_router = APIRouter(prefix="/api/notifications", include_in_schema=False)
+v1_router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+
+_ACT_ON_ONE = problem_responses(401, 403, 404, 422, 503)
 
 # Keeps proxies from closing an idle stream.
 PING_SECONDS = 15
 
 
-@router.get("")
+@router.get("", operation_id="list_notifications", responses=problem_responses(401, 422, 503))
 async def list_notifications(
     user: CurrentUser,
     session: DbSession,
@@ -56,7 +66,19 @@ async def list_notifications(
     )
 
 
-@router.get("/unread-count")
+@v1_router.get(
+    "/unread-count",
+    operation_id="count_unread_notifications",
+    responses=problem_responses(401, 503),
+)
+async def count_unread(user: CurrentUser, session: DbSession) -> UnreadCount:
+    """How many notifications the caller has not read (always 0 for a client login)."""
+    if not is_staff_or_admin(user):
+        return UnreadCount(unread=0)
+    return UnreadCount(unread=await inbox.unread_count(session, user=user))
+
+
+@legacy_router.get("/unread-count")
 async def unread_count(request: Request, now: Now) -> UnreadCount:
     """The bell's poll: answered from this process's memory until the user changes, else by
     one statement that checks the session and counts (no ORM, no transaction of its own)."""
@@ -72,20 +94,29 @@ async def unread_count(request: Request, now: Now) -> UnreadCount:
     return UnreadCount(unread=seat.unread if seat.role in TOLD_ROLES else 0)
 
 
-@router.post("/{notification_id}/read", status_code=204)
+@router.post(
+    "/{notification_id}/read",
+    status_code=204,
+    operation_id="mark_notification_read",
+    responses=_ACT_ON_ONE,
+)
 async def mark_read(
     notification_id: RowId, user: CurrentUser, session: DbSession, now: Now
 ) -> None:
     await inbox.mark_read(session, user=user, notification_id=notification_id, now=now)
 
 
-@router.post("/read-all")
+@router.post(
+    "/read-all",
+    operation_id="mark_all_notifications_read",
+    responses=problem_responses(401, 403, 503),
+)
 async def mark_all_read(user: CurrentUser, session: DbSession, now: Now) -> UnreadCount:
     await inbox.mark_all_read(session, user=user, now=now)
     return UnreadCount(unread=0)
 
 
-@router.post("/{notification_id}/act")
+@router.post("/{notification_id}/act", operation_id="act_on_notification", responses=_ACT_ON_ONE)
 async def take_action(
     notification_id: RowId, user: CurrentUser, session: DbSession, now: Now
 ) -> ActionTaken:
@@ -94,7 +125,7 @@ async def take_action(
     return ActionTaken(redirect=path)
 
 
-@router.get("/stream")
+@legacy_router.get("/stream")
 async def stream(request: Request, user: CurrentUser) -> EventSourceResponse:
     """Server-sent events: the unread count and newest items now and after every change."""
     database: Database = request.app.state.database

@@ -2,7 +2,10 @@
 
 A sweep talks to providers, and a provider may hang for minutes; no web request waits on one.
 The sweep is queued as a job (sent once the request commits) and the answer comes at once,
-with the job's id: ``GET /api/jobs/{id}`` says queued, running, done or failed.
+with the job's id: ``GET /api/v1/jobs/{id}`` says queued, running, done or failed.
+
+``router`` is served under ``/api/v1`` (documented) and ``/api`` (hidden, as it always was);
+each answer points at the job's state under the prefix it was asked on.
 """
 
 from __future__ import annotations
@@ -10,16 +13,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
 
 from relink.dependencies import AdminUser, DbSession, Now
+from relink.kit.problems import problem_responses
 from relink.models import JobState, JobStateName
 from relink.worker.job_states import read_job, request_job
 from relink.worker.registry import JobName
 from relink.worker.sweep import count_due
 
-router = APIRouter(tags=["health"])
+router = APIRouter()
 
 JobId = Annotated[
     str,
@@ -63,28 +67,44 @@ class JobOut(BaseModel):
         )
 
 
-def status_url(job_id: str) -> str:
-    """Where a job's state is read."""
-    return f"/api/jobs/{job_id}"
+V1_PREFIX = "/api/v1"
 
 
-@router.post("/api/health/sweep", status_code=status.HTTP_202_ACCEPTED)
+def status_url(job_id: str, *, prefix: str = "/api") -> str:
+    """Where a job's state is read, under ``prefix`` (``/api`` or ``/api/v1``)."""
+    return f"{prefix}/jobs/{job_id}"
+
+
+@router.post(
+    "/health/sweep",
+    status_code=status.HTTP_202_ACCEPTED,
+    operation_id="start_health_sweep",
+    tags=["health"],
+    responses=problem_responses(401, 403, 503),
+)
 async def sweep_now(
-    admin: AdminUser, session: DbSession, now: Now, response: Response
+    request: Request, admin: AdminUser, session: DbSession, now: Now, response: Response
 ) -> SweepQueued:
     """Queue a sweep (refresh due grants, import due data sources) and answer at once (admins)."""
     due = await count_due(session, now=now, agency_id=admin.agency_id)
-    request = await request_job(session, JobName.SWEEP, agency_id=admin.agency_id, now=now)
-    response.headers["Location"] = status_url(request.id)
+    job = await request_job(session, JobName.SWEEP, agency_id=admin.agency_id, now=now)
+    is_v1 = request.url.path.startswith(V1_PREFIX + "/")
+    url = status_url(job.id, prefix=V1_PREFIX if is_v1 else "/api")
+    response.headers["Location"] = url
     return SweepQueued(
-        job_id=request.id,
-        status_url=status_url(request.id),
+        job_id=job.id,
+        status_url=url,
         due_grants=due.grants,
         due_data_sources=due.data_sources,
     )
 
 
-@router.get("/api/jobs/{job_id}")
+@router.get(
+    "/jobs/{job_id}",
+    operation_id="get_job",
+    tags=["jobs"],
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
 async def read_job_state(job_id: JobId, admin: AdminUser, session: DbSession) -> JobOut:
     """A queued job's state, for whoever may queue it (the agency's admins): another agency's
     job, or one finished over a day ago, is not found."""
