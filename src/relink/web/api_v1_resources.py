@@ -5,4 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: tuple[APIRouter, ...] = ()
+from relink.events.endpoints import router as events
+from relink.incidents.endpoints import router as incidents
+
+ROUTERS: tuple[APIRouter, ...] = (incidents, events)
