@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -12,7 +13,8 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink import cli_health, migrate
+from relink import cli_health, cli_status, migrate
+from relink.cli_exits import ExitCode, exit_when_database_away
 from relink.config import Settings, get_settings
 from relink.db import default_database
 from relink.errors import RelinkError
@@ -39,6 +41,7 @@ app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
 cli_health.register(app)
+app.command("status")(cli_status.status)
 
 
 def _secret_box() -> SecretBox:
@@ -50,8 +53,29 @@ def _secret_box() -> SecretBox:
         raise typer.Exit(code=2) from exc
 
 
+def package_version() -> str:
+    """The installed package's version: pyproject.toml's, as the installer recorded it."""
+    return metadata.version("relink")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"relink {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _setup() -> None:
+def _setup(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print Relink's version and exit.",
+        ),
+    ] = False,
+) -> None:
     configure_logging(json=get_settings().log_json)
 
 
@@ -73,10 +97,11 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
             await database.dispose()
 
     try:
-        return asyncio.run(run())
+        with exit_when_database_away():
+            return asyncio.run(run())
     except RelinkError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(code=2) from exc
+        raise typer.Exit(code=ExitCode.USAGE) from exc
 
 
 @app.command("config")

@@ -1,4 +1,5 @@
-"""`relink check` and `relink status`: the health engine from a terminal."""
+"""`relink check` and `relink backfill status`: the health engine from a terminal (`relink
+status` is cli_status.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from relink.auth.access import operator_scope
-from relink.data_sources.health import HealthRow, health_by_client, health_by_provider
+from relink.cli_exits import ExitCode, err, exit_when_database_away
 from relink.db import default_database
+from relink.errors import RelinkError
 from relink.grants.backfill import Progress as BackfillProgress
 from relink.grants.backfill import backfills
 from relink.models.base import utcnow
-from relink.status import DataSourceStatus
 from relink.worker.context import build_context
 from relink.worker.job_states import run_answering
 from relink.worker.registry import JobName
@@ -27,13 +28,8 @@ from relink.worker.sweep import SweepReport, count_due_data_sources, sweep
 
 console = Console()
 
-_STATUS_STYLE = {
-    DataSourceStatus.CONNECTED: "green",
-    DataSourceStatus.FAILING: "yellow",
-    DataSourceStatus.DISCONNECTED: "red",
-    DataSourceStatus.PAUSED: "dim",
-    DataSourceStatus.REMOVED: "dim",
-}
+# The shape of `relink backfill status --json` (docs/cli.md).
+BACKFILL_SCHEMA_VERSION = 1
 
 
 def check(
@@ -53,7 +49,18 @@ def check(
     """Check every active grant now (a token refresh each) and import what is due."""
     started = utcnow()
     try:
-        report = asyncio.run(_check(check_every_grant=not due_only, show_progress=not as_json))
+        with exit_when_database_away(
+            as_json=as_json, json_fields=lambda: _finished("failed", started)
+        ):
+            report = asyncio.run(_check(check_every_grant=not due_only, show_progress=not as_json))
+    except typer.Exit:
+        raise
+    except RelinkError as exc:  # a setting to fix (no secret keys): said, not a traceback
+        if as_json:
+            fields = _finished("failed", started, error=type(exc).__name__, message=exc.message)
+            typer.echo(json.dumps(fields))
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        raise typer.Exit(code=ExitCode.USAGE) from exc
     except Exception as exc:
         if as_json:
             # The answer on stdout, the traceback on stderr (and a non-zero exit).
@@ -118,45 +125,27 @@ async def _check(*, check_every_grant: bool, show_progress: bool) -> SweepReport
         await ctx.database.dispose()
 
 
-def status() -> None:
-    """Print health by provider and by client."""
-    by_provider, by_client = asyncio.run(_status())
-    console.print(_table("By provider", "provider", by_provider))
-    console.print(_table("By client", "client", by_client))
-
-
-async def _status() -> tuple[list[HealthRow], list[HealthRow]]:
-    database = default_database()
-    try:
-        async with database.transaction() as session:
-            everything = operator_scope("relink status: the operator's view of every agency")
-            return (
-                await health_by_provider(session, scope=everything),
-                await health_by_client(session, scope=everything),
-            )
-    finally:
-        await database.dispose()
-
-
-def _table(title: str, first: str, rows: list[HealthRow]) -> Table:
-    table = Table(title=title)
-    table.add_column(first)
-    for status in DataSourceStatus:
-        table.add_column(status.value, justify="right", style=_STATUS_STYLE[status])
-    for row in rows:
-        table.add_row(row.name, *(str(row.counts.get(s, 0) or "") for s in DataSourceStatus))
-    if not rows:
-        table.add_row("(no data sources)")
-    return table
-
-
 backfill_app = typer.Typer(help="Re-imports of the days an outage left missing.")
 
 
 @backfill_app.command("status")
-def backfill_status() -> None:
+def backfill_status(
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object: every running backfill, its days done of days "
+            "missing (docs/cli.md).",
+        ),
+    ] = False,
+) -> None:
     """Print every running backfill: days done of days missing."""
-    rows = asyncio.run(_backfills())
+    checked_at = utcnow()
+    with exit_when_database_away(as_json=as_json):
+        rows = asyncio.run(_backfills())
+    if as_json:
+        typer.echo(json.dumps(backfills_json(rows, checked_at=checked_at)))
+        return
     table = Table(title="Backfills")
     for column in ("client", "provider", "missing since", "progress"):
         table.add_column(column)
@@ -172,6 +161,27 @@ def backfill_status() -> None:
     console.print(table)
 
 
+def backfills_json(rows: list[BackfillProgress], *, checked_at: datetime) -> dict[str, Any]:
+    """The documented answer of ``relink backfill status --json`` (docs/cli.md)."""
+    return {
+        "schema_version": BACKFILL_SCHEMA_VERSION,
+        "checked_at": checked_at.isoformat(),
+        "running": sum(not item.done for item in rows),
+        "backfills": [
+            {
+                "data_source_id": item.data_source_id,
+                "client": item.client_name,
+                "provider": item.provider,
+                "missing_since": item.gap_start.isoformat(),
+                "days_done": item.days_done,
+                "days_total": item.days_total,
+                "done": item.done,
+            }
+            for item in rows
+        ],
+    }
+
+
 async def _backfills() -> list[BackfillProgress]:
     database = default_database()
     try:
@@ -184,5 +194,4 @@ async def _backfills() -> list[BackfillProgress]:
 
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
-    app.command("status")(status)
     app.add_typer(backfill_app, name="backfill")
