@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from relink.auth.access import operator_scope
@@ -133,7 +134,8 @@ def _print(report: StatusReport) -> None:
     for row in attention.rows:
         what = "disconnected" if row.kind == DATA_SOURCE else "operations alert"
         since = f"{row.since:%d %b %Y %H:%M} UTC" if row.since else ""
-        table.add_row(what, row.agency, row.provider, row.client or "", row.reason or "", since)
+        names = (row.agency, row.provider, row.client or "")
+        table.add_row(what, *map(escape, names), row.reason or "", since)
     console.print(table)
     unlisted = attention.total - len(attention.rows)
     more = f" ({unlisted} not listed: --limit)" if unlisted else ""
@@ -150,7 +152,9 @@ def _table(title: str, first: str, rows: list[HealthRow]) -> Table:
     for status in DataSourceStatus:
         table.add_column(status.value, justify="right", style=_STATUS_STYLE[status])
     for row in rows:
-        table.add_row(row.name, *(str(row.counts.get(s, 0) or "") for s in DataSourceStatus))
+        # A name is shown as written, never read as Rich markup ("[bold]" in a client's name).
+        counts = (str(row.counts.get(s, 0) or "") for s in DataSourceStatus)
+        table.add_row(escape(row.name), *counts)
     if not rows:
         table.add_row("(no data sources)")
     return table

@@ -10,14 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from relink.cli import app
 from relink.cli_exits import ExitCode
 from relink.kit.crypto import SecretBox
-from relink.models import Grant
+from relink.models import Client, Grant
 from relink.status import DataSourceStatus
 from relink.worker.context import JobContext
 from relink.worker.sweep import sweep
@@ -246,3 +246,22 @@ def test_a_usage_error_exits_2_before_reading_anything() -> None:
 
     assert result.exit_code == ExitCode.USAGE
     assert "--limit" in result.output
+
+
+async def test_status_shows_a_name_as_written_not_as_markup(
+    session: AsyncSession,
+    demo: Demo,
+    database_url: str,
+    secret_key: str,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+) -> None:
+    acme = demo.client_named("Acme Dental")
+    await session.execute(update(Client).where(Client.id == acme.id).values(name="[bold]Acme[/]"))
+    await session.commit()
+    env = env_for(database_url, secret_key, sandbox, tmp_path)
+    env["COLUMNS"] = "160"
+
+    done = run_status(env)
+
+    assert "[bold]Acme[/]" in done.stdout
