@@ -1,20 +1,23 @@
 """Sign in and out, and one's own sessions and password (a signed, HttpOnly, SameSite=Lax cookie).
 
 The cookie carries only a random session token; the ``user_session`` row behind it decides,
-on every request, whether it still lets anyone in.
+on every request, whether it still lets anyone in. A sign-in also leaves a device cookie
+(``relink.auth.device_cookie``), which outlives the session.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from relink.auth import sessions, sign_in
 from relink.auth.csrf import csrf_token
+from relink.auth.device_cookie import presented, remember_device
 from relink.auth.schemas import CsrfOut, Me, PasswordChange, SessionOut, SessionsEnded, SignIn
 from relink.dependencies import (
     ClientAddress,
     CurrentUser,
     DbSession,
+    Jobs,
     Now,
     Throttle,
     forget_sign_in,
@@ -44,12 +47,14 @@ async def session_csrf(request: Request) -> CsrfOut:
 async def sign_in_with_password(
     body: SignIn,
     request: Request,
+    response: Response,
     session: DbSession,
     throttle: Throttle,
+    jobs: Jobs,
     address: ClientAddress,
     now: Now,
 ) -> Me:
-    """Sign in; the answer sets the session cookie."""
+    """Sign in; the answer sets the session cookie and the device cookie."""
     signed_in = await sign_in.sign_in(
         session,
         throttle=throttle,
@@ -57,11 +62,13 @@ async def sign_in_with_password(
         password=body.password,
         address=address,
         user_agent=request.headers.get("user-agent"),
+        device_cookie=presented(request),
         now=now,
     )
     if signed_in is None:
         raise WrongCredentials()
     remember_sign_in(request, signed_in.token)
+    remember_device(response, signed_in.device_cookie, secure=jobs.settings.https)
     return Me.of(signed_in.user)
 
 
@@ -96,6 +103,7 @@ async def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
         keep_session_id=request.state.user_session_id,
+        device_cookie=presented(request),
         now=now,
     )
     return SessionsEnded(ended=ended)

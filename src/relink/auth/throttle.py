@@ -5,18 +5,25 @@ increment that answers the new count; so thirty parallel guesses cannot all slip
 count that none of them has raised yet. The counts live where every app process sees them: the
 database by default, Redis when ``RELINK_REDIS_URL`` is set. Each has an end and is pruned.
 
-Three counts, each over a fixed window:
+Three counts, each over a fixed window, and a fourth for browsers the account knows:
 
 - e-mail + address: the hard limit. A guesser at one address stops here; so does the owner
   with a forgotten password, at their own address only.
-- address: a wider limit across e-mails, for one address trying many accounts.
+- address: a wider limit across e-mails, for one address trying many accounts. It does not
+  apply to an attempt presenting a device cookie of the account it names
+  (``relink.auth.device_cookie``): behind an office NAT one visitor's spraying would otherwise
+  lock out everyone at that address, the owner in a browser they signed in from included.
 - e-mail, from addresses the account never signed in from: a backoff, not a lock. Past one
   address's worth of failures, checks of that e-mail go one at a time, each waiting a delay that
   doubles up to a short cap. Guessers spread over many addresses are slowed to a crawl; the
   owner, from an address they signed in from before, is not slowed at all, and from a new one
   waits that short cap at most. Nobody can lock anybody else out.
+- device cookie: its own failures, for a cookie that was stolen. Past the limit it is trusted
+  no more for the window (the address limit applies again); the e-mail counts above apply to
+  an attempt with a device cookie as to any other, and its failures count in them.
 
-A success clears its e-mail + address count and gives back what it took from the others.
+A success clears its e-mail + address count and its device's, and gives back what it took
+from the others.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.auth.device_cookie import DeviceCookies, KnownDevice
 from relink.auth.throttle_store import DatabaseStore, RedisStore, ThrottleStore
 from relink.db import Database
 from relink.errors import RelinkError
@@ -40,6 +48,9 @@ PAIR_LIMIT = 10
 # One address failing a hundred times across accounts is trying a list, not mistyping; an office
 # behind one address stays far below it (successes give their count back).
 ADDRESS_LIMIT = 100
+# A device cookie that failed this often is trusted no more: a stolen one buys a few guesses past
+# the address limit, never a way to guess on (the owner's own typos stay far below it).
+DEVICE_LIMIT = 10
 # One address's worth of failures is free; the backoff only starts when more than one place,
 # or a guesser rotating addresses, has failed.
 EMAIL_FREE_FAILURES = PAIR_LIMIT
@@ -79,6 +90,8 @@ class Reservation:
     pair_key: str
     address_key: str
     known_key: str
+    # The device cookie's count, when the attempt presented one of the account it names.
+    device_key: str | None = None
     taken: list[str] = field(default_factory=list)
 
 
@@ -95,6 +108,8 @@ class LoginThrottle:
         self.store = store
         self._secret = secret.encode()
         self.clock = clock
+        # Signed with the same secret under a salt of their own.
+        self.devices = DeviceCookies(secret)
         self._last_prune: datetime | None = None
 
     def _key(self, kind: str, *parts: str) -> str:
@@ -102,8 +117,14 @@ class LoginThrottle:
         digest = hmac.new(self._secret, "\x00".join(parts).encode(), hashlib.sha256)
         return f"{kind}:{digest.hexdigest()[:48]}"
 
-    async def reserve(self, *, email: str, address: str) -> Reservation:
-        """Count this attempt in, or raise ``TooManyAttempts`` having counted nothing."""
+    async def reserve(
+        self, *, email: str, address: str, device: KnownDevice | None = None
+    ) -> Reservation:
+        """Count this attempt in, or raise ``TooManyAttempts`` having counted nothing.
+
+        ``device``: the attempt's device cookie, already read for this very ``email``
+        (``DeviceCookies.read``); while it is under its own limit the address limit is waived.
+        """
         now = self.clock()
         await self._maybe_prune(now)
         email = email.strip().lower()
@@ -113,7 +134,15 @@ class LoginThrottle:
             address_key=self._key("addr", address),
             known_key=self._key("known", email, address),
         )
-        limits = ((reservation.pair_key, PAIR_LIMIT), (reservation.address_key, ADDRESS_LIMIT))
+        known_device = False
+        if device is not None:
+            reservation.device_key = self._key("device", device.nonce)
+            count, _ = await self.store.hit(reservation.device_key, window=WINDOW, now=now)
+            reservation.taken.append(reservation.device_key)
+            known_device = count <= DEVICE_LIMIT
+        limits = [(reservation.pair_key, PAIR_LIMIT)]
+        if not known_device:
+            limits.append((reservation.address_key, ADDRESS_LIMIT))
         for key, limit in limits:
             count, left = await self.store.hit(key, window=WINDOW, now=now)
             reservation.taken.append(key)
@@ -134,13 +163,19 @@ class LoginThrottle:
     async def succeeded(
         self, reservation: Reservation, *, session: AsyncSession | None = None
     ) -> None:
-        """The password was right: clear the pair, give back the rest, remember the address.
+        """The password was right: clear the pair and the device, give back the rest, remember
+        the address.
 
         ``session``: the request's own transaction, so a sign-in never holds two connections.
         """
         now = self.clock()
-        await self.store.forget(reservation.pair_key, session=session)
-        others = [k for k in reservation.taken if k != reservation.pair_key]
+        cleared = [reservation.pair_key]
+        if reservation.device_key is not None:
+            # Whoever holds this cookie knows the password: its failures were typos.
+            cleared.append(reservation.device_key)
+        for key in cleared:
+            await self.store.forget(key, session=session)
+        others = [k for k in reservation.taken if k not in cleared]
         await self.store.refund(others, now=now, session=session)
         await self.store.remember(
             reservation.known_key, lifetime=KNOWN_ADDRESS_LIFETIME, now=now, session=session

@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth import sign_in
 from relink.auth.access import scope_of
+from relink.auth.device_cookie import presented, remember_device
 from relink.auth.passwords import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from relink.demo import DEMO_PASSWORD, demo_logins_to_show
 from relink.dependencies import (
     ClientAddress,
     DbSession,
+    Jobs,
     Now,
     OptionalUser,
     PageUser,
@@ -75,6 +77,7 @@ async def login(
     request: Request,
     session: DbSession,
     throttle: Throttle,
+    jobs: Jobs,
     address: ClientAddress,
     now: Now,
     email: Annotated[str, Form(max_length=MAX_EMAIL_LENGTH)],
@@ -88,6 +91,7 @@ async def login(
         password=password,
         address=address,
         user_agent=request.headers.get("user-agent"),
+        device_cookie=presented(request),
         now=now,
     )
     if signed_in is None:
@@ -100,7 +104,9 @@ async def login(
             status_code=401,
         )
     remember_sign_in(request, signed_in.token)
-    return RedirectResponse(_safe_next(next), status_code=303)
+    answer = RedirectResponse(_safe_next(next), status_code=303)
+    remember_device(answer, signed_in.device_cookie, secure=jobs.settings.https)
+    return answer
 
 
 @router.post("/logout")
