@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from relink.data_sources.run_endpoints import router as sync_runs
 from relink.events.endpoints import router as events
 from relink.incidents.endpoints import router as incidents
 
-ROUTERS: tuple[APIRouter, ...] = (incidents, events)
+ROUTERS: tuple[APIRouter, ...] = (incidents, events, sync_runs)
