@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/data-sources", tags=["data sources"])
 @router.get(
     "/{data_source_id}/sync-runs",
     operation_id="list_sync_runs",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def list_sync_runs(
     data_source_id: RowId,

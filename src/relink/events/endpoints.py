@@ -26,7 +26,7 @@ router = APIRouter(
 )
 
 
-@router.get("", operation_id="list_events", responses=problem_responses(401, 404, 422))
+@router.get("", operation_id="list_events", responses=problem_responses(401, 404, 422, 503))
 async def list_history(
     scope: Scope,
     session: DbSession,

@@ -31,7 +31,7 @@ router = APIRouter(
 @router.get(
     "",
     operation_id="list_incidents",
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
 )
 async def list_incidents(
     scope: Scope,
@@ -80,7 +80,7 @@ async def list_incidents(
 @router.get(
     "/{incident_id}",
     operation_id="get_incident",
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
 )
 async def get_incident(
     incident_id: RowId, scope: Scope, session: DbSession, jobs: Jobs
@@ -102,7 +102,7 @@ async def get_incident(
 @router.get(
     "/{incident_id}/data-sources",
     operation_id="list_incident_data_sources",
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
 )
 async def list_incident_data_sources(
     incident_id: RowId,

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from relink.data_sources.run_endpoints import router as sync_runs
 from relink.events.endpoints import router as events
+from relink.grants.list_endpoints import router as grants
 from relink.incidents.endpoints import router as incidents
 
-ROUTERS: tuple[APIRouter, ...] = (incidents, events, sync_runs)
+ROUTERS: tuple[APIRouter, ...] = (incidents, events, sync_runs, grants)
