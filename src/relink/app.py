@@ -57,7 +57,8 @@ from relink.web import (
     settings_webhooks,
 )
 from relink.web.nul_characters import RefuseNulMiddleware
-from relink.web.openapi_document import V1_PREFIX, v1_openapi
+from relink.web.openapi_document import v1_openapi
+from relink.web.problem_answers import ProblemMiddleware
 from relink.web.security_headers import SecurityHeadersMiddleware
 from relink.web.templating import STATIC_DIR
 from relink.worker import endpoints as worker_endpoints
@@ -66,8 +67,6 @@ from relink.worker.embedded import EmbeddedDispatcher
 from relink.worker.enqueue import Dispatcher, set_dispatcher
 from relink.worker.scheduler import EmbeddedScheduler
 
-# The unversioned API the pages' scripts call; scripts are pointed at /api/v1.
-LEGACY_API = "/api"
 # A signed-in session lasts two weeks of inactivity-free use before asking again.
 SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
 
@@ -211,6 +210,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         max_age=SESSION_MAX_AGE_SECONDS,
     )
     app.add_middleware(RefuseNulMiddleware)
+    # Outside the NUL refusal, whose answer it reshapes; a crash under /api/v1 is a problem.
+    app.add_middleware(ProblemMiddleware)
     app.add_middleware(HttpMetricsMiddleware)
     # Every line logged for a request carries its id; a crash's answer too.
     app.add_middleware(RequestIdMiddleware)
@@ -223,39 +224,35 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     # agencies live, then the pages' own API (every open page polls the bell's count), the
     # other pages, then /api/v1 for scripts. No two of these routers share a path: the order
     # changes only how soon a request is matched. Only /api/v1 is documented (openapi.json).
-    for router, prefix in (
-        (data_sources_pages.router, ""),
-        (data_source_endpoints.router, LEGACY_API),
-        (data_source_endpoints.legacy_router, ""),
-        (notification_endpoints.legacy_router, ""),
-        (notification_endpoints.router, LEGACY_API),
-        (auth_endpoints.router, ""),
-        (grant_endpoints.router, LEGACY_API),
-        (worker_endpoints.router, LEGACY_API),
-        (pages.router, ""),
-        (reconnect_pages.router, ""),
-        (data_source_forms.router, ""),
-        (data_source_detail.router, ""),
-        (clients_pages.router, ""),
-        (inbox_pages.router, ""),
-        (connect_pages.router, ""),
-        (settings_pages.router, ""),
-        (settings_webhooks.router, ""),
-        (settings_users.router, ""),
-        (settings_outbox.router, ""),
-        (provider_settings_pages.router, ""),
-    ):
-        app.include_router(router, prefix=prefix, dependencies=protected, include_in_schema=False)
-    # The versioned API: the resources that were under /api, then those added for it (each
-    # of those routers carries its full /api/v1 prefix).
     for router in (
-        data_source_endpoints.router,
-        notification_endpoints.router,
-        grant_endpoints.router,
-        worker_endpoints.router,
+        data_sources_pages.router,
+        data_source_endpoints.routes.legacy,
+        notification_endpoints.routes.legacy,
+        auth_endpoints.router,
+        grant_endpoints.routes.legacy,
+        worker_endpoints.routes.legacy,
+        pages.router,
+        reconnect_pages.router,
+        data_source_forms.router,
+        data_source_detail.router,
+        clients_pages.router,
+        inbox_pages.router,
+        connect_pages.router,
+        settings_pages.router,
+        settings_webhooks.router,
+        settings_users.router,
+        settings_outbox.router,
+        provider_settings_pages.router,
     ):
-        app.include_router(router, prefix=V1_PREFIX, dependencies=protected)
-    for router in (notification_endpoints.v1_router, *api_v1_resources.ROUTERS):
+        app.include_router(router, dependencies=protected, include_in_schema=False)
+    # The versioned API: the resources that were under /api, then those added for it.
+    for router in (
+        data_source_endpoints.routes.v1,
+        notification_endpoints.routes.v1,
+        grant_endpoints.routes.v1,
+        worker_endpoints.routes.v1,
+        *api_v1_resources.ROUTERS,
+    ):
         app.include_router(router, dependencies=protected)
     app.openapi = v1_openapi(app)  # type: ignore[method-assign]
 

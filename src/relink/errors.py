@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+
+def snake_case(name: str) -> str:
+    """``CsrfRefused`` -> ``csrf_refused``, ``HTTPError`` -> ``http_error``."""
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", spaced).lower()
+
 
 class RelinkError(Exception):
     """Base of every error Relink raises on purpose."""
@@ -9,6 +18,15 @@ class RelinkError(Exception):
     status_code = 400
     # The error page's heading, when the status code's own would mislead.
     page_title: str | None = None
+    # The stable, machine-readable name of the error's class in an API answer (problem+json
+    # ``code``): its class name in snake case unless the class names its own. Scripts branch on
+    # it, so renaming a class that has clients out there means naming its old code here.
+    code = "relink_error"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = snake_case(cls.__name__)
 
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)

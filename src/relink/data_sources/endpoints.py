@@ -1,14 +1,15 @@
 """The Data Sources API: thin; parse, authorize, call the services.
 
-``router`` is served twice (app.py): under ``/api/v1``, documented, and under ``/api`` for the
-pages' scripts, hidden from the schema. ``legacy_router`` holds what only the pages use.
+Served twice (kit/versioned_routes.py): ``routes.v1`` under ``/api/v1``, documented, and
+``routes.legacy`` under ``/api`` for the pages' scripts, hidden from the schema; the API key
+form's endpoint is the pages' only.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,12 +30,11 @@ from relink.dependencies import ApiReading, CurrentUser, DbSession, Jobs, Now
 from relink.kit.problems import problem_responses
 from relink.kit.query_models import query_model, query_parameters
 from relink.kit.row_ids import RowId
+from relink.kit.versioned_routes import VersionedRouter
 from relink.models import User
 from relink.worker.context import JobContext
 
-router = APIRouter(prefix="/data-sources", tags=["data sources"])
-# The API key form's endpoint answers its own {detail, reason} shape: the pages' only.
-legacy_router = APIRouter(prefix="/api/data-sources", include_in_schema=False)
+routes = VersionedRouter("/data-sources", tags=["data sources"])
 
 # What reading one data source can answer besides its own; acting on one adds 403 (a client
 # login, or a write without its CSRF token) and 409 (its status does not allow the move).
@@ -51,7 +51,7 @@ async def _out(
     )
 
 
-@router.get(
+@routes.get(
     "",
     operation_id="list_data_sources",
     response_model=DataSourcePage,
@@ -84,14 +84,14 @@ async def list_data_sources(
     return Response(answer, media_type="application/json")
 
 
-@router.get("/{data_source_id}", operation_id="get_data_source", responses=_READ_ONE)
+@routes.get("/{data_source_id}", operation_id="get_data_source", responses=_READ_ONE)
 async def get_data_source(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@legacy_router.post(
+@routes.legacy.post(
     "/{data_source_id}/credentials",
     response_model=DataSourceOut,
     responses={422: {"model": KeyRefusedOut}, 503: {"model": KeyRefusedOut}},
@@ -115,13 +115,14 @@ async def replace_api_key(
             now=now,
         )
     except (KeyRefused, KeyNotVerified) as refused:
-        # The form shows the reason next to the field; nothing was saved.
+        # The form shows the reason next to the field; nothing was saved. (Its own {detail,
+    # reason} shape: the pages' only, not /api/v1.)
         answer = KeyRefusedOut(detail=refused.message, reason=refused.reason)
         return JSONResponse(answer.model_dump(), status_code=refused.status_code)
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.get(
+@routes.get(
     "/{data_source_id}/removal", operation_id="get_data_source_removal", responses=_READ_ONE
 )
 async def removal_preview(
@@ -139,7 +140,7 @@ async def removal_preview(
     return RemovalPreviewOut.of(preview)
 
 
-@router.post(
+@routes.post(
     "/{data_source_id}/disconnect",
     operation_id="disconnect_data_source",
     responses=problem_responses(*_ACT),
@@ -164,7 +165,7 @@ async def disconnect(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post(
+@routes.post(
     "/{data_source_id}/restore",
     operation_id="restore_data_source",
     # 410: the trash's retention window is over.
@@ -183,7 +184,7 @@ async def restore(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post(
+@routes.post(
     "/{data_source_id}/pause", operation_id="pause_data_source", responses=problem_responses(*_ACT)
 )
 async def pause(
@@ -193,7 +194,7 @@ async def pause(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post(
+@routes.post(
     "/{data_source_id}/resume",
     operation_id="resume_data_source",
     responses=problem_responses(*_ACT),
@@ -205,7 +206,7 @@ async def resume(
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
-@router.post(
+@routes.post(
     "/{data_source_id}/sync",
     status_code=202,
     operation_id="sync_data_source",

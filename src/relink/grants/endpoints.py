@@ -1,13 +1,13 @@
 """Grants over HTTP: read one, start a reconnect, create a client reconnect link.
 
-``router`` is served under ``/api/v1`` (documented) and ``/api`` (the pages', hidden).
+Served under ``/api/v1`` (documented) and ``/api`` (the pages', hidden): kit/versioned_routes.py.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from relink.dependencies import CurrentUser, DbSession, Jobs, Now, SessionNonce, staff_only
 from relink.grants import links
@@ -16,12 +16,13 @@ from relink.grants.schemas import AuthorizeOut, GrantOut, LinkIn, LinkOut
 from relink.grants.views import grant_view
 from relink.kit.problems import problem_responses
 from relink.kit.row_ids import RowId
+from relink.kit.versioned_routes import VersionedRouter
 
 # Grants are the agency's business: for a client login none exists (404, not 403).
-router = APIRouter(prefix="/grants", tags=["grants"], dependencies=[Depends(staff_only("grant"))])
+routes = VersionedRouter("/grants", tags=["grants"], dependencies=[Depends(staff_only("grant"))])
 
 
-@router.get(
+@routes.get(
     "/{grant_id}", operation_id="get_grant", responses=problem_responses(401, 404, 422, 503)
 )
 async def read_grant(grant_id: RowId, user: CurrentUser, session: DbSession, now: Now) -> GrantOut:
@@ -29,7 +30,7 @@ async def read_grant(grant_id: RowId, user: CurrentUser, session: DbSession, now
     return await grant_view(session, user=user, grant_id=grant_id, today=now.date())
 
 
-@router.post(
+@routes.post(
     "/{grant_id}/reconnect",
     operation_id="start_grant_reconnect",
     # 409: the provider does not sign in with OAuth (an API key is replaced instead).
@@ -50,7 +51,7 @@ async def reconnect(
     return AuthorizeOut(authorize_url=url)
 
 
-@router.post(
+@routes.post(
     "/{grant_id}/reconnect-links",
     status_code=201,
     operation_id="create_grant_reconnect_link",

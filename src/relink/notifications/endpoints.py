@@ -1,8 +1,8 @@
 """The inbox over HTTP: list, count, read, act, and a live stream of the count.
 
-``router`` is served under ``/api/v1`` (documented) and ``/api`` (the pages', hidden);
-``legacy_router`` holds the bell's own paths (its cached count, its stream), ``v1_router`` the
-count as a script asks for it.
+Served under ``/api/v1`` (documented) and ``/api`` (the pages', hidden: kit/versioned_routes.py),
+but for the bell's own paths (its cached count, its stream: ``/api`` only) and the count as a
+script asks for it (``/api/v1`` only).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from relink.auth.access import TOLD_ROLES, is_staff_or_admin
@@ -21,6 +21,7 @@ from relink.dependencies import CurrentUser, DbSession, NotSignedIn, Now, sessio
 from relink.errors import DATABASE_RETRY_AFTER_SECONDS
 from relink.kit.problems import problem_responses
 from relink.kit.row_ids import RowId
+from relink.kit.versioned_routes import VersionedRouter
 from relink.models import User
 from relink.notifications import bell
 from relink.notifications import service as inbox
@@ -33,9 +34,7 @@ from relink.notifications.schemas import (
     UnreadCount,
 )
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
-legacy_router = APIRouter(prefix="/api/notifications", include_in_schema=False)
-v1_router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+routes = VersionedRouter("/notifications", tags=["notifications"])
 
 _ACT_ON_ONE = problem_responses(401, 403, 404, 422, 503)
 
@@ -43,7 +42,7 @@ _ACT_ON_ONE = problem_responses(401, 403, 404, 422, 503)
 PING_SECONDS = 15
 
 
-@router.get("", operation_id="list_notifications", responses=problem_responses(401, 422, 503))
+@routes.get("", operation_id="list_notifications", responses=problem_responses(401, 422, 503))
 async def list_notifications(
     user: CurrentUser,
     session: DbSession,
@@ -66,7 +65,7 @@ async def list_notifications(
     )
 
 
-@v1_router.get(
+@routes.v1.get(
     "/unread-count",
     operation_id="count_unread_notifications",
     responses=problem_responses(401, 503),
@@ -78,7 +77,7 @@ async def count_unread(user: CurrentUser, session: DbSession) -> UnreadCount:
     return UnreadCount(unread=await inbox.unread_count(session, user=user))
 
 
-@legacy_router.get("/unread-count")
+@routes.legacy.get("/unread-count")
 async def unread_count(request: Request, now: Now) -> UnreadCount:
     """The bell's poll: answered from this process's memory until the user changes, else by
     one statement that checks the session and counts (no ORM, no transaction of its own)."""
@@ -94,7 +93,7 @@ async def unread_count(request: Request, now: Now) -> UnreadCount:
     return UnreadCount(unread=seat.unread if seat.role in TOLD_ROLES else 0)
 
 
-@router.post(
+@routes.post(
     "/{notification_id}/read",
     status_code=204,
     operation_id="mark_notification_read",
@@ -106,7 +105,7 @@ async def mark_read(
     await inbox.mark_read(session, user=user, notification_id=notification_id, now=now)
 
 
-@router.post(
+@routes.post(
     "/read-all",
     operation_id="mark_all_notifications_read",
     responses=problem_responses(401, 403, 503),
@@ -116,7 +115,7 @@ async def mark_all_read(user: CurrentUser, session: DbSession, now: Now) -> Unre
     return UnreadCount(unread=0)
 
 
-@router.post("/{notification_id}/act", operation_id="act_on_notification", responses=_ACT_ON_ONE)
+@routes.post("/{notification_id}/act", operation_id="act_on_notification", responses=_ACT_ON_ONE)
 async def take_action(
     notification_id: RowId, user: CurrentUser, session: DbSession, now: Now
 ) -> ActionTaken:
@@ -125,7 +124,7 @@ async def take_action(
     return ActionTaken(redirect=path)
 
 
-@legacy_router.get("/stream")
+@routes.legacy.get("/stream")
 async def stream(request: Request, user: CurrentUser) -> EventSourceResponse:
     """Server-sent events: the unread count and newest items now and after every change."""
     database: Database = request.app.state.database

@@ -1,4 +1,5 @@
-"""One rule for every error answer: JSON under ``/api``, the styled error page everywhere else."""
+"""One rule for every error answer: problem details under ``/api/v1`` (web/problem_answers.py),
+``{"detail": ...}`` JSON under the pages' ``/api``, the styled error page everywhere else."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from relink.dependencies import LoginRequired, PageRedirect
 from relink.errors import RelinkError
+from relink.web import problem_answers
 from relink.web.templating import templates
 
 API_PREFIX = "/api"
@@ -51,6 +53,8 @@ def error_page(
 async def relink_error(request: Request, exc: Exception) -> Response:
     """Relink's own errors carry the sentence a person reads."""
     assert isinstance(exc, RelinkError)
+    if problem_answers.is_v1(request):
+        return problem_answers.relink_problem(request, exc)
     if is_api(request):
         return JSONResponse(
             {"detail": exc.message}, status_code=exc.status_code, headers=exc.headers
@@ -88,6 +92,8 @@ def _address_errors(request: Request) -> list[Any]:
 async def http_error(request: Request, exc: Exception) -> Response:
     """Unknown pages and wrong methods: the framework's JSON for the API, a page otherwise."""
     assert isinstance(exc, HTTPException)
+    if problem_answers.is_v1(request):
+        return problem_answers.http_problem(request, exc)
     if is_api(request):
         return await http_exception_handler(request, exc)
     message = PAGE_MESSAGES.get(exc.status_code) or str(exc.detail)
@@ -100,6 +106,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def validation_error(request: Request, exc: Exception) -> Response:
     """A malformed address or form: the API keeps its detailed 422, people get a sentence."""
     assert isinstance(exc, RequestValidationError)
+    if problem_answers.is_v1(request):
+        return problem_answers.validation_problem(request, exc.errors())
     if is_api(request):
         return await request_validation_exception_handler(request, exc)
     errors = exc.errors()

@@ -4,8 +4,9 @@ A sweep talks to providers, and a provider may hang for minutes; no web request 
 The sweep is queued as a job (sent once the request commits) and the answer comes at once,
 with the job's id: ``GET /api/v1/jobs/{id}`` says queued, running, done or failed.
 
-``router`` is served under ``/api/v1`` (documented) and ``/api`` (hidden, as it always was);
-each answer points at the job's state under the prefix it was asked on.
+Served under ``/api/v1`` (documented) and ``/api`` (hidden, as it always was:
+kit/versioned_routes.py); each answer points at the job's state under the prefix it was asked
+on.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import Path, Request, Response, status
 from pydantic import BaseModel
 
 from relink.dependencies import AdminUser, DbSession, Now
 from relink.kit.problems import problem_responses
+from relink.kit.versioned_routes import LEGACY_PREFIX, V1_PREFIX, VersionedRouter
 from relink.models import JobState, JobStateName
 from relink.worker.job_states import read_job, request_job
 from relink.worker.registry import JobName
 from relink.worker.sweep import count_due
 
-router = APIRouter()
+routes = VersionedRouter()
 
 JobId = Annotated[
     str,
@@ -67,15 +69,12 @@ class JobOut(BaseModel):
         )
 
 
-V1_PREFIX = "/api/v1"
-
-
-def status_url(job_id: str, *, prefix: str = "/api") -> str:
+def status_url(job_id: str, *, prefix: str = LEGACY_PREFIX) -> str:
     """Where a job's state is read, under ``prefix`` (``/api`` or ``/api/v1``)."""
     return f"{prefix}/jobs/{job_id}"
 
 
-@router.post(
+@routes.post(
     "/health/sweep",
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="start_health_sweep",
@@ -89,7 +88,7 @@ async def sweep_now(
     due = await count_due(session, now=now, agency_id=admin.agency_id)
     job = await request_job(session, JobName.SWEEP, agency_id=admin.agency_id, now=now)
     is_v1 = request.url.path.startswith(V1_PREFIX + "/")
-    url = status_url(job.id, prefix=V1_PREFIX if is_v1 else "/api")
+    url = status_url(job.id, prefix=V1_PREFIX if is_v1 else LEGACY_PREFIX)
     response.headers["Location"] = url
     return SweepQueued(
         job_id=job.id,
@@ -99,7 +98,7 @@ async def sweep_now(
     )
 
 
-@router.get(
+@routes.get(
     "/jobs/{job_id}",
     operation_id="get_job",
     tags=["jobs"],
