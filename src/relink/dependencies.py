@@ -2,7 +2,10 @@
 
 An endpoint or a page names what it needs in its signature and gets it checked: the request's
 unit of work (``DbSession``), its clock (``Now``), the job context (``Jobs``), and who is asking.
-Who is asking comes in two flavours, because the two audiences want different answers:
+Who is asking is a signed-in browser (its session cookie) or a script (its API token, sent as
+``Authorization: Bearer``; api_tokens/), and either way a ``User``: a token acts as its user,
+with the user's role and client access, through the same dependencies. Who is asking comes in
+two flavours, because the two audiences want different answers:
 
 - the API (scripts): ``CurrentUser`` is a 401, ``AdminUser`` a 403, ``staff_only(what)`` a 404;
 - the pages (people): ``PageUser`` raises ``LoginRequired``, answered once (in app.py) with a
@@ -28,6 +31,9 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.api_tokens import service as api_tokens
+from relink.api_tokens.bearer import bearer_token, ensure_method_allowed, session_cookie
+from relink.api_tokens.values import TokenValue
 from relink.auth.access import UserScope, ensure_staff_or_admin, is_staff_or_admin, scope_of
 from relink.auth.csrf import csrf_token
 from relink.auth.session_cache import SessionCache, SignedIn, copy_into
@@ -175,13 +181,51 @@ def forget_sign_in(request: Request) -> None:
 # --- Who is asking -------------------------------------------------------------------------
 
 
-async def optional_user(request: Request, session: DbSession, now: Now) -> User | None:
-    """The signed-in user of a live session, or None; an ended session's cookie is cleared."""
+# The two ways in, as the OpenAPI document declares them on every operation that needs a user.
+# The bearer's value is read here; the cookie's scheme is only declared (``session_token`` reads
+# it through the session middleware).
+BearerValue = Annotated[TokenValue | None, Depends(bearer_token)]
+SessionCookie = Annotated[str | None, Depends(session_cookie)]
+
+
+async def optional_user(
+    request: Request, session: DbSession, now: Now, bearer: BearerValue, _cookie: SessionCookie
+) -> User | None:
+    """The user of the request's API token, or of its live session, or None; an ended
+    session's cookie is cleared."""
+    if bearer is not None:
+        return await _bearer_user(request, session, bearer, now)
     token = session_token(request)
     if token is None:
         return None
     cache: SessionCache = request.app.state.session_cache
     return _signed_in_user(request, await cache.resolve(session, token=token, now=now))
+
+
+async def _bearer_user(
+    request: Request, session: AsyncSession, value: TokenValue, now: datetime
+) -> User:
+    """The user an API token acts as, checked in the database on every request (no cache: a
+    revoked token or a deactivated user stops at once); a refusal is raised, never None.
+
+    Its "last used" is set on the row when due, and written with the request's unit of work.
+    """
+    bearer = await _checked_bearer(request, session, value, now)
+    if bearer.use is not None:
+        api_tokens.note_use(bearer.token, bearer.use)
+    return bearer.user
+
+
+async def _checked_bearer(
+    request: Request, session: AsyncSession, value: TokenValue, now: datetime
+) -> api_tokens.Bearer:
+    """The token of ``value`` allowed to make this request (a read-only one only reads)."""
+    address = await client_address(request)
+    bearer = await api_tokens.authenticate(session, value=value, address=address, now=now)
+    ensure_method_allowed(bearer.token, request.method)
+    # Endpoints that need to know how the request came in (never a session of its own).
+    request.state.api_token_id = bearer.token.id
+    return bearer
 
 
 def _signed_in_user(request: Request, signed_in: SignedIn | None) -> User | None:
@@ -198,7 +242,7 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
 async def current_user(user: OptionalUser) -> User:
-    """The API's signed-in user; a script without a session gets a 401."""
+    """The API's signed-in user (or token's); a script without either gets a 401."""
     if user is None:
         raise NotSignedIn()
     return user
@@ -296,16 +340,24 @@ class Reading:
 
 
 @asynccontextmanager
-async def _reading(request: Request) -> AsyncIterator[Reading | None]:
+async def _reading(request: Request, bearer: TokenValue | None) -> AsyncIterator[Reading | None]:
     """The request's ``Reading``, or None when nobody is signed in (an ended session's cookie
     is cleared). The user joins the reading session; only an answer the session cache does
     not hold opens a transaction, to check the session in the database and keep its "last
-    seen" fresh: a unit of work and its commit less per request."""
+    seen" fresh: a unit of work and its commit less per request. An API token is read in the
+    reading session, and its "last used", when due, written in a short transaction."""
     state = request.app.state
     database: Database = state.database
     jobs: JobContext = state.jobs
     now = jobs.now()
     async with database.reading() as session:
+        if bearer is not None:
+            checked = await _checked_bearer(request, session, bearer, now)
+            if checked.use is not None:
+                async with database.transaction() as writing:
+                    await api_tokens.record_use(writing, token_id=checked.token.id, use=checked.use)
+            yield Reading(checked.user, session, jobs, now)
+            return
         token = session_token(request)
         user = None
         if token is not None:
@@ -313,15 +365,17 @@ async def _reading(request: Request) -> AsyncIterator[Reading | None]:
             signed_in = cache.recall(session, token=token, now=now)
             if signed_in is None:
                 async with database.transaction() as writing:
-                    checked = await cache.resolve(writing, token=token, now=now)
-                signed_in = copy_into(session, checked) if checked is not None else None
+                    checked_in = await cache.resolve(writing, token=token, now=now)
+                signed_in = copy_into(session, checked_in) if checked_in is not None else None
             user = _signed_in_user(request, signed_in)
         yield Reading(user, session, jobs, now) if user is not None else None
 
 
-async def api_reading(request: Request) -> AsyncIterator[Reading]:
-    """The API's ``Reading``; a script without a session gets a 401."""
-    async with _reading(request) as reading:
+async def api_reading(
+    request: Request, bearer: BearerValue, _cookie: SessionCookie
+) -> AsyncIterator[Reading]:
+    """The API's ``Reading``; a script without a session or token gets a 401."""
+    async with _reading(request, bearer) as reading:
         if reading is None:
             raise NotSignedIn()
         yield reading
@@ -331,9 +385,9 @@ async def api_reading(request: Request) -> AsyncIterator[Reading]:
 ApiReading = Annotated[Reading, Depends(api_reading, scope="function")]
 
 
-async def page_reading(request: Request) -> AsyncIterator[Reading]:
+async def page_reading(request: Request, bearer: BearerValue) -> AsyncIterator[Reading]:
     """The pages' ``Reading``; a visitor is sent to sign in and brought back."""
-    async with _reading(request) as reading:
+    async with _reading(request, bearer) as reading:
         if reading is None:
             raise LoginRequired(request)
         yield reading

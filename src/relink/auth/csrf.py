@@ -1,7 +1,10 @@
 """CSRF: every state-changing request carries the session's token (form field or header).
 
 JSON bodies are accepted as proof too: a cross-site page cannot send `application/json`
-without a CORS preflight, which Relink never grants.
+without a CORS preflight, which Relink never grants. For the same reason a request carrying an
+``Authorization`` header (a script's API token) is exempt: its token, not a cookie the browser
+attached by itself, is what lets it in (api_tokens/bearer.py), and a malformed or unknown one
+is refused by the user dependency.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import secrets
 
 from fastapi import Request
 
+from relink.api_tokens.bearer import carries_token
 from relink.errors import RelinkError
 
 SESSION_KEY = "csrf"
@@ -38,7 +42,8 @@ def csrf_token(request: Request) -> str:
 
 async def csrf_protect(request: Request) -> None:
     """A dependency for every router: unsafe methods need the token."""
-    if request.method in SAFE_METHODS:
+    # A token's request first, whatever its method: its session is then never saved.
+    if carries_token(request) or request.method in SAFE_METHODS:
         return
     expected = request.session.get(SESSION_KEY)
     sent = request.headers.get(HEADER)

@@ -1,6 +1,7 @@
 """The tables, one module each; importing this package registers them all on ``Base``."""
 
 from relink.models.agency import Agency
+from relink.models.api_token import ApiToken, TokenKind, TokenScope
 from relink.models.base import Base
 from relink.models.client import Client
 from relink.models.daily_metric import DailyMetric
@@ -22,6 +23,7 @@ from relink.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Agency",
+    "ApiToken",
     "Base",
     "Client",
     "DailyMetric",
@@ -44,6 +46,8 @@ __all__ = [
     "SyncOutcome",
     "SyncRun",
     "SyncTrigger",
+    "TokenKind",
+    "TokenScope",
     "User",
     "UserClientAccess",
     "UserSession",

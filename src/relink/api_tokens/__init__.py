@@ -1,0 +1,1 @@
+"""Personal API tokens: created once, stored hashed, sent as ``Authorization: Bearer``."""
