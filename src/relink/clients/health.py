@@ -140,7 +140,14 @@ async def client_summaries(
     if q and q.strip():
         clients = clients.where(Client.name.icontains(q.strip(), autoescape=True))
     picked = list(await session.execute(clients.order_by(Client.name).limit(CLIENT_LIST_LIMIT)))
-    ids = [client_id for client_id, _ in picked]
+    return await health_of(session, clients=[(cid, name) for cid, name in picked])
+
+
+async def health_of(session: AsyncSession, *, clients: list[tuple[int, str]]) -> list[ClientHealth]:
+    """The health of these (id, name) clients, already known visible, in their order: their
+    data sources counted by status, and the first day whose data may be missing among the
+    down ones (the same rule as each source's own gap). One grouped query."""
+    ids = [client_id for client_id, _ in clients]
     counts: dict[int, dict[DataSourceStatus, int]] = defaultdict(dict)
     gaps: dict[int, date] = {}
     if ids:
@@ -167,7 +174,7 @@ async def client_summaries(
             start = gap_start(through)
             if start is not None:
                 gaps[client_id] = min(gaps.get(client_id, start), start)
-    return [ClientHealth(cid, name, counts[cid], gaps.get(cid)) for cid, name in picked]
+    return [ClientHealth(cid, name, counts[cid], gaps.get(cid)) for cid, name in clients]
 
 
 async def timeline(

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from relink.clients.endpoints import router as clients
 from relink.data_sources.run_endpoints import router as sync_runs
 from relink.events.endpoints import router as events
 from relink.grants.list_endpoints import router as grants
 from relink.incidents.endpoints import router as incidents
 
-ROUTERS: tuple[APIRouter, ...] = (incidents, events, sync_runs, grants)
+ROUTERS: tuple[APIRouter, ...] = (incidents, events, sync_runs, grants, clients)
