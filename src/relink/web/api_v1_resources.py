@@ -10,5 +10,6 @@ from relink.data_sources.run_endpoints import router as sync_runs
 from relink.events.endpoints import router as events
 from relink.grants.list_endpoints import router as grants
 from relink.incidents.endpoints import router as incidents
+from relink.users.endpoints import router as users
 
-ROUTERS: tuple[APIRouter, ...] = (incidents, events, sync_runs, grants, clients)
+ROUTERS: tuple[APIRouter, ...] = (incidents, events, sync_runs, grants, clients, users)
