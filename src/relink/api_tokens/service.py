@@ -131,6 +131,18 @@ async def list_tokens(session: AsyncSession, *, user: User) -> list[ApiToken]:
     )
 
 
+async def every_live_token(session: AsyncSession) -> list[tuple[ApiToken, str]]:
+    """Every token not revoked, of every agency, with its user's e-mail: for the operator's
+    command line only."""
+    rows = await session.execute(
+        select(ApiToken, User.email)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.revoked_at.is_(None))
+        .order_by(User.email, ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    return [(token, email) for token, email in rows]
+
+
 async def own_token(session: AsyncSession, *, user: User, token_id: int) -> ApiToken:
     """One of ``user``'s own tokens; another user's is ``NotFound`` (existence must not leak)."""
     token = await session.scalar(
