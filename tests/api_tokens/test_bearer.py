@@ -235,3 +235,36 @@ def test_the_openapi_document_declares_the_bearer_scheme_beside_the_cookie(
     assert any(s["type"] == "apiKey" and s["in"] == "cookie" for s in schemes.values())
     listing = document["paths"]["/api/v1/data-sources"]["get"]
     assert {name for requirement in listing["security"] for name in requirement} == set(schemes)
+
+
+async def test_the_versioned_api_answers_each_refusal_as_a_problem_with_its_code(
+    app_url: str, demo: Demo, database: Database
+) -> None:
+    _, reader = await made_token(database, demo.staff.id, name="r", scope=TokenScope.READ)
+    _, revoked = await made_token(database, demo.staff.id, name="gone")
+    async with database.transaction() as session:
+        await session.execute(
+            update(ApiToken).where(ApiToken.name == "gone").values(revoked_at=utcnow())
+        )
+    asked = {
+        "malformed_authorization": ("GET", "Token abc"),
+        "unknown_token": ("GET", "Bearer rlk_0123456789abcdef_" + "a" * 43),
+        "token_revoked": ("GET", f"Bearer {revoked}"),
+        "token_read_only": ("POST", f"Bearer {reader}"),
+    }
+
+    with httpx.Client(base_url=app_url) as client:
+        answers = {
+            code: client.request(
+                method,
+                "/api/v1/notifications/read-all" if method == "POST" else "/api/v1/notifications",
+                headers={"Authorization": header},
+            )
+            for code, (method, header) in asked.items()
+        }
+
+    for code, answer in answers.items():
+        assert answer.headers["content-type"].startswith("application/problem+json"), code
+        assert answer.json()["code"] == code
+    assert [answers[c].status_code for c in asked] == [401, 401, 401, 403]
+    assert answers["unknown_token"].headers["www-authenticate"].startswith("Bearer")

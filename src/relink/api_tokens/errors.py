@@ -31,6 +31,8 @@ class MalformedAuthorization(TokenNotAccepted):
 
 
 class UnknownToken(TokenNotAccepted):
+    code = "unknown_token"
+
     def __init__(self) -> None:
         super().__init__("this API token is not known; check that it was copied whole")
 
