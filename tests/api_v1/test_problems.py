@@ -87,6 +87,17 @@ def test_a_body_that_is_not_json_is_named_as_such(admin: httpx.Client) -> None:
     assert body["errors"][0]["message"].startswith("The body is not valid JSON")
 
 
+def test_a_body_that_cannot_be_read_at_all_is_a_400_problem(admin: httpx.Client) -> None:
+    answer = admin.post(
+        f"{LIST}/{_first_id(admin)}/disconnect",
+        content=b'{"confirm": "\x80"}',
+        headers={"content-type": "application/json"},
+    )
+
+    body = problem_of(answer, status=400, code="unreadable_body")
+    assert "UTF-8" in body["detail"]
+
+
 def test_a_missing_field_is_required_by_name(admin: httpx.Client) -> None:
     answer = admin.post(f"{LIST}/{_first_id(admin)}/disconnect", json={})
 

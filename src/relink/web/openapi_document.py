@@ -19,8 +19,10 @@ from relink.kit.problems import problem_components, problem_responses
 V1_PREFIX = "/api/v1"
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 # The database can go away under any operation (web/database_away.py answers it): its 503 is
-# declared on each one here, so no router can forget it.
+# declared on each one here, so no router can forget it; so is the 400 of a body that cannot
+# be read at all (not UTF-8, say) on every operation that reads one.
 _DATABASE_AWAY = {"503": problem_responses(503)[503]}
+_UNREADABLE_BODY = {"400": problem_responses(400)[400]}
 DESCRIPTION = (
     "Relink's public API. Errors are RFC 9457 problem details "
     "(`application/problem+json`) with a stable `code`; lists page with keyset cursors "
@@ -55,17 +57,20 @@ def v1_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(problem_components())
-            _declare_database_away(document)
+            _declare_what_any_operation_meets(document)
             app.openapi_schema = document
         return app.openapi_schema
 
     return openapi
 
 
-def _declare_database_away(document: dict[str, Any]) -> None:
+def _declare_what_any_operation_meets(document: dict[str, Any]) -> None:
     for item in document.get("paths", {}).values():
         for method, operation in item.items():
             if method in _HTTP_METHODS:
                 responses = operation.setdefault("responses", {})
                 for status, response in _DATABASE_AWAY.items():
                     responses.setdefault(status, response)
+                if "requestBody" in operation:
+                    for status, response in _UNREADABLE_BODY.items():
+                        responses.setdefault(status, response)

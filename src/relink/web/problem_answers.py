@@ -26,9 +26,11 @@ V1_PREFIX = "/api/v1"
 # Where FastAPI says a bad value came from: the field's name is the rest of its location.
 LOCATIONS = frozenset({"path", "query", "body", "header", "cookie"})
 # The framework's errors, by status: a code and a sentence saying what to do.
-HTTP_CODES = {404: "no_such_route", 405: "method_not_allowed"}
+HTTP_CODES = {400: "unreadable_body", 404: "no_such_route", 405: "method_not_allowed"}
 NO_ROUTE = "There is no API operation at this path: /openapi.json lists every one."
 CRASH_CODE = "internal_error"
+# FastAPI's words for a body it could not decode at all (bytes that are not UTF-8, say).
+BODY_NOT_PARSED = "There was an error parsing the body"
 
 
 class ProblemResponse(JSONResponse):
@@ -99,6 +101,8 @@ def http_problem(request: Request, exc: HTTPException) -> ProblemResponse:
     status = exc.status_code
     phrase = problem_title(status)
     detail = str(exc.detail) if exc.detail and exc.detail != phrase else ""
+    if status == 400 and detail == BODY_NOT_PARSED:
+        detail = "The body could not be read: send JSON, encoded as UTF-8."
     if status == 404 and not detail:
         detail = NO_ROUTE
     elif status == 405 and not detail:
