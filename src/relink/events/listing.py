@@ -24,6 +24,7 @@ from relink.auth.access import (
     ensure_staff_or_admin,
     sees_whole_agency,
 )
+from relink.kit.row_ids import MAX_ROW_ID
 from relink.models import DataSource, Event, Role, User
 
 DATA_SOURCE = "data_source"
@@ -168,7 +169,10 @@ def actor_user_id(actor: str | None) -> int | None:
     if actor is None or not actor.startswith(USER_ACTOR_PREFIX):
         return None
     number = actor.removeprefix(USER_ACTOR_PREFIX)
-    return int(number) if number.isdigit() and len(number) < 19 else None
+    if not number.isascii() or not number.isdigit():
+        return None
+    user_id = int(number)
+    return user_id if 1 <= user_id <= MAX_ROW_ID else None
 
 
 async def actor_users(
