@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,3 +113,21 @@ def test_another_agencys_client_is_not_found(login: Login, demo: Demo, outsider:
     assert not_found_alike(
         admin.get(f"/api/v1/clients/{outsider.client_id}"), admin.get("/api/v1/clients/999999")
     )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        '["Acme\\u0000", 1]',  # a NUL: no database takes it in a string
+        '["\\ud800", 1]',  # a lone surrogate: not text UTF-8 can write
+        "[1, 1]",  # a number where the name goes
+        '["Acme", 0]',  # no row has id 0
+    ],
+)
+def test_a_name_cursor_not_made_by_the_list_is_refused(login: Login, demo: Demo, key: str) -> None:
+    cursor = base64.urlsafe_b64encode(key.encode()).decode()
+
+    answer = login("admin").get("/api/v1/clients", params={"cursor": cursor})
+
+    assert answer.status_code == 422
+    assert "start again from the first page" in answer.json()["detail"]
