@@ -268,3 +268,20 @@ async def test_the_versioned_api_answers_each_refusal_as_a_problem_with_its_code
         assert answer.json()["code"] == code
     assert [answers[c].status_code for c in asked] == [401, 401, 401, 403]
     assert answers["unknown_token"].headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_a_token_has_its_users_role(app_url: str, demo: Demo, database: Database) -> None:
+    _, admins = await made_token(database, demo.admin.id, name="a", scope=TokenScope.READ)
+    _, staffs = await made_token(database, demo.staff.id, name="s", scope=TokenScope.READ)
+    _, clients = await made_token(database, demo.client_user.id, name="c", scope=TokenScope.READ)
+
+    answers = {}
+    for who, value in (("admin", admins), ("staff", staffs), ("client", clients)):
+        with script(app_url, value) as client:
+            answers[who] = (
+                client.get("/api/v1/users").status_code,
+                client.get("/api/v1/incidents").status_code,
+            )
+
+    # users are the admins' business; incidents the agency's (a client login is never told)
+    assert answers == {"admin": (200, 200), "staff": (403, 200), "client": (403, 404)}
