@@ -19,7 +19,7 @@ from relink.errors import InvalidInput, NotFound
 from relink.kit.crypto import SecretBox
 from relink.kit.retry import MAX_ATTEMPTS, RETRY_SCHEDULE
 from relink.models import WebhookDelivery, WebhookEndpoint
-from relink.notifications import webhooks
+from relink.notifications import webhook_deliveries, webhooks
 from relink.notifications.chat_messages import slack_message, teams_message
 from relink.notifications.webhook_tasks import deliver_due, deliver_one
 from relink.providers.catalog import load_catalog
@@ -525,10 +525,10 @@ async def test_the_delivery_log_pages_newest_first(
     endpoint, _ = await add_endpoint(session, box, demo, "https://hooks.example/x")
     await emit(session, demo, clock, [{"n": n} for n in range(5)])
 
-    first = await webhooks.list_deliveries(
+    first = await webhook_deliveries.list_deliveries(
         session, agency_id=demo.agency.id, endpoint_id=endpoint.id, limit=3
     )
-    rest = await webhooks.list_deliveries(
+    rest = await webhook_deliveries.list_deliveries(
         session,
         agency_id=demo.agency.id,
         endpoint_id=endpoint.id,

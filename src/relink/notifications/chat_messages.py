@@ -7,7 +7,7 @@ no message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ EVENTS: dict[str, tuple[str, str, str]] = {
     "data_source.reconnected": (":large_green_circle:", "reconnected", "Open"),
     "import.failed": (":warning:", "import failed", "Try again"),
     "grant.expires_soon": (":hourglass_flowing_sand:", "sign-in expires soon", "Reconnect"),
+    "webhook.test": (":wave:", "test message", "Open the delivery log"),
 }
 # Teams shows a card's emphasis as colour: red for what needs a person, green for a repair.
 TEAMS_STYLES = {
@@ -24,7 +25,11 @@ TEAMS_STYLES = {
     "data_source.reconnected": "good",
     "import.failed": "warning",
     "grant.expires_soon": "warning",
+    "webhook.test": "accent",
 }
+# A message names this many clients and counts the rest: one grant behind hundreds of clients
+# must still fit Slack's 3,000 characters of a section and stay readable in a channel.
+MAX_NAMED_CLIENTS = 10
 # Adaptive Card 1.4 is what Teams renders in channels posted by a Workflows webhook.
 ADAPTIVE_CARD_VERSION = "1.4"
 
@@ -59,10 +64,16 @@ class Told:
             action_url=str(data["action_url"]) if data.get("action_url") else None,
         )
 
+    def client_list(self) -> str:
+        """The clients by name, up to ``MAX_NAMED_CLIENTS``, then how many more."""
+        named = ", ".join(self.clients[:MAX_NAMED_CLIENTS])
+        more = len(self.clients) - MAX_NAMED_CLIENTS
+        return f"{named} and {more} more" if more > 0 else named
+
     def line(self, escape: Callable[[str], str] = str) -> str:
         text = f"{escape(self.provider)} {self.happened}"
         if self.clients:
-            text += f" for {escape(', '.join(self.clients))}"
+            text += f" for {escape(self.client_list())}"
         if self.reason:
             text += f" — {escape(self.reason)}"
         return text
@@ -106,7 +117,7 @@ def teams_message(payload: Mapping[str, Any]) -> dict[str, Any]:
     ]
     facts = []
     if told.clients:
-        facts.append({"title": "Clients", "value": ", ".join(told.clients)})
+        facts.append({"title": "Clients", "value": told.client_list()})
     if told.reason:
         facts.append({"title": "Reason", "value": told.reason})
     if facts:
@@ -131,3 +142,35 @@ def teams_message(payload: Mapping[str, Any]) -> dict[str, Any]:
             }
         ],
     }
+
+
+# Fields of one data source's event that a chat message about several does not carry.
+_PER_DATA_SOURCE = frozenset(
+    {"data_source_id", "client_id", "client_name", "external_account_id", "external_account_name"}
+)
+# Items that share these are one chat message: one broken grant is one message, not fifty.
+_CHAT_MESSAGE_KEY = ("grant_id", "provider", "error_class", "reason", "hint", "action_url")
+
+
+def chat_items(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The items of one event as chat messages: one per cause, naming all its clients.
+
+    Each carries ``clients`` (id and name, once each) so that a scoped channel can be told
+    only of its own, and ``data_source_ids``.
+    """
+    grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for item in items:
+        key = tuple(str(item.get(name)) for name in _CHAT_MESSAGE_KEY)
+        message = grouped.get(key)
+        if message is None:
+            message = {k: v for k, v in item.items() if k not in _PER_DATA_SOURCE}
+            message |= {"clients": [], "data_source_ids": []}
+            grouped[key] = message
+        client = {"id": item.get("client_id"), "name": item.get("client_name")}
+        if client["name"] is not None and client not in message["clients"]:
+            message["clients"].append(client)
+        if item.get("data_source_id") is not None:
+            message["data_source_ids"].append(item["data_source_id"])
+    for message in grouped.values():
+        message["client_names"] = [str(c["name"]) for c in message["clients"]]
+    return list(grouped.values())

@@ -1,13 +1,23 @@
-"""The HTTP session webhooks are sent on: public addresses only, checked as they are connected."""
+"""Where webhooks may go (public addresses only) and the HTTP session they are sent on,
+which checks every address as it connects."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from relink.kit.public_address import GuardedResolver, HostPolicy, TargetRefused, literal_ip
+from relink.config import get_settings
+from relink.errors import InvalidInput
+from relink.kit.public_address import (
+    GuardedResolver,
+    HostPolicy,
+    TargetRefused,
+    literal_ip,
+    resolve,
+)
 from relink.providers.http import Answer, NoAnswer
 
 # Receivers should answer at once and work later (Standard Webhooks says so too); one that
@@ -20,6 +30,50 @@ CONNECTION_LIMIT_PER_HOST = 20
 # Of a receiver's answer we only drain this much (to reuse the connection), and store none.
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "Relink-Webhooks/0.1"
+MAX_URL_LENGTH = 2000
+# Saving looks the host up to refuse internal targets at once; a slow resolver must not hold
+# the form for long (the send-time check stands behind this one anyway).
+SAVE_RESOLVE_TIMEOUT_SECONDS = 3.0
+
+
+def host_policy(allowed_hosts: Iterable[str] | None = None) -> HostPolicy:
+    """The hosts webhooks may reach besides public ones (``RELINK_WEBHOOK_ALLOWED_HOSTS``)."""
+    if allowed_hosts is None:
+        allowed_hosts = get_settings().webhook_allowed_hosts
+    return HostPolicy.allowing(allowed_hosts)
+
+
+async def validate_url(url: str, *, policy: HostPolicy) -> str:
+    """The trimmed URL if Relink may send to it; else ``InvalidInput`` saying what to fix.
+
+    A host that does not resolve yet is accepted: every send resolves and checks again.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InvalidInput(f"webhook URL is not a valid URL: {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"webhook URL must be an http(s) URL with a host, not {url!r}")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidInput(f"webhook URL is longer than {MAX_URL_LENGTH} characters")
+    host = parts.hostname
+    addresses = [host]
+    if literal_ip(host) is None and not policy.allows(host):
+        try:
+            async with asyncio.timeout(SAVE_RESOLVE_TIMEOUT_SECONDS):
+                addresses = await resolve(host, port)
+        except (OSError, TimeoutError):
+            addresses = []  # not resolvable now: the name-based checks still apply
+    refusal = policy.refusal(host, addresses)
+    if refusal is not None:
+        raise InvalidInput(
+            f"webhook URL refused: {refusal}. Relink sends webhooks only to public internet "
+            "addresses; use your receiver's public URL (an operator can allow a test host "
+            "with RELINK_WEBHOOK_ALLOWED_HOSTS)"
+        )
+    return url
 
 
 class WebhookSender:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -15,13 +15,14 @@ from relink.errors import CredentialsUnreadable
 from relink.kit.public_address import HostPolicy, TargetRefused
 from relink.kit.retry import retry_wait
 from relink.models import WebhookDelivery, WebhookEndpoint
+from relink.notifications.webhook_deliveries import request_body
 from relink.notifications.webhook_http import WebhookSender
 from relink.notifications.webhook_signing import (
     EVENT_HEADER,
     ID_HEADER,
     signed_headers,
 )
-from relink.notifications.webhooks import CHAT_FORMATS, request_body, signing_secrets
+from relink.notifications.webhooks import CHAT_FORMATS, endpoint_config, in_scope
 from relink.providers.http import NoAnswer
 from relink.worker.context import JobContext
 from relink.worker.registry import JobName, job
@@ -98,8 +99,9 @@ async def claim_due_deliveries(session: AsyncSession, *, now: datetime, limit: i
     return await _claim(session, due, now + CLAIM_TTL)
 
 
-async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
-    """Bodies and signed headers for the claimed deliveries, read in one query."""
+async def _prepare(ctx: JobContext, ids: list[int]) -> tuple[list[_Send], list[int]]:
+    """Bodies and signed headers for the claimed deliveries, read in one query; and the
+    deliveries that concern none of their endpoint's clients, which are not sent at all."""
     async with ctx.database.transaction() as session:
         rows = await session.execute(
             select(WebhookDelivery, WebhookEndpoint)
@@ -109,9 +111,21 @@ async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
         pairs = [(delivery, endpoint) for delivery, endpoint in rows]
     now = ctx.now()
     timestamp = int(now.timestamp())
-    sends = []
+    sends: list[_Send] = []
+    out_of_scope: list[int] = []
     for delivery, endpoint in pairs:
-        body = request_body(endpoint.payload_format, delivery.payload)
+        try:
+            config = endpoint_config(ctx.box, endpoint)
+        except CredentialsUnreadable:
+            # Neither its keys nor its scope can be read: nothing is sent that might go to
+            # the wrong channel. It stays claimed, retried after CLAIM_TTL once keys are fixed.
+            log.error("webhook.secret.unreadable", endpoint_id=endpoint.id)
+            continue
+        payload = in_scope(config, delivery.payload)
+        if payload is None:
+            out_of_scope.append(delivery.id)
+            continue
+        body = request_body(endpoint.payload_format, payload)
         headers = {
             "Content-Type": "application/json",
             EVENT_HEADER: delivery.event,
@@ -119,15 +133,11 @@ async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
         }
         # Slack and Teams check nothing of ours (the URL is the secret); the rest is signed.
         if endpoint.payload_format not in CHAT_FORMATS:
-            try:
-                secrets = signing_secrets(ctx.box, endpoint.secret, now=now)
-            except CredentialsUnreadable:
-                log.error("webhook.secret.unreadable", endpoint_id=endpoint.id)
-                secrets = []
-            if not secrets:
-                continue  # stays claimed; retried after CLAIM_TTL once the keys are fixed
             headers |= signed_headers(
-                secrets, message_id=delivery.event_id, timestamp=timestamp, body=body
+                config.keys.signing(now),
+                message_id=delivery.event_id,
+                timestamp=timestamp,
+                body=body,
             )
         sends.append(
             _Send(
@@ -140,7 +150,7 @@ async def _prepare(ctx: JobContext, ids: list[int]) -> list[_Send]:
                 headers=headers,
             )
         )
-    return sends
+    return sends, out_of_scope
 
 
 def sender_for(ctx: JobContext) -> WebhookSender:
@@ -214,7 +224,7 @@ async def deliver_claimed(
         async with sender_for(ctx) as own:
             return await deliver_claimed(ctx, ids, limiter, own)
     limiter = limiter or asyncio.Semaphore(CONCURRENCY)
-    sends = await _prepare(ctx, ids)
+    sends, out_of_scope = await _prepare(ctx, ids)
 
     async def bounded(send: _Send) -> _Outcome:
         async with limiter:
@@ -224,10 +234,17 @@ async def deliver_claimed(
     report = DeliveryReport()
     now = ctx.now()
     rows = [_record(ctx, outcome, now, report) for outcome in outcomes]
-    if rows:
+    if rows or out_of_scope:
         async with ctx.database.transaction() as session:
-            # ORM bulk UPDATE by primary key: one executemany, not a round trip per row.
-            await session.execute(update(WebhookDelivery), rows)
+            if rows:
+                # ORM bulk UPDATE by primary key: one executemany, not a round trip per row.
+                await session.execute(update(WebhookDelivery), rows)
+            if out_of_scope:
+                # Not the channel's business: no attempt, and no line in its delivery log.
+                await session.execute(
+                    delete(WebhookDelivery).where(WebhookDelivery.id.in_(out_of_scope))
+                )
+                log.info("webhook.delivery.out_of_scope", deliveries=len(out_of_scope))
     return report
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import json
-import secrets
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,76 +13,29 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.config import get_settings
-from relink.errors import InvalidInput, NotFound
+from relink.errors import InvalidInput, NotFound, RelinkError
 from relink.kit.crypto import SecretBox
 from relink.kit.pagination import clamp_limit
-from relink.kit.public_address import HostPolicy, literal_ip, resolve
-from relink.models import WebhookDelivery, WebhookEndpoint
-from relink.notifications.chat_messages import slack_message, teams_message
+from relink.kit.public_address import HostPolicy
+from relink.models import Client, WebhookDelivery, WebhookEndpoint
+from relink.notifications.chat_messages import chat_items, slack_message, teams_message
+from relink.notifications.webhook_events import SUBSCRIBABLE, TEST_EVENT
+from relink.notifications.webhook_http import host_policy, validate_url
+from relink.notifications.webhook_signing import SigningKeys, new_secret
 from relink.worker.enqueue import enqueue
 from relink.worker.registry import JobName
 
-EVENTS = (
-    "data_source.disconnected",
-    "data_source.reconnected",
-    "import.failed",
-    "grant.expires_soon",
-)
+EVENTS = SUBSCRIBABLE
 # Chat formats are unsigned: the chat product checks nothing of ours (its URL is the secret).
 CHAT_FORMATS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "slack": slack_message,
     "teams": teams_message,
 }
 PAYLOAD_FORMATS = ("json", *CHAT_FORMATS)
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix that marks secrets, not a secret)
-# 24 random bytes are 32 url-safe characters: 192 bits, beyond any guessing.
-SECRET_BYTES = 24
 # After a rotation the previous secret still signs for this long, so receivers can switch over.
 ROTATION_GRACE = timedelta(hours=24)
-MAX_URL_LENGTH = 2000
-# Saving looks the host up to refuse internal targets at once; a slow resolver must not hold
-# the form for long (the send-time check stands behind this one anyway).
-SAVE_RESOLVE_TIMEOUT_SECONDS = 3.0
-
-
-def host_policy(allowed_hosts: Iterable[str] | None = None) -> HostPolicy:
-    """The hosts webhooks may reach besides public ones (``RELINK_WEBHOOK_ALLOWED_HOSTS``)."""
-    if allowed_hosts is None:
-        allowed_hosts = get_settings().webhook_allowed_hosts
-    return HostPolicy.allowing(allowed_hosts)
-
-
-async def validate_url(url: str, *, policy: HostPolicy) -> str:
-    """The trimmed URL if Relink may send to it; else ``InvalidInput`` saying what to fix.
-
-    A host that does not resolve yet is accepted: every send resolves and checks again.
-    """
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise InvalidInput(f"webhook URL is not a valid URL: {url!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"webhook URL must be an http(s) URL with a host, not {url!r}")
-    if len(url) > MAX_URL_LENGTH:
-        raise InvalidInput(f"webhook URL is longer than {MAX_URL_LENGTH} characters")
-    host = parts.hostname
-    addresses = [host]
-    if literal_ip(host) is None and not policy.allows(host):
-        try:
-            async with asyncio.timeout(SAVE_RESOLVE_TIMEOUT_SECONDS):
-                addresses = await resolve(host, port)
-        except (OSError, TimeoutError):
-            addresses = []  # not resolvable now: the name-based checks still apply
-    refusal = policy.refusal(host, addresses)
-    if refusal is not None:
-        raise InvalidInput(
-            f"webhook URL refused: {refusal}. Relink sends webhooks only to public internet "
-            "addresses; use your receiver's public URL (an operator can allow a test host "
-            "with RELINK_WEBHOOK_ALLOWED_HOSTS)"
-        )
-    return url
+# A channel scoped to more clients than this is better left unscoped (and the form says so).
+MAX_SCOPED_CLIENTS = 1000
 
 
 def _validate_events(events: Sequence[str]) -> list[str]:
@@ -95,9 +45,59 @@ def _validate_events(events: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(events))
 
 
-def _new_secret() -> str:
-    # Standard Webhooks: the part after the prefix is the HMAC key in (standard) base64.
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+class NotSigned(RelinkError):
+    """Slack and Teams endpoints are not signed: they have no secret to rotate."""
+
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """What the endpoint's sealed column holds: its signing keys and the clients it is for.
+
+    ``client_ids`` empty means every client. The scope is sealed beside the keys so that it
+    needs no column of its own; it is applied when a delivery is sent (see ``in_scope``).
+    """
+
+    keys: SigningKeys
+    client_ids: list[int] = field(default_factory=list)
+
+    def sealed(self, box: SecretBox, *, now: datetime | None = None) -> str:
+        fields = self.keys.as_sealed(now)
+        if self.client_ids:
+            fields["client_ids"] = self.client_ids
+        return box.seal(fields)
+
+
+def endpoint_config(box: SecretBox, endpoint: WebhookEndpoint) -> EndpointConfig:
+    """The endpoint's keys and scope; ``CredentialsUnreadable`` when the keys are wrong."""
+    opened = box.open(endpoint.secret)
+    return EndpointConfig(
+        keys=SigningKeys.of_sealed(opened),
+        client_ids=[int(c) for c in opened.get("client_ids") or []],
+    )
+
+
+async def _validate_clients(
+    session: AsyncSession, *, agency_id: int, client_ids: Sequence[int]
+) -> list[int]:
+    chosen = list(dict.fromkeys(client_ids))
+    if len(chosen) > MAX_SCOPED_CLIENTS:
+        raise InvalidInput(
+            f"a channel can be scoped to at most {MAX_SCOPED_CLIENTS} clients: "
+            "choose fewer, or none for every client"
+        )
+    if not chosen:
+        return []
+    found = set(
+        await session.scalars(
+            select(Client.id).where(Client.agency_id == agency_id, Client.id.in_(chosen))
+        )
+    )
+    missing = [c for c in chosen if c not in found]
+    if missing:
+        raise InvalidInput(f"client {missing[0]} not found: choose clients of this agency")
+    return sorted(chosen)
 
 
 async def create_endpoint(
@@ -109,21 +109,26 @@ async def create_endpoint(
     events: Sequence[str],
     payload_format: str = "json",
     description: str | None = None,
+    client_ids: Sequence[int] = (),
     policy: HostPolicy | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its plaintext secret, which is shown this once and never again.
 
-    ``policy`` says which non-public hosts are allowed; the settings' by default.
+    ``client_ids`` scopes it to those clients' events (none: every client). ``policy``
+    says which non-public hosts are allowed; the settings' by default.
     """
     if payload_format not in PAYLOAD_FORMATS:
         raise InvalidInput(f"payload format must be one of {', '.join(PAYLOAD_FORMATS)}")
     checked_url = await validate_url(url, policy=policy or host_policy())
-    secret = _new_secret()
+    chosen_events = _validate_events(events)
+    scope = await _validate_clients(session, agency_id=agency_id, client_ids=client_ids)
+    secret = new_secret()
+    config = EndpointConfig(keys=SigningKeys(current=secret), client_ids=scope)
     endpoint = WebhookEndpoint(
         agency_id=agency_id,
         url=checked_url,
-        secret=box.seal({"secret": secret}),
-        events=_validate_events(events),
+        secret=config.sealed(box),
+        events=chosen_events,
         payload_format=payload_format,
         is_active=True,
         description=description,
@@ -133,13 +138,30 @@ async def create_endpoint(
     return endpoint, secret
 
 
-async def list_endpoints(session: AsyncSession, *, agency_id: int) -> list[WebhookEndpoint]:
-    query = (
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.agency_id == agency_id)
-        .order_by(WebhookEndpoint.id)
-    )
+async def list_endpoints(
+    session: AsyncSession,
+    *,
+    agency_id: int,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> list[WebhookEndpoint]:
+    """The agency's endpoints, oldest first; a page of ``limit`` after ``after_id`` if asked."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.agency_id == agency_id)
+    if after_id is not None:
+        query = query.where(WebhookEndpoint.id > after_id)
+    query = query.order_by(WebhookEndpoint.id)
+    if limit is not None:
+        query = query.limit(clamp_limit(limit))
     return list(await session.scalars(query))
+
+
+def shown_url(endpoint: WebhookEndpoint) -> str:
+    """The URL as pages and the API show it: a Slack or Teams URL is a secret, so only its
+    scheme and host are shown; a signed endpoint's URL in full."""
+    if endpoint.payload_format not in CHAT_FORMATS:
+        return endpoint.url
+    parts = urlsplit(endpoint.url)
+    return f"{parts.scheme}://{parts.hostname}/…"
 
 
 async def get_endpoint(
@@ -162,33 +184,58 @@ async def delete_endpoint(session: AsyncSession, *, agency_id: int, endpoint_id:
 async def rotate_secret(
     session: AsyncSession, *, box: SecretBox, agency_id: int, endpoint_id: int, now: datetime
 ) -> str:
-    """A new plaintext secret; the old one keeps signing alongside it for ``ROTATION_GRACE``."""
+    """A new plaintext secret, shown this once; the old one keeps signing beside it for
+    ``ROTATION_GRACE`` (two signatures per delivery), then signs nothing.
+
+    Raises ``NotSigned`` for a Slack or Teams endpoint, whose deliveries carry no signature.
+    """
     endpoint = await get_endpoint(session, agency_id=agency_id, endpoint_id=endpoint_id)
-    previous = box.open(endpoint.secret)["secret"]
-    secret = _new_secret()
-    endpoint.secret = box.seal(
-        {
-            "secret": secret,
-            "previous": previous,
-            "previous_until": (now + ROTATION_GRACE).isoformat(),
-        }
-    )
+    if endpoint.payload_format in CHAT_FORMATS:
+        raise NotSigned(
+            f"a {endpoint.payload_format} endpoint is not signed, so it has no secret to "
+            "rotate: its URL is the secret (delete it and add the new URL to change it)"
+        )
+    config = endpoint_config(box, endpoint)
+    secret = new_secret()
+    keys = config.keys.rotated(secret, now=now, overlap=ROTATION_GRACE)
+    endpoint.secret = replace(config, keys=keys).sealed(box, now=now)
     await session.flush()
     return secret
 
 
 def signing_secrets(box: SecretBox, sealed: str, *, now: datetime) -> list[str]:
-    """The secrets that sign now: the current one, and the previous during its grace period."""
-    opened = box.open(sealed)
-    found = [str(opened["secret"])]
-    until = opened.get("previous_until")
-    if opened.get("previous") and until and datetime.fromisoformat(until) > now:
-        found.append(str(opened["previous"]))
-    return found
+    """The secrets that sign now: the current one, and the previous during its overlap."""
+    return SigningKeys.of_sealed(box.open(sealed)).signing(now)
 
 
 def subscribes(endpoint: WebhookEndpoint, event: str) -> bool:
     return endpoint.is_active and (not endpoint.events or event in endpoint.events)
+
+
+def in_scope(config: EndpointConfig, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``payload`` as an endpoint scoped by ``config`` may see it, or None when it concerns
+    none of its clients. A chat message keeps only the clients in scope; an event about no
+    client (the test) goes wherever it was sent."""
+    if not config.client_ids:
+        return dict(payload)
+    scope = set(config.client_ids)
+    data: Mapping[str, Any] = payload.get("data") or {}
+    if "clients" in data:
+        clients = [c for c in data["clients"] if c.get("id") in scope]
+        if not clients:
+            return None
+        names = [str(c["name"]) for c in clients]
+        return {**payload, "data": {**data, "clients": clients, "client_names": names}}
+    if "client_id" in data and data["client_id"] not in scope:
+        return None
+    return dict(payload)
+
+
+def _payload(event: str, data: Mapping[str, Any], created: str) -> tuple[str, dict[str, Any]]:
+    event_id = uuid.uuid4().hex
+    # Standard Webhooks names the time "timestamp"; "created" is kept for earlier receivers.
+    payload = {"id": event_id, "type": event, "timestamp": created, "created": created}
+    return event_id, payload | {"data": dict(data)}
 
 
 async def emit(
@@ -202,69 +249,78 @@ async def emit(
     """Queue ``event`` for every item to every subscribed endpoint; returns the deliveries made.
 
     Each item is one event (one ``event_id``, shared by all endpoints so receivers can drop
-    duplicates). All rows go in one executemany insert: this runs for 100k data sources.
+    duplicates); Slack and Teams get one message per cause instead (``chat_items``). All rows
+    go in one executemany insert: this runs for 100k data sources.
     """
     if event not in EVENTS:
         raise InvalidInput(f"unknown webhook event {event!r}: choose from {', '.join(EVENTS)}")
-    endpoint_ids = [
-        endpoint.id
+    subscribed = [
+        endpoint
         for endpoint in await list_endpoints(session, agency_id=agency_id)
         if subscribes(endpoint, event)
     ]
-    if not endpoint_ids or not items:
+    if not subscribed or not items:
         return 0
+    signed_ids = [e.id for e in subscribed if e.payload_format not in CHAT_FORMATS]
+    chat_ids = [e.id for e in subscribed if e.payload_format in CHAT_FORMATS]
     created = now.isoformat()
     rows: list[dict[str, Any]] = []
-    for item in items:
-        event_id = uuid.uuid4().hex
-        # Standard Webhooks names the time "timestamp"; "created" is kept for earlier receivers.
-        payload = {
-            "id": event_id,
-            "type": event,
-            "timestamp": created,
-            "created": created,
-            "data": item,
-        }
-        rows.extend(
-            {
-                "agency_id": agency_id,
-                "endpoint_id": endpoint_id,
-                "event": event,
-                "event_id": event_id,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for endpoint_id in endpoint_ids
-        )
+    for endpoint_ids, datas in (
+        (signed_ids, items),
+        (chat_ids, chat_items(items) if chat_ids else []),
+    ):
+        for data in datas:
+            event_id, payload = _payload(event, data, created)
+            rows.extend(
+                _delivery_row(agency_id, endpoint_id, event, event_id, payload, now)
+                for endpoint_id in endpoint_ids
+            )
     await session.execute(insert(WebhookDelivery), rows)
     enqueue(session, JobName.WEBHOOKS_DELIVER_DUE)
     return len(rows)
 
 
-async def list_deliveries(
-    session: AsyncSession,
-    *,
+def _delivery_row(
     agency_id: int,
     endpoint_id: int,
-    limit: int | None = None,
-    before_id: int | None = None,
-) -> list[WebhookDelivery]:
-    """The endpoint's delivery log, newest first; pass the last id seen as ``before_id``."""
-    await get_endpoint(session, agency_id=agency_id, endpoint_id=endpoint_id)
-    query = select(WebhookDelivery).where(
-        WebhookDelivery.agency_id == agency_id, WebhookDelivery.endpoint_id == endpoint_id
+    event: str,
+    event_id: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "agency_id": agency_id,
+        "endpoint_id": endpoint_id,
+        "event": event,
+        "event_id": event_id,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def send_test(
+    session: AsyncSession, *, agency_id: int, endpoint_id: int, now: datetime
+) -> WebhookDelivery:
+    """A ``webhook.test`` event to this endpoint alone, sent as soon as this commits."""
+    endpoint = await get_endpoint(session, agency_id=agency_id, endpoint_id=endpoint_id)
+    base_url = get_settings().effective_base_url
+    _, payload = _payload(
+        TEST_EVENT,
+        {
+            "endpoint_id": endpoint.id,
+            "provider_name": "Relink",
+            "reason": "a test sent from Relink; no data source is affected",
+            "action_url": f"{base_url}/settings/webhooks/{endpoint.id}",
+        },
+        now.isoformat(),
     )
-    if before_id is not None:
-        query = query.where(WebhookDelivery.id < before_id)
-    query = query.order_by(WebhookDelivery.id.desc()).limit(clamp_limit(limit))
-    return list(await session.scalars(query))
-
-
-def request_body(payload_format: str, payload: Mapping[str, Any]) -> bytes:
-    """The exact bytes POSTed (and signed): the Relink payload, or a chat message."""
-    chat = CHAT_FORMATS.get(payload_format)
-    message = chat(payload) if chat is not None else payload
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    delivery = WebhookDelivery(
+        **_delivery_row(agency_id, endpoint.id, TEST_EVENT, payload["id"], payload, now)
+    )
+    session.add(delivery)
+    await session.flush()
+    enqueue(session, JobName.WEBHOOKS_DELIVER, delivery_id=delivery.id)
+    return delivery
