@@ -39,6 +39,7 @@ from relink.telemetry.http_metrics import HttpMetricsMiddleware
 from relink.telemetry.readiness import Check, database_check, redis_check, redis_client
 from relink.telemetry.request_id import RequestIdMiddleware
 from relink.web import (
+    api_docs,
     api_v1_resources,
     clients_pages,
     connect_pages,
@@ -200,7 +201,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
             await ctx.close()
 
     config = settings or get_settings()
-    app = FastAPI(title="Relink", version="0.1.0", lifespan=lifespan)
+    # /docs is ours (web/api_docs.py: Swagger UI from the package, no CDN); no ReDoc.
+    app = FastAPI(title="Relink", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(
         SessionMiddleware,
         secret_key=config.session_key(),
@@ -268,7 +270,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
     for database_error in DATABASE_ERRORS:
         app.add_exception_handler(database_error, database_away.database_away)
 
-    # Probes and scrapers: plain routes, neither pages nor the API.
+    # Probes and scrapers, and the API's reference: plain routes, neither pages nor the API.
     app.router.routes.extend(telemetry_endpoints.routes)
+    app.router.routes.extend(api_docs.routes)
 
     return app
