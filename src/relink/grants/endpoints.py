@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from relink.dependencies import CurrentUser, DbSession, Jobs, Now, SessionNonce, staff_only
 from relink.grants import links
@@ -37,6 +37,7 @@ async def read_grant(grant_id: RowId, user: CurrentUser, session: DbSession, now
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def reconnect(
+    request: Request,
     grant_id: RowId,
     user: CurrentUser,
     session: DbSession,
@@ -44,11 +45,14 @@ async def reconnect(
     nonce: SessionNonce,
     now: Now,
 ) -> AuthorizeOut:
-    """Begin re-authorizing a grant; the answer is the provider's consent URL."""
+    """Begin re-authorizing a grant: the provider's consent URL for a signed-in browser, and
+    for anyone (a script with a token too) the Reconnect page where a person finishes it."""
     url = await start_reconnect(
         session, ctx=jobs, user=user, grant_id=grant_id, session_nonce=nonce, now=now
     )
-    return AuthorizeOut(authorize_url=url)
+    page = f"{jobs.settings.effective_base_url.rstrip('/')}/grants/{grant_id}/reconnect"
+    by_token = bool(request.headers.get("authorization"))
+    return AuthorizeOut(authorize_url=None if by_token else url, reconnect_url=page)
 
 
 @routes.post(

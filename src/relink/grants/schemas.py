@@ -8,7 +8,15 @@ from pydantic import BaseModel, Field
 
 
 class AuthorizeOut(BaseModel):
-    authorize_url: str
+    # The provider's consent page, bound to the browser session that asked: only a caller
+    # signed in with a cookie gets one (no browser holds an API token's session, so a consent
+    # page started for a token could never be finished: None).
+    authorize_url: str | None = Field(
+        description="The provider's consent page for this browser session (None for a token)"
+    )
+    # Where a signed-in person of the agency finishes the reconnect in their own browser:
+    # what a script hands to the person whose login it is.
+    reconnect_url: str = Field(description="Relink's Reconnect page of this grant")
 
 
 class DataSourceBrief(BaseModel):
