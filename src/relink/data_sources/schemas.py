@@ -144,14 +144,29 @@ class ListQuery(BaseModel):
     """The list's query parameters, checked together: each one's bounds are in the OpenAPI
     document, and a value out of them is a 422 naming the parameter."""
 
-    status: DataSourceStatus | None = None
-    provider: str | None = None
-    client_id: Annotated[int | None, Field(ge=1, le=MAX_ROW_ID)] = None
-    auth_kind: AuthKind | None = None
-    q: Annotated[str | None, Field(max_length=200)] = None
-    sort: Sort = Sort.STATUS
-    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 50
-    cursor: str | None = None
+    status: Annotated[
+        DataSourceStatus | None,
+        Field(description="Only this status; the trash (removed) is listed only when asked"),
+    ] = None
+    provider: Annotated[str | None, Field(description="Only this provider (catalog key)")] = None
+    client_id: Annotated[
+        int | None, Field(ge=1, le=MAX_ROW_ID, description="Only this client's (a row id)")
+    ] = None
+    auth_kind: Annotated[AuthKind | None, Field(description="Only this kind of sign-in")] = None
+    q: Annotated[
+        str | None,
+        Field(max_length=200, description="Search client, account and login names"),
+    ] = None
+    sort: Annotated[
+        Sort, Field(description="status: disconnected first; client: by client name")
+    ] = Sort.STATUS
+    limit: Annotated[
+        int, Field(ge=1, le=MAX_PAGE_SIZE, description=f"Rows per page (1 to {MAX_PAGE_SIZE})")
+    ] = 50
+    cursor: Annotated[
+        str | None,
+        Field(description="next_cursor or prev_cursor of a page; omit it for the first page"),
+    ] = None
 
     def filters(self) -> Filters:
         return Filters(

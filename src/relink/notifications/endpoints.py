@@ -46,10 +46,10 @@ PING_SECONDS = 15
 async def list_notifications(
     user: CurrentUser,
     session: DbSession,
-    show: Annotated[inbox.Show, Query()] = "all",
-    kind: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: str | None = None,
+    show: Annotated[inbox.Show, Query(description="all, unread, open or resolved")] = "all",
+    kind: Annotated[str | None, Query(description="Only this kind (reconnect_needed, ...)")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Rows per page (1 to 100)")] = 20,
+    cursor: Annotated[str | None, Query(description="The next_cursor of the previous page")] = None,
 ) -> NotificationPage:
     """Unread first, then newest; filter by state or kind."""
     if not is_staff_or_admin(user):
