@@ -54,6 +54,7 @@ async def _out(
 @routes.get(
     "",
     operation_id="list_data_sources",
+    summary="List data sources",
     response_model=DataSourcePage,
     responses=problem_responses(401, 422, 503),
     openapi_extra={"parameters": query_parameters(ListQuery)},
@@ -84,7 +85,12 @@ async def list_data_sources(
     return Response(answer, media_type="application/json")
 
 
-@routes.get("/{data_source_id}", operation_id="get_data_source", responses=_READ_ONE)
+@routes.get(
+    "/{data_source_id}",
+    operation_id="get_data_source",
+    summary="Get a data source",
+    responses=_READ_ONE,
+)
 async def get_data_source(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs
 ) -> DataSourceOut:
@@ -116,14 +122,17 @@ async def replace_api_key(
         )
     except (KeyRefused, KeyNotVerified) as refused:
         # The form shows the reason next to the field; nothing was saved. (Its own {detail,
-    # reason} shape: the pages' only, not /api/v1.)
+        # reason} shape: the pages' only, not /api/v1.)
         answer = KeyRefusedOut(detail=refused.message, reason=refused.reason)
         return JSONResponse(answer.model_dump(), status_code=refused.status_code)
     return await _out(session, jobs, user=user, data_source_id=data_source_id)
 
 
 @routes.get(
-    "/{data_source_id}/removal", operation_id="get_data_source_removal", responses=_READ_ONE
+    "/{data_source_id}/removal",
+    operation_id="get_data_source_removal",
+    summary="Preview what disconnecting removes",
+    responses=_READ_ONE,
 )
 async def removal_preview(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
@@ -143,6 +152,7 @@ async def removal_preview(
 @routes.post(
     "/{data_source_id}/disconnect",
     operation_id="disconnect_data_source",
+    summary="Disconnect a data source (to the trash)",
     responses=problem_responses(*_ACT),
 )
 async def disconnect(
@@ -168,6 +178,7 @@ async def disconnect(
 @routes.post(
     "/{data_source_id}/restore",
     operation_id="restore_data_source",
+    summary="Restore a data source from the trash",
     # 410: the trash's retention window is over.
     responses=problem_responses(*_ACT, 410),
 )
@@ -185,7 +196,10 @@ async def restore(
 
 
 @routes.post(
-    "/{data_source_id}/pause", operation_id="pause_data_source", responses=problem_responses(*_ACT)
+    "/{data_source_id}/pause",
+    operation_id="pause_data_source",
+    summary="Pause a data source",
+    responses=problem_responses(*_ACT),
 )
 async def pause(
     data_source_id: RowId, user: CurrentUser, session: DbSession, jobs: Jobs, now: Now
@@ -197,6 +211,7 @@ async def pause(
 @routes.post(
     "/{data_source_id}/resume",
     operation_id="resume_data_source",
+    summary="Resume a data source",
     responses=problem_responses(*_ACT),
 )
 async def resume(
@@ -210,6 +225,7 @@ async def resume(
     "/{data_source_id}/sync",
     status_code=202,
     operation_id="sync_data_source",
+    summary="Import a data source now",
     responses=problem_responses(*_ACT),
 )
 async def sync_now(

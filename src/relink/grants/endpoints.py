@@ -23,7 +23,10 @@ routes = VersionedRouter("/grants", tags=["grants"], dependencies=[Depends(staff
 
 
 @routes.get(
-    "/{grant_id}", operation_id="get_grant", responses=problem_responses(401, 404, 422, 503)
+    "/{grant_id}",
+    operation_id="get_grant",
+    summary="Get a grant",
+    responses=problem_responses(401, 404, 422, 503),
 )
 async def read_grant(grant_id: RowId, user: CurrentUser, session: DbSession, now: Now) -> GrantOut:
     """The grant, the data sources on it and the backfills it is running."""
@@ -33,6 +36,7 @@ async def read_grant(grant_id: RowId, user: CurrentUser, session: DbSession, now
 @routes.post(
     "/{grant_id}/reconnect",
     operation_id="start_grant_reconnect",
+    summary="Start reconnecting a grant",
     # 409: the provider does not sign in with OAuth (an API key is replaced instead).
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
@@ -59,6 +63,7 @@ async def reconnect(
     "/{grant_id}/reconnect-links",
     status_code=201,
     operation_id="create_grant_reconnect_link",
+    summary="Create a client reconnect link",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def create_link(

@@ -42,7 +42,12 @@ _ACT_ON_ONE = problem_responses(401, 403, 404, 422, 503)
 PING_SECONDS = 15
 
 
-@routes.get("", operation_id="list_notifications", responses=problem_responses(401, 422, 503))
+@routes.get(
+    "",
+    operation_id="list_notifications",
+    summary="List notifications",
+    responses=problem_responses(401, 422, 503),
+)
 async def list_notifications(
     user: CurrentUser,
     session: DbSession,
@@ -68,6 +73,7 @@ async def list_notifications(
 @routes.v1.get(
     "/unread-count",
     operation_id="count_unread_notifications",
+    summary="Count unread notifications",
     responses=problem_responses(401, 503),
 )
 async def count_unread(user: CurrentUser, session: DbSession) -> UnreadCount:
@@ -97,6 +103,7 @@ async def unread_count(request: Request, now: Now) -> UnreadCount:
     "/{notification_id}/read",
     status_code=204,
     operation_id="mark_notification_read",
+    summary="Mark a notification read",
     responses=_ACT_ON_ONE,
 )
 async def mark_read(
@@ -108,6 +115,7 @@ async def mark_read(
 @routes.post(
     "/read-all",
     operation_id="mark_all_notifications_read",
+    summary="Mark every notification read",
     responses=problem_responses(401, 403, 503),
 )
 async def mark_all_read(user: CurrentUser, session: DbSession, now: Now) -> UnreadCount:
@@ -115,7 +123,12 @@ async def mark_all_read(user: CurrentUser, session: DbSession, now: Now) -> Unre
     return UnreadCount(unread=0)
 
 
-@routes.post("/{notification_id}/act", operation_id="act_on_notification", responses=_ACT_ON_ONE)
+@routes.post(
+    "/{notification_id}/act",
+    operation_id="act_on_notification",
+    summary="Take a notification's action",
+    responses=_ACT_ON_ONE,
+)
 async def take_action(
     notification_id: RowId, user: CurrentUser, session: DbSession, now: Now
 ) -> ActionTaken:

@@ -78,6 +78,7 @@ def status_url(job_id: str, *, prefix: str = LEGACY_PREFIX) -> str:
     "/health/sweep",
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="start_health_sweep",
+    summary="Queue a sweep now",
     tags=["health"],
     responses=problem_responses(401, 403, 503),
 )
@@ -101,6 +102,7 @@ async def sweep_now(
 @routes.get(
     "/jobs/{job_id}",
     operation_id="get_job",
+    summary="Read a queued job's state",
     tags=["jobs"],
     responses=problem_responses(401, 403, 404, 422, 503),
 )
