@@ -34,7 +34,6 @@ async def _webhooks_page(
     endpoints = await webhooks.list_endpoints(session, agency_id=user.agency_id)
     context = {
         "endpoints": endpoints,
-        "shown_url": webhooks.shown_url,
         "events": EVENT_LABELS,
         "clients": await client_choices(session, user=user),
         "form": {},
@@ -92,7 +91,6 @@ async def add_webhook(
         "webhook_secret.html",
         user,
         endpoint=endpoint,
-        shown_url=webhooks.shown_url(endpoint),
         secret=secret,
         rotated=False,
     )
@@ -129,7 +127,6 @@ async def webhook_log_page(
         "webhook.html",
         user,
         endpoint=endpoint,
-        shown_url=webhooks.shown_url(endpoint),
         scope=_scope_names(jobs, endpoint, dict(await client_choices(session, user=user))),
         deliveries=deliveries,
         statuses=STATUS_LABELS,
@@ -160,7 +157,6 @@ async def rotate_webhook_secret(
         "webhook_secret.html",
         user,
         endpoint=endpoint,
-        shown_url=webhooks.shown_url(endpoint),
         secret=secret,
         rotated=True,
         grace_hours=grace_hours,
