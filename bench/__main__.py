@@ -4,8 +4,9 @@ Runs on the embedded SQLite default always, and on PostgreSQL when RELINK_BENCH_
 (`make bench` sets it to a fresh local database when one answers). The write-side figures
 (bench/write_paths.py: sweep, revoke, reconnect) and detection
 (bench/detection.py) run in databases of their own.
-RELINK_BENCH_SIZES (e.g. "1000,10000") narrows the sizes, and RELINK_BENCH_DATABASES (e.g.
-"postgresql") the databases, for a quicker look.
+RELINK_BENCH_SIZES (e.g. "1000,10000") narrows the sizes, RELINK_BENCH_DATABASES (e.g.
+"postgresql") the databases, and RELINK_BENCH_ONLY the parts (a comma-separated list of
+``PARTS``: "pages" is the read side's page figures without the bell), for a quicker look.
 """
 
 from __future__ import annotations
@@ -23,14 +24,25 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench import detection, plot, scale, write_paths
+from bench import detection, plot, scale, table, write_paths
 
 RESULTS = Path(__file__).with_name("results")
+# What RELINK_BENCH_ONLY may name: the read side with the bell, its page figures alone, the
+# write side, detection.
+PARTS = ("read", "pages", "write", "detection")
 
 
 def _sizes() -> tuple[int, ...]:
     chosen = os.environ.get("RELINK_BENCH_SIZES", "")
     return tuple(int(s) for s in chosen.split(",") if s.strip()) or scale.SIZES
+
+
+def _parts() -> set[str]:
+    chosen = {p.strip() for p in os.environ.get("RELINK_BENCH_ONLY", "").split(",") if p.strip()}
+    unknown = chosen - set(PARTS)
+    if unknown:
+        raise SystemExit(f"RELINK_BENCH_ONLY names {sorted(unknown)}: choose among {PARTS}")
+    return chosen or {"read", "write", "detection"}
 
 
 def fresh_postgres(url: str, *, suffix: str) -> str:
@@ -69,20 +81,26 @@ def main() -> None:
         chosen = os.environ.get("RELINK_BENCH_DATABASES")
         if chosen:
             targets = {k: v for k, v in targets.items() if k in chosen.split(",")}
+        parts = _parts()
         for name, url in targets.items():
-            print(f"== read side on {name}: sizes {', '.join(map(str, _sizes()))}")
-            figures = asyncio.run(scale.run(url, sizes=_sizes()))
-            report["runs"][name] = {"read": figures}
-            print(json.dumps(figures["summary"], indent=2))
+            report["runs"][name] = {}
+            if parts & {"read", "pages"}:
+                print(f"== read side on {name}: sizes {', '.join(map(str, _sizes()))}")
+                figures = asyncio.run(scale.run(url, sizes=_sizes(), bell="read" in parts))
+                report["runs"][name]["read"] = figures
+                print(table.render(figures["summary"], sizes=sorted(figures["sizes"], key=int)))
             # Each side gets a database of its own: the read side's agency stays out of its way.
-            print(f"== write side on {name}")
-            write_url = _own_database(name, url, tmp, suffix="_write")
-            report["runs"][name]["write"] = wrote = asyncio.run(write_paths.run(write_url))
-            print(json.dumps(wrote, indent=2, default=str))
-            print(f"== detection on {name}")
-            detection_url = _own_database(name, url, tmp, suffix="_detection")
-            report["runs"][name]["detection"] = found = asyncio.run(detection.run(detection_url))
-            print(json.dumps(found, indent=2, default=str))
+            if "write" in parts:
+                print(f"== write side on {name}")
+                write_url = _own_database(name, url, tmp, suffix="_write")
+                report["runs"][name]["write"] = wrote = asyncio.run(write_paths.run(write_url))
+                print(json.dumps(wrote, indent=2, default=str))
+            if "detection" in parts:
+                print(f"== detection on {name}")
+                detection_url = _own_database(name, url, tmp, suffix="_detection")
+                found = asyncio.run(detection.run(detection_url))
+                report["runs"][name]["detection"] = found
+                print(json.dumps(found, indent=2, default=str))
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     plot.draw(report, RESULTS / "latest.png")
     print(f"written to {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")

@@ -8,7 +8,7 @@ import gc
 import random
 import statistics
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +16,11 @@ from typing import Any
 import aiohttp
 
 REFERENCE = "/healthz"
-# Untimed requests per user before a paired measurement: past psycopg's prepare threshold (the
-# 6th run prepares a statement) and PostgreSQL's five custom plans of a prepared statement
-# (the 11th run uses the plan it keeps).
-WARM_ROUNDS = 12
+# Untimed requests per user before a paired measurement, as a person's first look: the pool's
+# connections opened, templates compiled. Not more: a statement a user meets with a new search
+# text or cursor is planned for it, and timing only after PostgreSQL settled on one plan for
+# one value (twelve requests per user, once) hid the plans users met (see bench/pages.py).
+WARM_ROUNDS = 1
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -64,8 +65,18 @@ def client(limit: int = 0) -> aiohttp.ClientSession:
     )
 
 
-async def _get(http: aiohttp.ClientSession, url: str, cookie: str | None) -> float:
-    headers = {"Cookie": cookie} if cookie else {}
+# Who a request is from: a session cookie's value, or the headers to send (a bearer token).
+Credential = str | Mapping[str, str]
+
+
+def _headers(who: Credential | None) -> dict[str, str]:
+    if who is None:
+        return {}
+    return {"Cookie": who} if isinstance(who, str) else dict(who)
+
+
+async def _get(http: aiohttp.ClientSession, url: str, cookie: Credential | None) -> float:
+    headers = _headers(cookie)
     started = time.perf_counter()
     async with http.get(url, headers=headers, allow_redirects=False) as answer:
         await answer.read()
@@ -74,7 +85,7 @@ async def _get(http: aiohttp.ClientSession, url: str, cookie: str | None) -> flo
     return time.perf_counter() - started
 
 
-async def _repeat(http: aiohttp.ClientSession, url: str, cookie: str, times: int) -> None:
+async def _repeat(http: aiohttp.ClientSession, url: str, cookie: Credential, times: int) -> None:
     for _ in range(times):
         await _get(http, url, cookie)
 
@@ -107,25 +118,48 @@ class Paired:
 async def paired(
     http: aiohttp.ClientSession,
     base: str,
-    path: str,
+    paths: Sequence[str],
     *,
-    cookie: str,
+    cookie: Credential,
     workers: int,
     rounds: int,
 ) -> Paired:
-    """``workers`` concurrent users, each alternating the target and the reference."""
+    """``workers`` concurrent users, each alternating a target and the reference; the targets
+    cycle through ``paths`` (one request each, in turn, across the users)."""
     result = Paired([], [])
-    # Steady state, not a cold start: as many pooled connections as there are users, each
-    # with this statement prepared and planned for good (WARM_ROUNDS); templates compiled.
-    await asyncio.gather(*(_repeat(http, base + path, cookie, WARM_ROUNDS) for _ in range(workers)))
+    await asyncio.gather(
+        *(_repeat(http, base + paths[n % len(paths)], cookie, WARM_ROUNDS) for n in range(workers))
+    )
 
-    async def user() -> None:
-        for _ in range(rounds):
+    async def user(n: int) -> None:
+        for k in range(rounds):
+            path = paths[(n + k * workers) % len(paths)]
             result.target.append(await _get(http, base + path, cookie))
             result.reference.append(await _get(http, base + REFERENCE, cookie))
 
     with steady_collector():
-        await asyncio.gather(*(user() for _ in range(workers)))
+        await asyncio.gather(*(user(n) for n in range(workers)))
+    return result
+
+
+async def alternated(
+    http: aiohttp.ClientSession,
+    base: str,
+    path: str,
+    *,
+    target: Credential,
+    reference: Credential,
+    rounds: int,
+) -> Paired:
+    """One endpoint asked as two callers in turn (a bearer token and a session cookie, say):
+    ``target``'s latencies beside ``reference``'s, after one request of each to warm."""
+    result = Paired([], [])
+    await _get(http, base + path, target)
+    await _get(http, base + path, reference)
+    with steady_collector():
+        for _ in range(rounds):
+            result.target.append(await _get(http, base + path, target))
+            result.reference.append(await _get(http, base + path, reference))
     return result
 
 

@@ -12,9 +12,12 @@ import matplotlib.pyplot as plt
 
 LINES = (
     ("admin", "api", "API, admin"),
+    ("staff_all", "api", "API, staff (every client)"),
     ("staff_50", "api", "API, staff (50 clients)"),
     ("admin", "html", "page, admin"),
+    ("staff_all", "html", "page, staff (every client)"),
     ("staff_50", "html", "page, staff (50 clients)"),
+    ("client", "html", "pages, client login"),
 )
 
 
@@ -27,7 +30,7 @@ def draw(report: dict[str, Any], path: Path) -> None:
         xs = [int(s) for s in sizes]
         for role, kind, label in LINES:
             ys = [read["sizes"][s][role][kind]["p95_ms"] for s in sizes]
-            ax.plot(xs, ys, marker="o", label=f"{label}: slowest variant p95")
+            ax.plot(xs, ys, marker="o", label=f"{label}: slowest case p95")
         reference = [read["sizes"][s]["admin"]["api"]["reference_p95_ms"] for s in sizes]
         ax.plot(
             xs,

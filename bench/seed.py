@@ -1,8 +1,9 @@
 """Seeding an agency at scale, set-based: one INSERT per batch of rows, never one per row.
 
 The agency grows in steps (1k, 10k, 100k data sources; ten per client) so each size is measured
-on the same database. Its users: an admin, a staff user limited to 50 clients, and the bell's
-pollers (staff with every client), all sharing one password hash.
+on the same database. Its users, one of each role a page meets: an admin, a staff user with
+every client, a staff user limited to 50 clients, a client's own login; and the bell's pollers
+(staff with every client), all sharing one password hash.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.api_tokens.service import create_token
 from relink.auth.passwords import hash_password
 from relink.auth.sessions import start_session
 from relink.db import Database
@@ -26,6 +28,7 @@ from relink.models import (
     Grant,
     Notification,
     Role,
+    TokenScope,
     User,
     UserClientAccess,
 )
@@ -48,18 +51,24 @@ PAUSED_EVERY = 97
 class Agency_:
     agency_id: int
     admin_id: int
+    # Limited to LIMITED_CLIENTS clients.
     staff_id: int
+    staff_all_id: int
     grant_ids: list[int]
     # Each grant's auth kind, in the order of grant_ids (its data sources keep a copy).
     grant_kinds: list[AuthKind]
     data_sources: int = 0
     clients: int = 0
+    # A client's own login, added with the first clients (None until then).
+    client_user_id: int | None = None
     # Session tokens of signed-in users, by user id (the bench builds their cookies).
     tokens: dict[int, str] = field(default_factory=dict)
+    # Read-only API tokens' values, by user id, for Authorization: Bearer.
+    bearers: dict[int, str] = field(default_factory=dict)
 
 
 async def create_agency(database: Database, box: SecretBox) -> Agency_:
-    """An empty agency with its grants and its admin and limited staff user."""
+    """An empty agency with its grants, its admin and its two staff users."""
     now = utcnow()
     shared_hash = hash_password(PASSWORD)
     async with database.transaction() as session:
@@ -86,6 +95,17 @@ async def create_agency(database: Database, box: SecretBox) -> Agency_:
             role=Role.STAFF,
             now=now,
         )
+        staff_all = await create_user(
+            session,
+            agency_id=agency.id,
+            email="staff-all@scale.test",
+            name="Staff With Every Client",
+            password=PASSWORD,
+            password_hash=shared_hash,
+            role=Role.STAFF,
+            all_clients=True,
+            now=now,
+        )
         sealed = box.seal({"refresh_token": "bench", "access_token": "bench"})
         await session.execute(
             insert(Grant),
@@ -107,11 +127,17 @@ async def create_agency(database: Database, box: SecretBox) -> Agency_:
         )
         grants = list(await session.execute(select(Grant.id, Grant.auth_kind).order_by(Grant.id)))
         seeded = Agency_(
-            agency.id, admin.id, staff.id, [g.id for g in grants], [g.auth_kind for g in grants]
+            agency.id,
+            admin.id,
+            staff.id,
+            staff_all.id,
+            [g.id for g in grants],
+            [g.auth_kind for g in grants],
         )
-        for user_id in (admin.id, staff.id):
+        for user_id in (admin.id, staff.id, staff_all.id):
             started = await start_session(session, user=await _user(session, user_id), now=now)
             seeded.tokens[user_id] = started.token
+            seeded.bearers[user_id] = await _api_token(session, user_id, now=now)
     return seeded
 
 
@@ -158,6 +184,9 @@ async def grow(database: Database, agency: Agency_, *, data_sources: int) -> Non
                     for c in chosen
                 ],
             )
+            agency.client_user_id = await _add_client_user(
+                session, agency, client_id=chosen[len(chosen) // 2], now=now
+            )
     agency.clients = clients
     yesterday = date.today() - timedelta(days=1)
     for start in range(agency.data_sources, data_sources, BATCH):
@@ -185,6 +214,41 @@ async def grow(database: Database, agency: Agency_, *, data_sources: int) -> Non
             await session.execute(insert(DataSource), rows)
     agency.data_sources = data_sources
     await analyze(database)
+
+
+async def _add_client_user(
+    session: AsyncSession, agency: Agency_, *, client_id: int, now: datetime
+) -> int:
+    """A client's own login (one of the limited staff's clients), signed in."""
+    user = await create_user(
+        session,
+        agency_id=agency.agency_id,
+        email="client@scale.test",
+        name="Client Login",
+        password=PASSWORD,
+        password_hash=hash_password(PASSWORD),
+        role=Role.CLIENT,
+        client_id=client_id,
+        now=now,
+    )
+    started = await start_session(session, user=user, now=now)
+    agency.tokens[user.id] = started.token
+    agency.bearers[user.id] = await _api_token(session, user.id, now=now)
+    return user.id
+
+
+async def _api_token(session: AsyncSession, user_id: int, *, now: datetime) -> str:
+    """A read-only API token of the user, as a script holds it."""
+    created = await create_token(
+        session,
+        user=await _user(session, user_id),
+        name="bench",
+        scope=TokenScope.READ,
+        expires_at=None,
+        actor="bench",
+        now=now,
+    )
+    return created.value.text
 
 
 def _status(rng: random.Random, n: int) -> DataSourceStatus:
@@ -264,8 +328,11 @@ async def unread_notification_ids(database: Database, user_ids: list[int]) -> di
     return found
 
 
-async def one_client(database: Database, agency: Agency_, *, user_id: int) -> tuple[int, str]:
-    """A client the user may see (the middle one by id), and its number to search for."""
+async def visible_clients(
+    database: Database, agency: Agency_, *, user_id: int, count: int
+) -> tuple[int, list[str]]:
+    """A client the user may see (the middle one by id), and the numbers of ``count`` of
+    their clients spread over them, to search for."""
     async with database.transaction() as session:
         if user_id == agency.staff_id:
             ids = select(UserClientAccess.client_id).where(UserClientAccess.user_id == user_id)
@@ -273,8 +340,17 @@ async def one_client(database: Database, agency: Agency_, *, user_id: int) -> tu
         else:
             query = select(Client.id, Client.name).where(Client.agency_id == agency.agency_id)
         rows = list(await session.execute(query.order_by(Client.id)))
-    client_id, name = rows[len(rows) // 2]
-    return client_id, name.split()[1]
+    client_id = rows[len(rows) // 2][0]
+    step = max(1, len(rows) // count)
+    return client_id, [name.split()[1] for _, name in rows[::step][:count]]
+
+
+async def own_client(database: Database, agency: Agency_) -> int:
+    """The client of the client's own login."""
+    async with database.transaction() as session:
+        found = await session.scalar(select(User.client_id).where(User.id == agency.client_user_id))
+    assert found is not None
+    return found
 
 
 async def analyze(database: Database) -> None:
