@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from relink import api_v1_resources
 from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
 from relink.auth.session_cache import SessionCache
@@ -31,6 +32,7 @@ from relink.notifications import bell
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.bell_cache import BellCache
 from relink.notifications.live import Broker, LocalBroker, RedisBroker, set_broker
+from relink.notifications.webhook_events import webhook_docs
 from relink.signals import endpoints as signal_endpoints
 from relink.signals.registration import register_with_sandbox
 from relink.telemetry import endpoints as telemetry_endpoints
@@ -40,7 +42,6 @@ from relink.telemetry.readiness import Check, database_check, redis_check, redis
 from relink.telemetry.request_id import RequestIdMiddleware
 from relink.web import (
     api_docs,
-    api_v1_resources,
     clients_pages,
     connect_pages,
     data_source_detail,
@@ -54,6 +55,7 @@ from relink.web import (
     reconnect_pages,
     settings_outbox,
     settings_pages,
+    settings_tokens,
     settings_users,
     settings_webhooks,
 )
@@ -241,6 +243,7 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         inbox_pages.router,
         connect_pages.router,
         settings_pages.router,
+        settings_tokens.router,
         settings_webhooks.router,
         settings_users.router,
         settings_outbox.router,
@@ -256,6 +259,8 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         *api_v1_resources.ROUTERS,
     ):
         app.include_router(router, dependencies=protected)
+    # Documented only: what Relink POSTs to an agency's endpoints, one entry per event type.
+    app.webhooks.include_router(webhook_docs)
     app.openapi = v1_openapi(app)  # type: ignore[method-assign]
 
     # Providers' signals authenticate by their signature: no session, no CSRF token.
