@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink import cli_health, cli_status, migrate
 from relink.cli_exits import ExitCode, exit_when_database_away
+from relink.cli_tokens import tokens_app
 from relink.config import Settings, get_settings
 from relink.db import default_database
 from relink.errors import RelinkError
@@ -37,6 +38,7 @@ users_app = typer.Typer(help="Users and their access.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 console = Console()
 err = Console(stderr=True)
