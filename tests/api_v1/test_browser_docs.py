@@ -38,8 +38,10 @@ def test_docs_renders_the_api_with_no_other_host_reachable(
 
     page.goto("/docs")
 
-    expect(page.get_by_text("/api/v1/data-sources", exact=True).first).to_be_visible()
-    expect(page.locator(".opblock").first).to_be_visible()
+    # Swagger UI reads /openapi.json first; a fresh app builds it on that first request.
+    listed = page.get_by_text("/api/v1/data-sources", exact=True).first
+    expect(listed).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(page.locator(".opblock").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     screenshot(page, "api-docs")
     assert elsewhere == []
     assert refused == []

@@ -18,6 +18,8 @@ from tests.api_v1.problem_checks import problem_of
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.server import bound_socket, serve_in_thread
 
+# Generous: a loaded machine answers the first request of a fresh app slowly.
+TIMEOUT = 30
 LIST = "/api/v1/data-sources"
 
 
@@ -113,7 +115,7 @@ def test_text_with_nul_is_a_problem(admin: httpx.Client) -> None:
 
 
 def test_nobody_signed_in_is_a_401_problem(app_url: str) -> None:
-    answer = httpx.get(app_url + LIST)
+    answer = httpx.get(app_url + LIST, timeout=TIMEOUT)
 
     problem_of(answer, status=401, code="not_signed_in")
 
@@ -142,7 +144,7 @@ def test_a_move_the_status_does_not_allow_is_a_409_problem(admin: httpx.Client) 
 def test_the_pages_api_keeps_detail_errors(admin: httpx.Client, app_url: str) -> None:
     absent = admin.get("/api/data-sources/999999")
     invalid = admin.get("/api/data-sources", params={"limit": 0})
-    anonymous = httpx.get(app_url + "/api/data-sources")
+    anonymous = httpx.get(app_url + "/api/data-sources", timeout=TIMEOUT)
 
     assert absent.json() == {"detail": "data source not found"}
     assert invalid.headers["content-type"] == "application/json"
@@ -170,7 +172,7 @@ def crashing_url(
 
 
 def test_an_unexpected_error_is_a_500_problem_naming_nothing_inside(crashing_url: str) -> None:
-    answer = httpx.get(crashing_url + "/api/v1/crash")
+    answer = httpx.get(crashing_url + "/api/v1/crash", timeout=TIMEOUT)
 
     body = problem_of(answer, status=500, code="internal_error")
     assert "hunter2" not in answer.text and "db.internal" not in answer.text
