@@ -229,14 +229,14 @@ def test_every_operation_has_a_readable_id_and_declares_its_problems(api_url: st
         for op in item.values()
     }
     assert set(operations) == {
-        "listWebhooks",
-        "createWebhook",
-        "getWebhook",
-        "deleteWebhook",
-        "rotateWebhookSecret",
-        "sendWebhookTest",
-        "listWebhookDeliveries",
-        "resendWebhookDelivery",
+        "list_webhooks",
+        "create_webhook",
+        "get_webhook",
+        "delete_webhook",
+        "rotate_webhook_secret",
+        "send_webhook_test",
+        "list_webhook_deliveries",
+        "resend_webhook_delivery",
     }
     for operation in operations.values():
         assert {"401", "403", "422"} <= set(operation["responses"])

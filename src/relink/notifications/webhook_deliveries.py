@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.errors import NotFound
@@ -56,10 +56,15 @@ async def resend_delivery(
     delivery = await get_delivery(
         session, agency_id=agency_id, endpoint_id=endpoint_id, delivery_id=delivery_id
     )
-    if delivery.status != "pending":
-        delivery.attempts = 0
-    delivery.status = "pending"
-    delivery.next_attempt_at = now
+    # One row update, as the sender writes its outcomes (webhook_tasks); a delivery's status
+    # is its own word, not a data source's, which only relink.status_writer sets.
+    attempts = delivery.attempts if delivery.status == "pending" else 0
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery.id)
+        .values({"status": "pending", "attempts": attempts, "next_attempt_at": now})
+        .execution_options(synchronize_session="fetch")
+    )
     await session.flush()
     enqueue(session, JobName.WEBHOOKS_DELIVER, delivery_id=delivery.id)
     return delivery

@@ -156,7 +156,7 @@ def _cursor_id(cursor: str | None) -> int | None:
     return row_id
 
 
-@router.get("", operation_id="listWebhooks", responses=problem_responses(*_ASKED))
+@router.get("", operation_id="list_webhooks", responses=problem_responses(*_ASKED))
 async def list_webhooks(
     user: AdminUser,
     session: DbSession,
@@ -180,7 +180,7 @@ async def list_webhooks(
 @router.post(
     "",
     status_code=201,
-    operation_id="createWebhook",
+    operation_id="create_webhook",
     responses=problem_responses(*_ASKED),
 )
 async def create_webhook(
@@ -202,7 +202,7 @@ async def create_webhook(
     return WebhookCreated(**shown.model_dump(), secret=secret if signed else None)
 
 
-@router.get("/{endpoint_id}", operation_id="getWebhook", responses=problem_responses(*_ASKED, 404))
+@router.get("/{endpoint_id}", operation_id="get_webhook", responses=problem_responses(*_ASKED, 404))
 async def get_webhook(
     endpoint_id: EndpointId, user: AdminUser, session: DbSession, jobs: Jobs, now: Now
 ) -> WebhookOut:
@@ -215,7 +215,7 @@ async def get_webhook(
 @router.delete(
     "/{endpoint_id}",
     status_code=204,
-    operation_id="deleteWebhook",
+    operation_id="delete_webhook",
     responses=problem_responses(*_ASKED, 404),
 )
 async def delete_webhook(endpoint_id: EndpointId, user: AdminUser, session: DbSession) -> None:
@@ -225,7 +225,7 @@ async def delete_webhook(endpoint_id: EndpointId, user: AdminUser, session: DbSe
 
 @router.post(
     "/{endpoint_id}/rotate-secret",
-    operation_id="rotateWebhookSecret",
+    operation_id="rotate_webhook_secret",
     responses=problem_responses(*_ASKED, 404, 409),
 )
 async def rotate_webhook_secret(
@@ -244,7 +244,7 @@ async def rotate_webhook_secret(
 @router.post(
     "/{endpoint_id}/test",
     status_code=202,
-    operation_id="sendWebhookTest",
+    operation_id="send_webhook_test",
     responses=problem_responses(*_ASKED, 404),
 )
 async def send_webhook_test(
@@ -259,7 +259,7 @@ async def send_webhook_test(
 
 @router.get(
     "/{endpoint_id}/deliveries",
-    operation_id="listWebhookDeliveries",
+    operation_id="list_webhook_deliveries",
     responses=problem_responses(*_ASKED, 404),
 )
 async def list_webhook_deliveries(
@@ -288,7 +288,7 @@ async def list_webhook_deliveries(
 @router.post(
     "/{endpoint_id}/deliveries/{delivery_id}/resend",
     status_code=202,
-    operation_id="resendWebhookDelivery",
+    operation_id="resend_webhook_delivery",
     responses=problem_responses(*_ASKED, 404),
 )
 async def resend_webhook_delivery(
