@@ -15,8 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from relink.auth.access import operator_scope
-from relink.cli_attention import DATA_SOURCE, Attention, NeedsAPerson, needs_a_person
 from relink.cli_exits import ExitCode, exit_when_database_away
+from relink.data_sources.attention import DATA_SOURCE, Attention, NeedsAPerson, needs_a_person
 from relink.data_sources.health import HealthRow, health_by_client, health_by_provider
 from relink.db import default_database
 from relink.models.base import utcnow

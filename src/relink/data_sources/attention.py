@@ -1,4 +1,4 @@
-"""What needs a person, read for ``relink status``: every disconnected data source and every
+"""What needs a person (``relink status``): every disconnected data source and every
 open operations alert, of every agency (the operator's view).
 
 DESIGN.md: a disconnected data source waits for a person (a reconnect, a re-verified key, a
