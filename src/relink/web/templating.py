@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from relink.auth.csrf import FORM_FIELD, csrf_token
+from relink.notifications.webhooks import shown_url
 from relink.web.data_source_table import status_markup, table_body
 from relink.web.data_source_views import ago, day, reconnect_path, shown_ago, shown_day
 
@@ -35,3 +36,5 @@ templates.env.globals["table_body"] = table_body
 templates.env.globals["status_markup"] = status_markup
 templates.env.filters["shown_day"] = shown_day
 templates.env.filters["shown_ago"] = shown_ago
+# A Slack or Teams URL is the channel's secret: pages show its host only.
+templates.env.filters["shown_url"] = shown_url
