@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from relink import api_v1_resources
+from relink.api_tokens.token_cache import TokenCache
 from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
 from relink.auth.session_cache import SessionCache
@@ -174,6 +175,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         # So does who a session is (every signed-in request asks).
         app.state.session_cache = session_cache = SessionCache()
         broker.watch(session_cache)
+        # Which token a script's request carries, likewise (api_tokens/token_cache.py).
+        app.state.token_cache = token_cache = TokenCache()
+        broker.watch(token_cache)
         scheduler = EmbeddedScheduler(ctx, interval=config.sweep_interval_seconds)
         if config.runs_embedded_worker:
             scheduler.start()

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.api_tokens import service as api_tokens
 from relink.api_tokens.bearer import bearer_token, ensure_method_allowed, session_cookie
+from relink.api_tokens.token_cache import Admitted, TokenCache
 from relink.api_tokens.values import TokenValue
 from relink.auth.access import UserScope, ensure_staff_or_admin, is_staff_or_admin, scope_of
 from relink.auth.csrf import csrf_token
@@ -205,27 +206,28 @@ async def optional_user(
 async def _bearer_user(
     request: Request, session: AsyncSession, value: TokenValue, now: datetime
 ) -> User:
-    """The user an API token acts as, checked in the database on every request (no cache: a
-    revoked token or a deactivated user stops at once); a refusal is raised, never None.
+    """The user an API token acts as (remembered by the token cache until anything that could
+    stop the token is announced); a refusal is raised, never None.
 
     Its "last used" is set on the row when due, and written with the request's unit of work.
     """
-    bearer = await _checked_bearer(request, session, value, now)
-    if bearer.use is not None:
-        api_tokens.note_use(bearer.token, bearer.use)
-    return bearer.user
+    admitted = await _admitted(request, session, value, now)
+    if admitted.use is not None and admitted.row is not None:
+        api_tokens.note_use(admitted.row, admitted.use)
+    return admitted.user
 
 
-async def _checked_bearer(
+async def _admitted(
     request: Request, session: AsyncSession, value: TokenValue, now: datetime
-) -> api_tokens.Bearer:
+) -> Admitted:
     """The token of ``value`` allowed to make this request (a read-only one only reads)."""
+    cache: TokenCache = request.app.state.token_cache
     address = await client_address(request)
-    bearer = await api_tokens.authenticate(session, value=value, address=address, now=now)
-    ensure_method_allowed(bearer.token, request.method)
+    admitted = await cache.admit(session, value=value, address=address, now=now)
+    ensure_method_allowed(admitted.scope, request.method)
     # Endpoints that need to know how the request came in (never a session of its own).
-    request.state.api_token_id = bearer.token.id
-    return bearer
+    request.state.api_token_id = admitted.token_id
+    return admitted
 
 
 def _signed_in_user(request: Request, signed_in: SignedIn | None) -> User | None:
@@ -345,18 +347,21 @@ async def _reading(request: Request, bearer: TokenValue | None) -> AsyncIterator
     is cleared). The user joins the reading session; only an answer the session cache does
     not hold opens a transaction, to check the session in the database and keep its "last
     seen" fresh: a unit of work and its commit less per request. An API token is read in the
-    reading session, and its "last used", when due, written in a short transaction."""
+    reading session (unless the token cache holds it), and its "last used", when due, written
+    in a short transaction."""
     state = request.app.state
     database: Database = state.database
     jobs: JobContext = state.jobs
     now = jobs.now()
     async with database.reading() as session:
         if bearer is not None:
-            checked = await _checked_bearer(request, session, bearer, now)
-            if checked.use is not None:
+            admitted = await _admitted(request, session, bearer, now)
+            if admitted.use is not None:
                 async with database.transaction() as writing:
-                    await api_tokens.record_use(writing, token_id=checked.token.id, use=checked.use)
-            yield Reading(checked.user, session, jobs, now)
+                    await api_tokens.record_use(
+                        writing, token_id=admitted.token_id, use=admitted.use
+                    )
+            yield Reading(admitted.user, session, jobs, now)
             return
         token = session_token(request)
         user = None

@@ -15,7 +15,7 @@ from starlette.middleware.sessions import Session
 
 from relink.api_tokens.errors import MalformedAuthorization, ReadOnlyToken
 from relink.api_tokens.values import TokenValue, parse_value
-from relink.models import ApiToken, TokenScope
+from relink.models import TokenScope
 
 HEADER = "authorization"
 # What a read-only token may ask: reading, and asking what may be asked.
@@ -75,7 +75,7 @@ session_cookie = APIKeyCookie(
 )
 
 
-def ensure_method_allowed(token: ApiToken, method: str) -> None:
+def ensure_method_allowed(scope: TokenScope, method: str) -> None:
     """A read-only token may only read: anything else is refused (403) saying so."""
-    if token.scope is TokenScope.READ and method not in READ_METHODS:
+    if scope is TokenScope.READ and method not in READ_METHODS:
         raise ReadOnlyToken(method)

@@ -2,8 +2,9 @@
 
 A token acts as its user: whoever it authenticates is that ``User``, so the user's role and
 client access (auth/access.py) apply to it exactly as to their session. It is checked in the
-database on every request, with its user: revoking it, or deactivating its user, stops it on
-the very next request, in every process (no cache stands in between).
+database with its user, and remembered between checks by token_cache.py: revoking it, or
+deactivating its user, is announced after the commit, so it stops on the very next request in
+every process.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from relink.api_tokens.values import TokenValue, new_value, secret_digest, secre
 from relink.errors import InvalidInput, NotFound
 from relink.events.service import record
 from relink.models import ApiToken, Role, TokenKind, TokenScope, User
+from relink.notifications.live import queue_live_update
 
 NAME_CHARS = 100
 # An expiry is a number of days from now; ten years is "no expiry" said the long way.
@@ -170,6 +172,10 @@ async def revoke_token(
         return False
     token.revoked_at = now
     await session.flush()
+    # After the commit every process forgets the user's tokens it remembers (token_cache.py),
+    # as a session's end is announced (auth/sessions.py): the token stops on its next request.
+    if token.user_id is not None:
+        queue_live_update(session, user_ids=[token.user_id])
     await _record(session, token, actor=actor, action="api_token.revoked")
     return True
 
@@ -224,11 +230,16 @@ async def authenticate(
 def _use_due(token: ApiToken, *, address: str | None, now: datetime) -> Use | None:
     """A "last used" to write when the last one is ``USE_WRITE_INTERVAL`` old or the address
     is new; None while the row is fresh enough."""
-    address = (address or "")[:ADDRESS_CHARS] or None
+    address = kept_address(address)
     last = token.last_used_at
     if last is not None and now - last < USE_WRITE_INTERVAL and address == token.last_used_address:
         return None
     return Use(at=now, address=address)
+
+
+def kept_address(address: str | None) -> str | None:
+    """The address as "last used" keeps it (cut to ``ADDRESS_CHARS``; empty is None)."""
+    return (address or "")[:ADDRESS_CHARS] or None
 
 
 def note_use(token: ApiToken, use: Use) -> None:
