@@ -112,7 +112,7 @@ class TokenCache(UserKeyedCache[_Known]):
         known = self.get(cache_key(value))
         if known is None or now >= known.use_until or kept_address(address) != known.address:
             return None
-        return Admitted(known.token_id, known.scope, session_cache._attach(session, known.user))
+        return Admitted(known.token_id, known.scope, session_cache.attach_user(session, known.user))
 
 
 def _known(bearer: Bearer) -> _Known | None:
@@ -129,6 +129,6 @@ def _known(bearer: Bearer) -> _Known | None:
         token_id=token.id,
         scope=token.scope,
         address=address,
-        user={column: getattr(user, column) for column in session_cache._USER_COLUMNS},
+        user={column: getattr(user, column) for column in session_cache.USER_COLUMNS},
         use_until=use_until,
     )

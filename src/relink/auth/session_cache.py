@@ -32,7 +32,7 @@ from relink.models import User
 
 # How long an answer may be used without a word from the broker.
 TTL_SECONDS = 5.0
-_USER_COLUMNS = tuple(attribute.key for attribute in inspect(User).column_attrs)
+USER_COLUMNS = tuple(attribute.key for attribute in inspect(User).column_attrs)
 _NEW_USER = inspect(User).class_manager.new_instance
 
 
@@ -73,7 +73,7 @@ class SessionCache(UserKeyedCache[_Known]):
         row, user = resolved.row, resolved.user
         remembered = _Known(
             session_id=row.id,
-            user={column: getattr(user, column) for column in _USER_COLUMNS},
+            user={column: getattr(user, column) for column in USER_COLUMNS},
             use_until=min(row.expires_at, row.last_seen_at + TOUCH_INTERVAL),
         )
         self.put(ticket, key, user_id=user.id, value=remembered)
@@ -85,16 +85,16 @@ class SessionCache(UserKeyedCache[_Known]):
         known = self.get(token_hash(token))
         if known is None or now >= known.use_until:
             return None
-        return SignedIn(known.session_id, _attach(session, known.user))
+        return SignedIn(known.session_id, attach_user(session, known.user))
 
 
 def copy_into(session: AsyncSession, signed_in: SignedIn) -> SignedIn:
     """``signed_in`` with its user attached to another unit of work (as read, unchanged)."""
-    columns = {column: getattr(signed_in.user, column) for column in _USER_COLUMNS}
-    return SignedIn(signed_in.session_id, _attach(session, columns))
+    columns = {column: getattr(signed_in.user, column) for column in USER_COLUMNS}
+    return SignedIn(signed_in.session_id, attach_user(session, columns))
 
 
-def _attach(session: AsyncSession, columns: Mapping[str, Any]) -> User:
+def attach_user(session: AsyncSession, columns: Mapping[str, Any]) -> User:
     """The user as if loaded by this unit of work, without a statement: what the request
     changes on it is flushed as usual, and the cached row stays as it was read (its values are
     all immutable, so sharing them is safe)."""
