@@ -69,5 +69,9 @@ async def test_a_script_with_a_token_finds_and_starts_repairing_a_revoked_login(
         link = _ok(cron.post(f"/api/v1/grants/{grant_id}/reconnect-links", json={"days": 3}), 201)
         assert "/r/" in link["url"] and link["expires_at"]
 
+        # Which the script can withdraw by the id the answer named.
+        withdrawn = cron.delete(f"/api/v1/grants/{grant_id}/reconnect-links/{link['id']}")
+        assert withdrawn.status_code == 204, withdrawn.text
+
     # No browser was involved: no cookie was ever set.
     assert cron.cookies == {}

@@ -79,4 +79,4 @@ async def create_link(
         note=body.note,
     )
     url = links.link_url(jobs.settings.effective_base_url, token)
-    return LinkOut(url=url, expires_at=link.expires_at)
+    return LinkOut(id=link.id, url=url, expires_at=link.expires_at)
