@@ -54,6 +54,8 @@ class LinkIn(BaseModel):
 
 
 class LinkOut(BaseModel):
-    id: int = Field(description="The link's id: list_reconnect_links and revoke_reconnect_link name it")
+    id: int = Field(
+        description="The link's id, as list_reconnect_links and revoke_reconnect_link name it"
+    )
     url: str
     expires_at: datetime
