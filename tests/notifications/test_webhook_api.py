@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,7 +23,7 @@ from relink.notifications.webhook_endpoints import router
 from tests.fixtures.app_server import signed_in
 from tests.fixtures.demo import Demo
 from tests.fixtures.server import bound_socket, serve_in_thread
-from tests.fixtures.webhook_receiver import WebhookReceiver, running_receiver
+from tests.fixtures.webhook_receiver import WebhookReceiver
 
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
 # The app delivers in its own thread: how long a test waits for a delivery to land.
@@ -52,12 +52,6 @@ def admin(api_url: str) -> Iterator[httpx.Client]:
     client = signed_in(api_url, "admin@demo.relink.test", DEMO_PASSWORD)
     yield client
     client.close()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with running_receiver() as running:
-        yield running
 
 
 def _created(admin: httpx.Client, **body: Any) -> dict[str, Any]:

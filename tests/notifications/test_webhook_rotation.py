@@ -3,47 +3,25 @@ carries a signature by each secret, then the old one signs nothing; never more t
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from relink.config import get_settings
-from relink.db import Database
 from relink.kit.crypto import SecretBox
 from relink.notifications import webhooks
 from relink.notifications.webhook_tasks import deliver_due
-from relink.providers.catalog import load_catalog
-from relink.providers.http import HttpClient
 from relink.worker.context import JobContext
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo
-from tests.fixtures.webhook_receiver import Received, WebhookReceiver, running_receiver
+from tests.fixtures.webhook_receiver import Received, WebhookReceiver
 
 
 @pytest.fixture
-async def ctx(database: Database, box: SecretBox, clock: Clock) -> AsyncIterator[JobContext]:
+def ctx(webhooks_ctx: JobContext) -> JobContext:
     """Overrides the shared ``ctx``: webhooks need no sandbox provider."""
-    context = JobContext(
-        database=database,
-        box=box,
-        catalog=load_catalog(),
-        http=HttpClient(),
-        settings=get_settings(),
-        clock=clock,
-        rng=random.Random(7),
-    )
-    yield context
-    await context.close()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with running_receiver() as running:
-        yield running
+    return webhooks_ctx
 
 
 def _verifies(secret: str, request: Received) -> bool:

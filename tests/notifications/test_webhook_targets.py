@@ -23,7 +23,7 @@ from relink.providers.http import HttpClient
 from relink.worker.context import JobContext
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo
-from tests.fixtures.webhook_receiver import WebhookReceiver, running_receiver
+from tests.fixtures.webhook_receiver import WebhookReceiver
 
 NOTHING_ALLOWED = HostPolicy()
 
@@ -197,12 +197,6 @@ async def test_a_host_named_in_the_settings_may_be_saved(
             events=[],
             policy=policy,
         )
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with running_receiver() as running:
-        yield running
 
 
 async def test_sending_refuses_a_name_that_resolves_to_loopback(

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
-import random
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from structlog.testing import capture_logs
 
-from relink.config import get_settings
 from relink.db import Database
 from relink.errors import InvalidInput, NotFound
 from relink.kit.crypto import SecretBox
@@ -22,16 +20,11 @@ from relink.models import WebhookDelivery, WebhookEndpoint
 from relink.notifications import webhook_deliveries, webhooks
 from relink.notifications.chat_messages import slack_message, teams_message
 from relink.notifications.webhook_tasks import deliver_due, deliver_one
-from relink.providers.catalog import load_catalog
-from relink.providers.http import HttpClient
 from relink.worker.context import JobContext
 from relink.worker.enqueue import QueuedJob, set_dispatcher
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo
-from tests.fixtures.webhook_receiver import WebhookReceiver, running_receiver
-
-# A down receiver must read as "no answer" quickly, without making the suite slow.
-TEST_HTTP_TIMEOUT = 2.0
+from tests.fixtures.webhook_receiver import WebhookReceiver
 
 DISCONNECTED = {
     "data_source_id": 41,
@@ -49,25 +42,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def ctx(database: Database, box: SecretBox, clock: Clock) -> AsyncIterator[JobContext]:
+def ctx(webhooks_ctx: JobContext) -> JobContext:
     """Overrides the shared ``ctx``: webhooks need no sandbox provider."""
-    context = JobContext(
-        database=database,
-        box=box,
-        catalog=load_catalog(),
-        http=HttpClient(timeout=TEST_HTTP_TIMEOUT),
-        settings=get_settings(),
-        clock=clock,
-        rng=random.Random(7),
-    )
-    yield context
-    await context.close()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with running_receiver() as running:
-        yield running
+    return webhooks_ctx
 
 
 def relink_event(secret: str, raw_body: bytes, headers: Mapping[str, str]) -> Any:
