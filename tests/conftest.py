@@ -5,9 +5,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.app import freeze_startup_heap
+from relink.auth import passwords
 from relink.config import get_settings
 from relink.db import Database, set_default_database
 from relink.grants import refresh
@@ -18,6 +20,13 @@ from relink.worker.context import JobContext
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo, seeded_demo
 from tests.fixtures.sandbox import SandboxServer, run_sandbox
+
+# argon2 is slow on purpose (0.1-0.4 s per check on this machine), and the suite signs in
+# thousands of times: with the production parameters, sign-ins were most of the time of the
+# API tests. The suite hashes with argon2id's cheapest parameters instead; what a hash of
+# other parameters does (rehashed on sign-in) is tested in tests/auth/test_sessions.py, and
+# the processes a test starts (relink serve, relink check) keep the production parameters.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 pytest_plugins = [
     "tests.fixtures.database",
