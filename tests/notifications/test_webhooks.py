@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from structlog.testing import capture_logs
 
 from relink.db import Database
@@ -24,7 +23,7 @@ from relink.worker.context import JobContext
 from relink.worker.enqueue import QueuedJob, set_dispatcher
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo
-from tests.fixtures.webhook_receiver import WebhookReceiver
+from tests.fixtures.webhook_receiver import WebhookReceiver, relink_event
 
 DISCONNECTED = {
     "data_source_id": 41,
@@ -45,14 +44,6 @@ def clock() -> Clock:
 def ctx(webhooks_ctx: JobContext) -> JobContext:
     """Overrides the shared ``ctx``: webhooks need no sandbox provider."""
     return webhooks_ctx
-
-
-def relink_event(secret: str, raw_body: bytes, headers: Mapping[str, str]) -> Any:
-    """As docs/webhooks.md shows a receiver: the Standard Webhooks library verifies it."""
-    try:
-        return Webhook(secret).verify(raw_body, dict(headers))
-    except WebhookVerificationError:
-        return None
 
 
 async def add_endpoint(
