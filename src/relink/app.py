@@ -22,6 +22,7 @@ from relink.auth import endpoints as auth_endpoints
 from relink.auth.csrf import csrf_protect
 from relink.auth.session_cache import SessionCache
 from relink.auth.throttle import build_throttle
+from relink.clients.summary import SummaryCache
 from relink.config import EmbeddedWorker, Settings, get_settings
 from relink.data_sources import endpoints as data_source_endpoints
 from relink.db import DATABASE_ERRORS, Database, default_database
@@ -29,6 +30,7 @@ from relink.dependencies import PageRedirect
 from relink.errors import RelinkError
 from relink.grants import detached
 from relink.grants import endpoints as grant_endpoints
+from relink.grants.source_counts import GrantCountsCache
 from relink.notifications import bell
 from relink.notifications import endpoints as notification_endpoints
 from relink.notifications.bell_cache import BellCache
@@ -178,6 +180,9 @@ def create_app(*, database: Database | None = None, settings: Settings | None = 
         # Which token a script's request carries, likewise (api_tokens/token_cache.py).
         app.state.token_cache = token_cache = TokenCache()
         broker.watch(token_cache)
+        # Counts over the agency's data sources, kept until a status changes (kept_counts.py).
+        app.state.data_source_summaries = SummaryCache(config.page_counts_cache_seconds)
+        app.state.grant_counts = GrantCountsCache(config.page_counts_cache_seconds)
         scheduler = EmbeddedScheduler(ctx, interval=config.sweep_interval_seconds)
         if config.runs_embedded_worker:
             scheduler.start()

@@ -13,6 +13,7 @@ from relink.db import Database
 from relink.models import TokenScope, User
 from relink.models.base import utcnow
 from tests.fixtures.demo import Demo
+from tests.fixtures.server import LOOPBACK_TLS
 
 ADMIN = "admin@demo.relink.test"
 STAFF = "staff@demo.relink.test"
@@ -44,7 +45,12 @@ async def made_token(
 
 def script(url: str, value: str) -> httpx.Client:
     """A script sending ``value`` as its bearer token, as curl or a cron job would."""
-    return httpx.Client(base_url=url, timeout=10, headers={"Authorization": f"Bearer {value}"})
+    return httpx.Client(
+        base_url=url,
+        timeout=10,
+        verify=LOOPBACK_TLS,
+        headers={"Authorization": f"Bearer {value}"},
+    )
 
 
 @pytest.fixture

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.grants.links import LinkUnusable, create_link, usable_link
 from relink.models import Event, ReconnectLink
 from relink.models.base import utcnow
+from relink.status import DataSourceStatus
+from relink.status_writer import transition_many
 from tests.api_v1_resources.conftest import OUTSIDER_EMAIL, Outsider, ids, items, not_found_alike
-from tests.fixtures.demo import Demo
+from tests.fixtures.demo import Demo, data_sources_of
 
 Login = Callable[[str], httpx.Client]
 # The demo: two shared OAuth grants (8 and 3 clients) and four API-key grants, one each.
@@ -29,6 +31,28 @@ def test_an_admin_lists_every_grant_by_id(login: Login, demo: Demo) -> None:
     shared = next(g for g in found if g["id"] == demo.shared_grant_id)
     assert shared["identity"] == "manager@sandbox.test" and shared["status"] == "active"
     assert shared["data_source_count"] == 8 and shared["disconnected_count"] == 0
+
+
+async def test_the_counts_follow_a_status_change_at_once(
+    login: Login, demo: Demo, session: AsyncSession
+) -> None:
+    # given: the counts were read (and are kept) before the shared grant's sources went down
+    admin, limited = login("admin"), login("limited")
+    before = [_shared(admin, demo), _shared(limited, demo)]
+    sources = [s.id for s in await data_sources_of(session, demo.shared_grant_id)]
+    await transition_many(
+        session, sources, to=DataSourceStatus.DISCONNECTED, actor="test", now=utcnow()
+    )
+    await session.commit()
+
+    # when / then: the very next list counts them, for every scope
+    assert [b["disconnected_count"] for b in before] == [0, 0]
+    assert _shared(admin, demo)["disconnected_count"] == 8
+    assert _shared(limited, demo)["disconnected_count"] == 1
+
+
+def _shared(client: httpx.Client, demo: Demo) -> dict[str, object]:
+    return next(g for g in items(client, "/api/v1/grants") if g["id"] == demo.shared_grant_id)
 
 
 def test_staff_with_every_client_list_every_grant(login: Login, demo: Demo) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from relink.dependencies import DbSession, Jobs, Now, Scope, staff_only
 from relink.events.listing import actor_users
@@ -21,7 +21,8 @@ from relink.grants.list_schemas import (
     ReconnectLinkOut,
     ReconnectLinkPage,
 )
-from relink.grants.listing import GrantFilters, SourceCounts
+from relink.grants.listing import GrantFilters
+from relink.grants.source_counts import GrantCountsCache, SourceCounts
 from relink.kit.api_pages import (
     DEFAULT_LIMIT,
     Cursor,
@@ -43,6 +44,7 @@ router = APIRouter(
 
 @router.get("", operation_id="list_grants", responses=problem_responses(401, 404, 422, 503))
 async def list_grants(
+    request: Request,
     scope: Scope,
     session: DbSession,
     jobs: Jobs,
@@ -64,7 +66,10 @@ async def list_grants(
         after_id=id_after(cursor),
     )
     shown, next_cursor = page_of(rows, limit=limit, key=lambda g: [g.id])
-    counts = await listing.source_counts(session, scope=scope, grant_ids=[g.id for g in shown])
+    # After the rows, through their session: counts kept from before a status change those
+    # rows show are not served (kept_counts.py).
+    kept: GrantCountsCache = request.app.state.grant_counts
+    counts = await kept.get(request.app.state.database, user=scope.user, reading=session)
     items = [
         GrantSummaryOut.of(g, counts=counts.get(g.id, SourceCounts()), catalog=jobs.catalog)
         for g in shown

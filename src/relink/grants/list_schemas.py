@@ -8,7 +8,8 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from relink.events.listing import UserRef
-from relink.grants.listing import GrantClient, SourceCounts
+from relink.grants.listing import GrantClient
+from relink.grants.source_counts import SourceCounts
 from relink.models import Grant, ReconnectLink
 from relink.providers.catalog import Catalog
 from relink.providers.taxonomy import AuthKind, ErrorClass

@@ -2,23 +2,24 @@
 
 The rule is the grants' own (``grants/service.py``): admins see every grant of the agency;
 staff the grants serving a data source of a client they may see; a client login none. What a
-grant is shown with (its data sources counted, its clients) is only what the reader may see.
+grant is shown with (its data sources counted, grants/source_counts.py; its clients) is only
+what the reader may see.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.auth.access import UserScope, data_source_visible, ensure_staff_or_admin
 from relink.errors import Forbidden
 from relink.grants.service import get_grant
+from relink.grants.source_counts import DISCONNECTED, live_and_visible
 from relink.models import DataSource, Grant, ReconnectLink, Role
 from relink.providers.taxonomy import AuthKind
-from relink.status import DataSourceStatus, GrantStatus
+from relink.status import GrantStatus
 
 
 @dataclass(frozen=True)
@@ -26,14 +27,6 @@ class GrantFilters:
     status: GrantStatus | None = None
     provider: str | None = None
     auth_kind: AuthKind | None = None
-
-
-@dataclass(frozen=True)
-class SourceCounts:
-    """A grant's live data sources that the reader may see, and how many are disconnected."""
-
-    data_sources: int = 0
-    disconnected: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,27 +70,6 @@ async def list_grants(
     return list(await session.scalars(query.order_by(Grant.id).limit(limit + 1)))
 
 
-def _live_visible(scope: UserScope) -> list[ColumnElement[bool]]:
-    return [DataSource.status != DataSourceStatus.REMOVED, data_source_visible(scope)]
-
-
-_DISCONNECTED = func.sum(case((DataSource.status == DataSourceStatus.DISCONNECTED, 1), else_=0))
-
-
-async def source_counts(
-    session: AsyncSession, *, scope: UserScope, grant_ids: Collection[int]
-) -> dict[int, SourceCounts]:
-    """Each grant's visible live data sources, counted in one grouped query."""
-    if not grant_ids:
-        return {}
-    rows = await session.execute(
-        select(DataSource.grant_id, func.count(), _DISCONNECTED)
-        .where(DataSource.grant_id.in_(sorted(grant_ids)), *_live_visible(scope))
-        .group_by(DataSource.grant_id)
-    )
-    return {grant_id: SourceCounts(int(n), int(down or 0)) for grant_id, n, down in rows}
-
-
 async def grant_clients(
     session: AsyncSession,
     *,
@@ -110,8 +82,8 @@ async def grant_clients(
     after (name, id) if given; the grant must be visible (else ``NotFound``)."""
     grant = await get_grant(session, user=scope.user, grant_id=grant_id)
     name, client_id = DataSource.client_name, DataSource.client_id
-    query = select(client_id, name, func.count(), _DISCONNECTED).where(
-        DataSource.grant_id == grant.id, *_live_visible(scope)
+    query = select(client_id, name, func.count(), DISCONNECTED).where(
+        DataSource.grant_id == grant.id, *live_and_visible(scope.user)
     )
     if after is not None:
         query = query.where(or_(name > after[0], and_(name == after[0], client_id > after[1])))

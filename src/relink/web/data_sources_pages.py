@@ -27,7 +27,6 @@ from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
 from relink.web.data_source_views import AUTH_KIND_LABELS, back_to, provider_label, view_context
 from relink.web.templating import templates
-from relink.worker.context import JobContext
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,9 +90,7 @@ async def data_sources_page(
     )
     # After the rows: the counts may be kept only if no status changed before those rows were
     # read (the cache asks the agency's status version through this same session).
-    summary = await _summaries(request, jobs).get(
-        request.app.state.database, user=user, reading=session
-    )
+    summary = await _summaries(request).get(request.app.state.database, user=user, reading=session)
     chosen_client = None
     if filters.client_id is not None:
         chosen_client = await clients.visible_client_name(
@@ -144,12 +141,9 @@ async def client_matches(
     return templates.TemplateResponse(request, "data_sources/_client_matches.html", context)
 
 
-def _summaries(request: Request, jobs: JobContext) -> SummaryCache:
+def _summaries(request: Request) -> SummaryCache:
     """This app's cache of the status chips and broken sign-ins (one per app, per process)."""
-    cache: SummaryCache | None = getattr(request.app.state, "data_source_summaries", None)
-    if cache is None:
-        cache = SummaryCache(jobs.settings.page_counts_cache_seconds)
-        request.app.state.data_source_summaries = cache
+    cache: SummaryCache = request.app.state.data_source_summaries
     return cache
 
 
