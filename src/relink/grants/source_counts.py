@@ -1,9 +1,10 @@
 """How many of each grant's data sources a reader may see, and how many are disconnected.
 
 The grants list shows both beside every grant. A grant may serve thousands of data sources,
-so counting a page of grants at read time grew with the agency (at 100k data sources over 100
-grants a page of 50 counted 50k rows: about 10x the read of the grants themselves); the
-counts are kept per scope instead, as the Data Sources page's chips are (kept_counts.py).
+so counting a page of grants at read time grew with the agency: in the last stop's
+``make bench`` (100 grants, 100k data sources) the list's p95 was 9.8x (admin) and 16x (staff
+with every client) a no-database endpoint's, 4.2x its figure at 1k. The counts are kept per
+scope instead, as the Data Sources page's chips are (kept_counts.py).
 """
 
 from __future__ import annotations
