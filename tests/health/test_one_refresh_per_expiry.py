@@ -9,9 +9,12 @@ their stated lifetime, so Relink still believes them fresh until the data API re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,9 +22,11 @@ from relink.data_sources.imports import import_data_source, import_data_sources
 from relink.db import Database
 from relink.grants.refresh import Outcome, refresh_current, refresh_grant
 from relink.models import DataSource
+from relink.providers.http import HttpClient
 from relink.sandbox import seed
 from relink.status import GrantStatus
 from relink.worker.context import JobContext
+from tests.conftest import TEST_TOKEN_TIMEOUT
 from tests.fixtures.clock import Clock
 from tests.fixtures.demo import Demo
 from tests.fixtures.processes import PROCESS_TIMEOUT, seeded_env, start
@@ -31,6 +36,19 @@ from tests.health.conftest import reload_grant
 MANAGER = seed.IDENTITIES[0]
 # The imports that meet the refused token after the first refresh has already finished.
 LATE_REFUSAL_DELAY = 0.4
+# The suite's data-call timeout (0.5 s) left a slow answer 0.1 s to spare, which a busy
+# machine used up: an import then timed out (provider_unavailable) and the test failed.
+PATIENT_HTTP_TIMEOUT = LATE_REFUSAL_DELAY + 2.0
+
+
+@pytest.fixture
+async def ctx(ctx: JobContext) -> AsyncIterator[JobContext]:
+    """The suite's job context, waiting long enough for this module's slow answers."""
+    patient = HttpClient(timeout=PATIENT_HTTP_TIMEOUT, token_timeout=TEST_TOKEN_TIMEOUT)
+    try:
+        yield dataclasses.replace(ctx, http=patient)
+    finally:
+        await patient.close()
 
 
 async def _grant_sources(session: AsyncSession, grant_id: int) -> list[DataSource]:
