@@ -11,6 +11,7 @@ from relink.clients.endpoints import router as clients
 from relink.data_sources.run_endpoints import router as sync_runs
 from relink.events.endpoints import router as events
 from relink.grants.list_endpoints import router as grants
+from relink.importers.endpoints import router as importers
 from relink.incidents.endpoints import router as incidents
 from relink.notifications.webhook_endpoints import router as webhooks
 from relink.users.endpoints import router as users
@@ -23,4 +24,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     clients,
     users,
     webhooks,
+    importers,
 )

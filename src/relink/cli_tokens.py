@@ -1,4 +1,5 @@
-"""`relink tokens create|list|revoke`: personal API tokens from a terminal.
+"""`relink tokens create|list|revoke|rotate`: API tokens from a terminal, personal ones and the
+agency's service tokens (``--service``) for another system's importers.
 
 ``create`` prints the token's value alone on standard output, once (``TOKEN=$(relink tokens
 create …)`` keeps it out of the terminal's scrollback); what was made is said on standard error.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, TypeVar
 
 import typer
@@ -18,11 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.api_tokens import service as api_tokens
+from relink.api_tokens import service_tokens
+from relink.api_tokens.permissions import IMPORTER, parse_permissions
 from relink.api_tokens.schemas import TokenCreated, TokenOut
 from relink.db import default_database
 from relink.errors import InvalidInput, RelinkError
 from relink.kit.row_ids import MAX_ROW_ID
-from relink.models import TokenScope, User
+from relink.models import Role, TokenKind, TokenScope, User
 from relink.models.base import utcnow
 
 T = TypeVar("T")
@@ -64,11 +68,28 @@ async def _user_by_email(session: AsyncSession, email: str) -> User:
 
 @tokens_app.command("create")
 def tokens_create(
-    email: Annotated[str, typer.Option(help="The user the token acts as")],
+    email: Annotated[
+        str,
+        typer.Option(help="The user the token acts as; with --service, the admin creating it"),
+    ],
     name: Annotated[str, typer.Option(help="Where it is used, e.g. 'monitoring cron'")],
     scope: Annotated[
         TokenScope, typer.Option(help="read (GET only) or write (whatever the user may do)")
     ] = TokenScope.READ,
+    service: Annotated[
+        bool,
+        typer.Option(
+            "--service",
+            help="The agency's token for another system's importers, not a person's",
+        ),
+    ] = False,
+    permission: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A service token's permission (repeat it): read, credentials:read, "
+            "failures:write, imports:write; default: all four"
+        ),
+    ] = None,
     expires_in_days: Annotated[
         int | None,
         typer.Option(
@@ -84,12 +105,29 @@ def tokens_create(
     async def work(session: AsyncSession) -> TokenCreated:
         user = await _user_by_email(session, email)
         now = utcnow()
+        expires_at = api_tokens.expiry_after(expires_in_days, now=now)
+        if service:
+            if user.role is not Role.ADMIN:
+                raise InvalidInput(f"{user.email} is not an admin: only admins create them")
+            created = await service_tokens.create_service_token(
+                session,
+                agency_id=user.agency_id,
+                name=name,
+                permissions=parse_permissions(permission) if permission else IMPORTER,
+                expires_at=expires_at,
+                actor=CLI_ACTOR,
+                now=now,
+            )
+            shown = TokenOut.of(created.token, user_email=None).model_dump()
+            return TokenCreated(**shown, value=created.value.text)
+        if permission:
+            raise InvalidInput("--permission is for a service token: add --service")
         created = await api_tokens.create_token(
             session,
             user=user,
             name=name,
             scope=scope,
-            expires_at=api_tokens.expiry_after(expires_in_days, now=now),
+            expires_at=expires_at,
             actor=CLI_ACTOR,
             now=now,
         )
@@ -101,10 +139,50 @@ def tokens_create(
         typer.echo(created.model_dump_json())
         return
     typer.echo(created.value)
-    expiry = f"expires {created.expires_at:%Y-%m-%d}" if created.expires_at else "no expiry"
     err.print(
-        f"created token {created.id} {created.name!r} for {created.user_email} "
-        f"({_scope_label(created.scope)}, {expiry}); it is shown only this once"
+        f"created token {created.id} {created.name!r} {_owner(created)} "
+        f"({_what_it_may(created)}, {_expiry(created)}); it is shown only this once"
+    )
+
+
+@tokens_app.command("rotate")
+def tokens_rotate(
+    token_id: Annotated[int, typer.Argument(min=1, max=MAX_ROW_ID, help="The service token")],
+    overlap_hours: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=service_tokens.MAX_OVERLAP.total_seconds() / 3600,
+            help="How long the old value keeps working beside the new one",
+        ),
+    ] = service_tokens.DEFAULT_OVERLAP.total_seconds() / 3600,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the new token and its details as JSON")
+    ] = False,
+) -> None:
+    """Replace a service token without downtime: print the new value (once); the old one
+    works until the overlap ends."""
+
+    async def work(session: AsyncSession) -> TokenCreated:
+        token = await api_tokens.any_token(session, token_id=token_id)
+        created = await service_tokens.rotate_service_token(
+            session,
+            token=token,
+            overlap=timedelta(hours=overlap_hours),
+            actor=CLI_ACTOR,
+            now=utcnow(),
+        )
+        shown = TokenOut.of(created.token, user_email=None).model_dump()
+        return TokenCreated(**shown, value=created.value.text)
+
+    created = _run(work)
+    if as_json:
+        typer.echo(created.model_dump_json())
+        return
+    typer.echo(created.value)
+    err.print(
+        f"token {token_id} is replaced by token {created.id} {created.name!r}; the old value "
+        f"works for {overlap_hours:g} more hours; the new one is shown only this once"
     )
 
 
@@ -135,9 +213,9 @@ def tokens_list(
     for token in tokens:
         table.add_row(
             str(token.id),
-            token.user_email or "",
+            token.user_email or "(service)",
             token.name,
-            _scope_label(token.scope),
+            _what_it_may(token),
             f"{token.created_at:%Y-%m-%d %H:%M}",
             f"{token.expires_at:%Y-%m-%d}" if token.expires_at else "never",
             f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never",
@@ -160,10 +238,20 @@ def tokens_revoke(
 
     token, revoked = _run(work)
     if revoked:
-        console.print(f"revoked token {token.id} {token.name!r} of {token.user_email}")
+        console.print(f"revoked token {token.id} {token.name!r} {_owner(token)}")
     else:
         console.print(f"token {token.id} {token.name!r} was already revoked")
 
 
-def _scope_label(scope: TokenScope) -> str:
-    return "read and write" if scope is TokenScope.WRITE else "read-only"
+def _what_it_may(token: TokenOut) -> str:
+    if token.kind is TokenKind.SERVICE:
+        return " ".join(token.permissions)
+    return "read and write" if token.scope is TokenScope.WRITE else "read-only"
+
+
+def _owner(token: TokenOut) -> str:
+    return "of the agency" if token.kind is TokenKind.SERVICE else f"for {token.user_email}"
+
+
+def _expiry(token: TokenOut) -> str:
+    return f"expires {token.expires_at:%Y-%m-%d}" if token.expires_at else "no expiry"

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from relink.db import Database
 from relink.models import DataSource, Grant, Incident, SyncOutcome, SyncRun
 from relink.models.base import utcnow
+from relink.providers.catalog import load_catalog
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, DataSourceStatus
 from relink.worker.sweep import count_due
@@ -95,7 +96,7 @@ REGISTERED = "signals.registered"
 async def _startup_sweep_done(database: Database) -> bool:
     """Every grant refreshed, every data source imported once, nothing due or running."""
     async with database.transaction() as session:
-        due = await count_due(session, now=utcnow())
+        due = await count_due(session, now=utcnow(), catalog=load_catalog())
         unrefreshed = await session.scalar(
             select(func.count()).where(
                 Grant.auth_kind == AuthKind.OAUTH2, Grant.last_refreshed_at.is_(None)

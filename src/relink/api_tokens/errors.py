@@ -69,3 +69,29 @@ class ReadOnlyToken(RelinkError):
             f"this API token is read-only: it may only read (GET, HEAD, OPTIONS), not {method}; "
             "use a read-write token to make changes"
         )
+
+
+class ServiceTokenOutsideItsUse(RelinkError):
+    """403: a service token asked for something its permissions do not cover."""
+
+    status_code = 403
+    code = "token_permission_missing"
+
+    def __init__(self, needed: str, held: str) -> None:
+        super().__init__(
+            f"this service token may {held or 'do nothing'}; this request needs {needed!r}: "
+            "create a service token with that permission (relink tokens create --service)"
+        )
+
+
+class ServiceTokenNotHere(RelinkError):
+    """403: a service token on an endpoint for people (it belongs to no user)."""
+
+    status_code = 403
+    code = "service_token_not_accepted"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a service token is accepted only by the importer endpoints (credentials, failures, "
+            "imports of a data source and the importer's list); use a personal token here"
+        )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from relink.models import ApiToken, TokenScope
+from relink.models import ApiToken, TokenKind, TokenScope
 
 
 class TokenOut(BaseModel):
@@ -14,7 +14,11 @@ class TokenOut(BaseModel):
 
     id: int
     name: str
+    kind: TokenKind = Field(description="personal (acts as its user) or service (the agency's)")
     scope: TokenScope
+    permissions: list[str] = Field(
+        description="A service token's permissions (credentials:read, …); empty for a personal one"
+    )
     user_email: str | None = Field(description="Whose token it is (it acts as them)")
     prefix: str = Field(description="The token's public start, to recognise it: rlk_<lookup>_")
     created_at: datetime
@@ -28,7 +32,9 @@ class TokenOut(BaseModel):
         return cls(
             id=token.id,
             name=token.name,
+            kind=token.kind,
             scope=token.scope,
+            permissions=(token.permissions or "").split(),
             user_email=user_email,
             prefix=f"rlk_{token.lookup}_",
             created_at=token.created_at,

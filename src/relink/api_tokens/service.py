@@ -19,6 +19,7 @@ from relink.api_tokens.errors import (
     DeactivatedUser,
     ExpiredToken,
     RevokedToken,
+    ServiceTokenNotHere,
     UnknownToken,
 )
 from relink.api_tokens.values import TokenValue, new_value, secret_digest, secret_matches
@@ -134,13 +135,13 @@ async def list_tokens(session: AsyncSession, *, user: User) -> list[ApiToken]:
 
 
 async def every_live_token(session: AsyncSession) -> list[tuple[ApiToken, str]]:
-    """Every token not revoked, of every agency, with its user's e-mail: for the operator's
-    command line only."""
+    """Every token not revoked, of every agency, with its user's e-mail (None for a service
+    token): for the operator's command line only."""
     rows = await session.execute(
         select(ApiToken, User.email)
-        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(User, User.id == ApiToken.user_id)
         .where(ApiToken.revoked_at.is_(None))
-        .order_by(User.email, ApiToken.created_at.desc(), ApiToken.id.desc())
+        .order_by(User.email.nulls_first(), ApiToken.created_at.desc(), ApiToken.id.desc())
     )
     return [(token, email) for token, email in rows]
 
@@ -211,23 +212,25 @@ async def authenticate(
     found = (
         await session.execute(
             select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.lookup == value.lookup, ApiToken.kind == TokenKind.PERSONAL)
+            .outerjoin(User, User.id == ApiToken.user_id)
+            .where(ApiToken.lookup == value.lookup)
         )
     ).first()
     if found is None or not secret_matches(value.secret, found[0].secret_hash):
         raise UnknownToken()
     token, user = found
+    if token.kind is TokenKind.SERVICE or user is None:
+        raise ServiceTokenNotHere()
     if token.revoked_at is not None:
         raise RevokedToken()
     if token.expires_at is not None and token.expires_at <= now:
         raise ExpiredToken()
     if not user.is_active:
         raise DeactivatedUser()
-    return Bearer(token=token, user=user, use=_use_due(token, address=address, now=now))
+    return Bearer(token=token, user=user, use=use_due(token, address=address, now=now))
 
 
-def _use_due(token: ApiToken, *, address: str | None, now: datetime) -> Use | None:
+def use_due(token: ApiToken, *, address: str | None, now: datetime) -> Use | None:
     """A "last used" to write when the last one is ``USE_WRITE_INTERVAL`` old or the address
     is new; None while the row is fresh enough."""
     address = kept_address(address)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Date, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.data_sources.import_mode import imported_by_relink
 from relink.data_sources.runs import close_abandoned_runs, lease_until
 from relink.kit.complete_days import NO_DELAY, account_today, last_complete_day
 from relink.kit.id_lists import array_param, id_in, on_postgresql
@@ -98,6 +99,8 @@ async def begin_runs(
                         id_in(session, DataSource.id, chunk),
                         DataSource.status.in_(IMPORTABLE_STATUSES),
                         Grant.status == GrantStatus.ACTIVE,
+                        # The platform's importers import an external source, never Relink.
+                        imported_by_relink(ctx.catalog),
                     )
                     .order_by(DataSource.id)
                 )

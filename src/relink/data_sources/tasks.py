@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from relink.data_sources.import_mode import imported_by_relink
 from relink.data_sources.imports import ImportResult, import_data_source, import_data_sources
 from relink.models import DataSource, Grant, SyncTrigger
 from relink.providers.taxonomy import ErrorClass
@@ -115,6 +116,7 @@ async def _claim(
                     DataSource.id > after,
                     Grant.status == GrantStatus.ACTIVE,
                     DataSource.status.in_(IMPORTABLE_STATUSES),
+                    imported_by_relink(ctx.catalog),
                     or_(
                         DataSource.next_sync_at.is_(None),
                         DataSource.next_sync_at <= now,

@@ -7,6 +7,7 @@ from relink.models.client import Client
 from relink.models.daily_metric import DailyMetric
 from relink.models.data_source import DataSource
 from relink.models.event import Event
+from relink.models.failure_report import FailureReport
 from relink.models.grant import Grant
 from relink.models.incident import Incident, IncidentDataSource
 from relink.models.job_state import JobState, JobStateName
@@ -30,6 +31,7 @@ __all__ = [
     "DataSource",
     "EmailPreference",
     "Event",
+    "FailureReport",
     "Grant",
     "Incident",
     "IncidentDataSource",

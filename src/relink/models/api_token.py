@@ -12,7 +12,9 @@ from relink.models.base import Base, HasId, Id, agency_fk, str_enum, utcnow
 class TokenKind(enum.StrEnum):
     # A person's token: acts as its user, with the user's role and client access.
     PERSONAL = "personal"
-    # Issue 25's service tokens (the agency's, no user, narrow scopes) will be a second kind.
+    # The agency's, for another system (a reporting platform's importers): no user, and only
+    # the permissions it was given (api_tokens/permissions.py).
+    SERVICE = "service"
 
 
 class TokenScope(enum.StrEnum):
@@ -31,7 +33,7 @@ class ApiToken(HasId, Base):
 
     __tablename__ = "api_token"
     __table_args__ = (
-        # A personal token always has its user; a token without one is an agency's (issue 25).
+        # A personal token always has its user; a service token is the agency's, with none.
         CheckConstraint(
             "(kind = 'personal') = (user_id IS NOT NULL)", name="personal_token_has_user"
         ),
@@ -56,3 +58,6 @@ class ApiToken(HasId, Base):
     # Written at most once a minute per token (api_tokens/service.py, USE_WRITE_INTERVAL).
     last_used_at: Mapped[datetime | None]
     last_used_address: Mapped[str | None] = mapped_column(String(64))
+    # A service token's permissions, space-separated (``credentials:read failures:write``);
+    # None on a personal token, whose ``scope`` and user decide.
+    permissions: Mapped[str | None] = mapped_column(String(200))

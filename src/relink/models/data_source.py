@@ -7,7 +7,7 @@ from sqlalchemy import Computed, ForeignKey, Index, SmallInteger, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relink.models.base import Base, HasId, HasTimestamps, Id, agency_fk, str_enum
-from relink.providers.taxonomy import AuthKind, ErrorClass
+from relink.providers.taxonomy import AuthKind, ErrorClass, ImportMode
 from relink.status import DataSourceStatus
 
 
@@ -91,6 +91,9 @@ class DataSource(HasId, HasTimestamps, Base):
     removed_at: Mapped[datetime | None]
     # The first missing day when a reconnect started a backfill (progress counts from here).
     backfill_from: Mapped[date | None]
+    # Who imports its days: Relink, or the platform's own importers (which then confirm them
+    # through the API). None follows the provider's catalog entry.
+    imports: Mapped[ImportMode | None] = mapped_column(str_enum(ImportMode))
 
 
 # Search is "contains", any case, as ``lower(column) LIKE lower(pattern)``: trigram indexes on

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from relink.errors import RelinkError
 from relink.providers.spec import ProviderSpec
+from relink.providers.taxonomy import ImportMode
 
 CATALOG_DIR = Path(__file__).with_name("catalog")
 # Where the sandbox listens by default; tests pass their own loopback port.
@@ -47,6 +48,10 @@ class Catalog:
             return self.specs[key]
         except KeyError:
             raise UnknownProvider(key, sorted(self.specs)) from None
+
+    def external_providers(self) -> frozenset[str]:
+        """The providers whose data sources the platform's importers import by default."""
+        return frozenset(k for k, spec in self.specs.items() if spec.imports is ImportMode.EXTERNAL)
 
     def display_name(self, key: str) -> str:
         """The provider's name for people; the bare key for one no longer in the catalog."""

@@ -26,7 +26,7 @@ from relink.providers.spec_fields import (
     Url,
     placeholders,
 )
-from relink.providers.taxonomy import AuthKind
+from relink.providers.taxonomy import AuthKind, ImportMode
 
 
 class IdentityFields(Strict):
@@ -233,6 +233,9 @@ class ProviderSpec(Strict):
     # Revocation signals the provider pushes, and the cheap health probe (detection_spec).
     signals: tuple[SignalSpec, ...] = ()
     probe: ProbeSpec = ProbeSpec()
+    # Who imports the days of this provider's data sources unless one says otherwise: Relink,
+    # or the platform's own importers (external: Relink never calls the data API for them).
+    imports: ImportMode = ImportMode.RELINK
 
     @property
     def short_name(self) -> str:

@@ -44,3 +44,12 @@ TRANSIENT = frozenset(
         ErrorClass.ACCESS_TOKEN_EXPIRED,
     }
 )
+
+
+# Who imports a data source's days: the catalog (an entry's default) and the tables name it.
+class ImportMode(enum.StrEnum):
+    # Relink calls the provider's data API and writes the days into its own tables.
+    RELINK = "relink"
+    # Another system's importers call it; Relink keeps the connection healthy and hands them
+    # fresh credentials, reads their failure reports and their confirmed days.
+    EXTERNAL = "external"

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from fastapi import Path, Request, Response, status
 from pydantic import BaseModel
 
-from relink.dependencies import AdminUser, DbSession, Now
+from relink.dependencies import AdminUser, DbSession, Jobs, Now
 from relink.kit.problems import problem_responses
 from relink.kit.versioned_routes import LEGACY_PREFIX, V1_PREFIX, VersionedRouter
 from relink.models import JobState, JobStateName
@@ -83,10 +83,15 @@ def status_url(job_id: str, *, prefix: str = LEGACY_PREFIX) -> str:
     responses=problem_responses(401, 403, 503),
 )
 async def sweep_now(
-    request: Request, admin: AdminUser, session: DbSession, now: Now, response: Response
+    request: Request,
+    admin: AdminUser,
+    session: DbSession,
+    now: Now,
+    jobs: Jobs,
+    response: Response,
 ) -> SweepQueued:
     """Queue a sweep (refresh due grants, import due data sources) and answer at once (admins)."""
-    due = await count_due(session, now=now, agency_id=admin.agency_id)
+    due = await count_due(session, now=now, catalog=jobs.catalog, agency_id=admin.agency_id)
     job = await request_job(session, JobName.SWEEP, agency_id=admin.agency_id, now=now)
     is_v1 = request.url.path.startswith(V1_PREFIX + "/")
     url = status_url(job.id, prefix=V1_PREFIX if is_v1 else LEGACY_PREFIX)

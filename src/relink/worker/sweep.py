@@ -22,12 +22,14 @@ import structlog
 from sqlalchemy import Select, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relink.data_sources.import_mode import imported_by_relink
 from relink.data_sources.imports import ImportResult, import_data_sources
 from relink.data_sources.runs import close_abandoned_runs
 from relink.grants.failures import Applied
 from relink.grants.refresh import RefreshResult, refresh_grant
 from relink.kit.id_lists import id_in
 from relink.models import DataSource, Grant, SyncTrigger
+from relink.providers.catalog import Catalog
 from relink.providers.taxonomy import AuthKind
 from relink.status import IMPORTABLE_STATUSES, GrantStatus
 from relink.telemetry.sweep_timing import timed_sweep
@@ -139,19 +141,22 @@ async def claim_due_grants(
     return generations
 
 
-def _due_data_sources(*, now: datetime) -> Select[int]:
+def _due_data_sources(*, now: datetime, catalog: Catalog) -> Select[int]:
     live_grants = select(Grant.id).where(Grant.status == GrantStatus.ACTIVE)
     return select(DataSource.id).where(
         DataSource.status.in_(IMPORTABLE_STATUSES),
         DataSource.grant_id.in_(live_grants),
         or_(DataSource.next_sync_at.is_(None), DataSource.next_sync_at <= now),
+        imported_by_relink(catalog),
     )
 
 
-async def claim_due_data_sources(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
-    """Importable data sources of live grants whose next import is due."""
+async def claim_due_data_sources(
+    session: AsyncSession, *, now: datetime, limit: int, catalog: Catalog
+) -> list[int]:
+    """Importable data sources of live grants whose next import is due and is Relink's."""
     due = (
-        _due_data_sources(now=now)
+        _due_data_sources(now=now, catalog=catalog)
         .order_by(DataSource.next_sync_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -185,10 +190,12 @@ class Due:
     data_sources: int
 
 
-async def count_due(session: AsyncSession, *, now: datetime, agency_id: int | None = None) -> Due:
+async def count_due(
+    session: AsyncSession, *, now: datetime, catalog: Catalog, agency_id: int | None = None
+) -> Due:
     """What a sweep started now would take: grants to refresh and data sources to import."""
     grants = _oauth_grants_to_check(now=now, every_active=False, refreshed_before=now)
-    sources = _due_data_sources(now=now)
+    sources = _due_data_sources(now=now, catalog=catalog)
     if agency_id is not None:
         grants = grants.where(Grant.agency_id == agency_id)
         sources = sources.where(DataSource.agency_id == agency_id)
@@ -200,7 +207,7 @@ async def count_due(session: AsyncSession, *, now: datetime, agency_id: int | No
 async def count_due_data_sources(ctx: JobContext) -> int:
     """How many imports a sweep started now would run (for a progress bar)."""
     async with ctx.database.transaction() as session:
-        return (await count_due(session, now=ctx.now())).data_sources
+        return (await count_due(session, now=ctx.now(), catalog=ctx.catalog)).data_sources
 
 
 @timed_sweep
@@ -251,7 +258,9 @@ async def sweep(
     done = 0
     while True:
         async with ctx.database.transaction() as session:
-            due = await claim_due_data_sources(session, now=ctx.now(), limit=CLAIM_BATCH)
+            due = await claim_due_data_sources(
+                session, now=ctx.now(), limit=CLAIM_BATCH, catalog=ctx.catalog
+            )
         source_ids = [s for s in due if s not in seen_sources]
         if not source_ids:
             break
