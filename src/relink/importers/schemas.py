@@ -80,7 +80,10 @@ class FailureIn(BaseModel):
     body: str = Field(default="", max_length=MAX_BODY_CHARS, description="The answer's body")
     call: CallMade
     token_generation: int | None = Field(
-        default=None, ge=0, description="The credentials' token_generation the call was made with"
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="The credentials' token_generation the call was made with",
     )
 
     @model_validator(mode="after")
