@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from relink.data_sources.backfill_requests import request_external_backfills
 from relink.data_sources.import_mode import imported_by_relink
 from relink.data_sources.imports import ImportResult, import_data_source, import_data_sources
 from relink.models import DataSource, Grant, SyncTrigger
@@ -52,7 +53,9 @@ async def backfill_grant_job(ctx: JobContext, *, grant_id: int) -> int:
     batch by batch; returns how many imported. One job per grant, however many sources.
 
     A source of the gap whose import failed for a passing reason is imported again after the
-    walk, before the job ends."""
+    walk, before the job ends. The grant's external data sources are not imported: their
+    missed days are asked of the platform's importers (``backfill_requests.py``)."""
+    await request_external_backfills(ctx, grant_id=grant_id)
     imported, retry = await _walk(ctx, grant_id=grant_id)
     for _ in range(BACKFILL_RETRY_PASSES):
         if not retry:

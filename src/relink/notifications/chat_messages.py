@@ -17,6 +17,11 @@ EVENTS: dict[str, tuple[str, str, str]] = {
     "data_source.reconnected": (":large_green_circle:", "reconnected", "Open"),
     "import.failed": (":warning:", "import failed", "Try again"),
     "grant.expires_soon": (":hourglass_flowing_sand:", "sign-in expires soon", "Reconnect"),
+    "data_source.backfill_requested": (
+        ":arrows_counterclockwise:",
+        "missed days to import",
+        "Open",
+    ),
     "webhook.test": (":wave:", "test message", "Open the delivery log"),
 }
 # Teams shows a card's emphasis as colour: red for what needs a person, green for a repair.
@@ -25,6 +30,7 @@ TEAMS_STYLES = {
     "data_source.reconnected": "good",
     "import.failed": "warning",
     "grant.expires_soon": "warning",
+    "data_source.backfill_requested": "accent",
     "webhook.test": "accent",
 }
 # A message names this many clients and counts the rest: one grant behind hundreds of clients

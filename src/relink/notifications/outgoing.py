@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +26,10 @@ async def emit_for_data_sources(
     error_class: ErrorClass | None,
     hint: str | None,
     now: datetime,
+    extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> int:
-    """One webhook item per data source, sent to every endpoint subscribed to ``event``."""
+    """One webhook item per data source, sent to every endpoint subscribed to ``event``;
+    ``extra`` adds an event's own fields to a data source's item, by its id."""
     if not data_source_ids:
         return 0
     # Most agencies have no webhook: skip building thousands of items for nobody.
@@ -78,6 +80,7 @@ async def emit_for_data_sources(
                 "reason": REASONS.get(error_class, "") if error_class else "",
                 "hint": hint or "",
                 "action_url": f"{base_url}{action}",
+                **(extra or {}).get(ds_id, {}),
             }
         )
     return await webhooks.emit(session, agency_id=agency_id, event=event, items=items, now=now)

@@ -8,7 +8,7 @@ in prose; change the three together.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter
@@ -35,6 +35,12 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
     "grant.expires_soon": (
         "A provider warned that a sign-in will expire: reconnect before it does",
         "grantExpiresSoon",
+    ),
+    "data_source.backfill_requested": (
+        "A data source your platform imports (imports: external) was repaired: import its "
+        "missed days, first_day to last_day, and confirm them (POST "
+        "/api/v1/data-sources/{id}/imports)",
+        "dataSourceBackfillRequested",
     ),
 }
 # What an endpoint may subscribe to; the test event goes only where an admin sends it.
@@ -63,6 +69,14 @@ class DataSourceEventData(BaseModel):
     action_url: str = Field(
         description="The page that repairs it: the grant's Reconnect, or the key's form"
     )
+
+
+class BackfillRequestedData(DataSourceEventData):
+    """The days an external data source is missing after a repair, for the platform's
+    importers; the confirmations of those days close the backfill."""
+
+    first_day: date = Field(description="The first missing day (in the account's time zone)")
+    last_day: date = Field(description="The last day to import (the last complete one)")
 
 
 class TestEventData(BaseModel):
@@ -107,6 +121,11 @@ class GrantExpiresSoon(_Envelope):
     data: DataSourceEventData
 
 
+class DataSourceBackfillRequested(_Envelope):
+    type: Literal["data_source.backfill_requested"]
+    data: BackfillRequestedData
+
+
 class WebhookTest(_Envelope):
     type: Literal["webhook.test"]
     data: TestEventData
@@ -117,6 +136,7 @@ PAYLOADS: dict[str, type[_Envelope]] = {
     "data_source.reconnected": DataSourceReconnected,
     "import.failed": ImportFailed,
     "grant.expires_soon": GrantExpiresSoon,
+    "data_source.backfill_requested": DataSourceBackfillRequested,
     TEST_EVENT: WebhookTest,
 }
 
@@ -182,6 +202,18 @@ def import_failed(body: ImportFailed) -> None:
     status_code=204,
 )
 def grant_expires_soon(body: GrantExpiresSoon) -> None:
+    """Declared only: Relink sends this event, it never answers it."""
+
+
+@webhook_docs.post(
+    "data_source.backfill_requested",
+    operation_id=EVENT_TYPES["data_source.backfill_requested"][1],
+    summary=EVENT_TYPES["data_source.backfill_requested"][0],
+    description=EVENT_TYPES["data_source.backfill_requested"][0] + "." + _SIGNED,
+    responses=_RECEIVED,
+    status_code=204,
+)
+def data_source_backfill_requested(body: DataSourceBackfillRequested) -> None:
     """Declared only: Relink sends this event, it never answers it."""
 
 

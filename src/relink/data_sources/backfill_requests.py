@@ -1,0 +1,72 @@
+"""A repaired grant's external data sources: their missed days asked of the platform's
+importers with a ``data_source.backfill_requested`` webhook (Relink imports only its own).
+
+Sent by the grant's backfill job, after the reconnect committed; the importers' confirmations
+(importers/confirmations.py) close each backfill as Relink's own imports close theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import not_, select
+
+from relink.data_sources.import_mode import imported_by_relink
+from relink.data_sources.import_plans import reporting_delay
+from relink.kit.complete_days import last_complete_day
+from relink.models import DataSource
+from relink.notifications.outgoing import emit_for_data_sources
+from relink.status import IMPORTABLE_STATUSES
+from relink.worker.context import JobContext
+
+EVENT = "data_source.backfill_requested"
+
+
+async def request_external_backfills(ctx: JobContext, *, grant_id: int) -> int:
+    """Ask for the missed days of the grant's external data sources with an open backfill;
+    answers how many were asked for."""
+    now = ctx.now()
+    async with ctx.database.transaction() as session:
+        rows = (
+            await session.execute(
+                select(
+                    DataSource.id,
+                    DataSource.agency_id,
+                    DataSource.provider,
+                    DataSource.backfill_from,
+                    DataSource.account_timezone,
+                ).where(
+                    DataSource.grant_id == grant_id,
+                    DataSource.backfill_from.is_not(None),
+                    DataSource.status.in_(IMPORTABLE_STATUSES),
+                    DataSource.removed_at.is_(None),
+                    not_(imported_by_relink(ctx.catalog)),
+                )
+            )
+        ).all()
+        days: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            last: date = last_complete_day(
+                now,
+                time_zone=row.account_timezone,
+                delay=reporting_delay(ctx.catalog, row.provider),
+            )
+            if row.backfill_from <= last:
+                days[row.id] = {
+                    "first_day": row.backfill_from.isoformat(),
+                    "last_day": last.isoformat(),
+                }
+        if not days:
+            return 0
+        await emit_for_data_sources(
+            session,
+            agency_id=rows[0].agency_id,
+            event=EVENT,
+            data_source_ids=list(days),
+            error_class=None,
+            hint="Import the missed days and confirm them.",
+            now=now,
+            extra=days,
+        )
+    return len(days)
