@@ -29,9 +29,9 @@ run: install
 
 # The import rules of docs/architecture.md are contracts in pyproject.toml, checked by lint-imports.
 lint: install
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check src tests bench tools examples
 	$(BIN)/mypy
-	$(BIN)/mypy tools bench
+	$(BIN)/mypy tools bench examples
 	$(BIN)/lint-imports --no-cache
 
 # Which parts of src/relink import which, and the cycles between them (--imports: every import).

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header
 from relink.api_tokens.errors import ServiceTokenNotHere
 from relink.api_tokens.permissions import Permission
 from relink.data_sources.import_mode import import_mode
-from relink.dependencies import DbSession, Jobs
+from relink.dependencies import DbSession, Jobs, Now
 from relink.events.service import record
 from relink.importers.caller import Caller
 from relink.importers.confirmations import confirm_imports
@@ -24,11 +24,15 @@ from relink.importers.schemas import (
     ImportModeOut,
     ImportsIn,
     ImportsOut,
+    WantedOut,
+    WantedPage,
 )
+from relink.importers.work_list import wanted_imports
+from relink.kit.api_pages import DEFAULT_LIMIT, Cursor, Limit, id_after, page_of
 from relink.kit.problems import problem_responses
 from relink.kit.row_ids import RowId
 
-router = APIRouter(prefix="/api/v1/data-sources", tags=["importers"])
+router = APIRouter(prefix="/api/v1", tags=["importers"])
 
 IdempotencyKey = Annotated[
     str,
@@ -42,7 +46,35 @@ IdempotencyKey = Annotated[
 
 
 @router.get(
-    "/{data_source_id}/credentials",
+    "/importer/data-sources",
+    operation_id="list_importer_data_sources",
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def list_wanted(
+    caller: Caller,
+    session: DbSession,
+    jobs: Jobs,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> WantedPage:
+    """The data sources your platform imports (imports: external), in id order, each with
+    the days to import now (from its first missing day, a backfill's included)."""
+    caller.require(Permission.READ)
+    rows = await wanted_imports(
+        session,
+        caller=caller,
+        catalog=jobs.catalog,
+        now=now,
+        after_id=id_after(cursor),
+        limit=limit,
+    )
+    shown, next_cursor = page_of(rows, limit=limit, key=lambda w: [w.data_source_id])
+    return WantedPage(items=[WantedOut.of(w) for w in shown], next_cursor=next_cursor)
+
+
+@router.get(
+    "/data-sources/{data_source_id}/credentials",
     operation_id="get_data_source_credentials",
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
@@ -57,7 +89,7 @@ async def get_credentials(
 
 
 @router.post(
-    "/{data_source_id}/failures",
+    "/data-sources/{data_source_id}/failures",
     operation_id="report_data_source_failure",
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
@@ -91,7 +123,7 @@ async def report(
 
 
 @router.post(
-    "/{data_source_id}/imports",
+    "/data-sources/{data_source_id}/imports",
     operation_id="confirm_data_source_imports",
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
@@ -113,7 +145,7 @@ async def confirm(
 
 
 @router.put(
-    "/{data_source_id}/import-mode",
+    "/data-sources/{data_source_id}/import-mode",
     operation_id="set_data_source_import_mode",
     responses=problem_responses(401, 403, 404, 422, 503),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from relink.importers.confirmations import Confirmed
 from relink.importers.credentials import Handed
 from relink.importers.failure_reports import Action, Advice
+from relink.importers.work_list import Wanted
 from relink.providers.taxonomy import AuthKind, ErrorClass, ImportMode
 from relink.status import DataSourceStatus
 
@@ -162,3 +164,27 @@ class ImportModeOut(BaseModel):
     data_source_id: int
     imports: ImportMode = Field(description="Who imports its days now")
     own_setting: ImportMode | None = Field(description="Its own setting; null: the provider's")
+
+
+class WantedOut(BaseModel):
+    """One external data source and the days to import now."""
+
+    data_source_id: int
+    client_id: int
+    client_name: str
+    provider: str = Field(description="The provider's key in Relink's catalog")
+    account_id: str = Field(description="The account's id at the provider")
+    status: DataSourceStatus
+    complete_through: date | None = Field(description="Every day through this one is in")
+    first_day: date | None = Field(description="The first day to import; null: none now")
+    last_day: date | None = Field(description="The last day to import; null: none now")
+    backfill_open: bool = Field(description="A repair left a gap these days fill")
+
+    @classmethod
+    def of(cls, wanted: Wanted) -> WantedOut:
+        return cls(**asdict(wanted))
+
+
+class WantedPage(BaseModel):
+    items: list[WantedOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null: last")
