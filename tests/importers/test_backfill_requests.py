@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relink.api_tokens.permissions import IMPORTER
@@ -97,6 +97,22 @@ async def test_the_backfill_asks_the_importers_for_each_sources_missed_days(
     assert {d.payload["data"]["first_day"] for d in sent} == {first}
     for delivery in sent:
         PAYLOADS[EVENT].model_validate(delivery.payload)
+
+
+async def test_a_backfill_job_run_again_asks_no_second_time(
+    session: AsyncSession, demo: Demo, ctx: JobContext, clock: Clock, sandbox: SandboxServer
+) -> None:
+    await create_endpoint(
+        session, box=ctx.box, agency_id=demo.agency.id, url="http://127.0.0.1:9/h", events=[EVENT]
+    )
+    await session.commit()
+    ids = await _repaired_after_an_outage(session, demo, ctx, clock, sandbox)
+    await backfill_grant_job(ctx, grant_id=demo.shared_grant_id)
+
+    await backfill_grant_job(ctx, grant_id=demo.shared_grant_id)
+
+    count = select(func.count()).where(WebhookDelivery.event == EVENT)
+    assert await session.scalar(count) == len(ids)
 
 
 async def test_the_importers_confirmations_close_the_gap(

@@ -5,6 +5,7 @@ it is asked for the missed days, imports and confirms them, and the gap closes."
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,6 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.tasks import backfill_grant_job
 from relink.db import Database
 from relink.grants.reconnect import repair_grant
 from relink.models import DataSource, Grant, Notification, WebhookDelivery
@@ -27,10 +27,12 @@ from relink.providers.results import ExternalIdentity, TokenSet
 from relink.sandbox import seed
 from relink.status import DataSourceStatus
 from relink.worker.context import JobContext
+from relink.worker.registry import JobName
 from relink_client import RelinkClient
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 from tests.fixtures.server import LOOPBACK_TLS
+from tests.fixtures.sweeps import wait_for_jobs
 from tests.importers.conftest import MANAGER, make_external, shared_sources
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "platform_importer.py"
@@ -123,8 +125,9 @@ async def test_an_outside_importer_lives_through_a_revoked_grant_with_relinks_ap
             now=utcnow(),
             actor=f"user:{demo.admin.id}",
         )
+        # The commit queues the grant's backfill on the app's dispatcher (served from a thread).
         await session.commit()
-        await backfill_grant_job(ctx, grant_id=demo.shared_grant_id)
+        await asyncio.to_thread(wait_for_jobs, JobName.BACKFILL_GRANT)
         async with database.transaction() as reading:
             asked = await reading.scalar(select(func.count()).where(WebhookDelivery.event == EVENT))
         assert asked == len(ids)

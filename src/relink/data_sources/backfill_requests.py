@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import not_, select
+from sqlalchemy import not_, select, update
 
 from relink.data_sources.import_mode import imported_by_relink
 from relink.data_sources.import_plans import reporting_delay
 from relink.kit.complete_days import last_complete_day
+from relink.kit.id_lists import id_in
 from relink.models import DataSource
 from relink.notifications.outgoing import emit_for_data_sources
 from relink.status import IMPORTABLE_STATUSES
@@ -36,37 +37,46 @@ async def request_external_backfills(ctx: JobContext, *, grant_id: int) -> int:
                     DataSource.provider,
                     DataSource.backfill_from,
                     DataSource.account_timezone,
-                ).where(
+                )
+                .where(
                     DataSource.grant_id == grant_id,
                     DataSource.backfill_from.is_not(None),
+                    # Asked once per backfill, however often the job runs (a redelivery).
+                    DataSource.backfill_requested_from.is_distinct_from(DataSource.backfill_from),
                     DataSource.status.in_(IMPORTABLE_STATUSES),
                     DataSource.removed_at.is_(None),
                     not_(imported_by_relink(ctx.catalog)),
                 )
+                .order_by(DataSource.id)
+                .with_for_update(skip_locked=True)
             )
         ).all()
         days: dict[int, dict[str, Any]] = {}
         for row in rows:
-            last: date = last_complete_day(
-                now,
-                time_zone=row.account_timezone,
-                delay=reporting_delay(ctx.catalog, row.provider),
-            )
+            delay = reporting_delay(ctx.catalog, row.provider)
+            last: date = last_complete_day(now, time_zone=row.account_timezone, delay=delay)
             if row.backfill_from <= last:
                 days[row.id] = {
                     "first_day": row.backfill_from.isoformat(),
                     "last_day": last.isoformat(),
                 }
-        if not days:
+        if not rows:
             return 0
-        await emit_for_data_sources(
-            session,
-            agency_id=rows[0].agency_id,
-            event=EVENT,
-            data_source_ids=list(days),
-            error_class=None,
-            hint="Import the missed days and confirm them.",
-            now=now,
-            extra=days,
+        await session.execute(
+            update(DataSource)
+            .where(id_in(session, DataSource.id, [row.id for row in rows]))
+            .values(backfill_requested_from=DataSource.backfill_from)
+            .execution_options(synchronize_session=False)
         )
+        if days:
+            await emit_for_data_sources(
+                session,
+                agency_id=rows[0].agency_id,
+                event=EVENT,
+                data_source_ids=list(days),
+                error_class=None,
+                hint="Import the missed days and confirm them.",
+                now=now,
+                extra=days,
+            )
     return len(days)

@@ -94,6 +94,9 @@ class DataSource(HasId, HasTimestamps, Base):
     # Who imports its days: Relink, or the platform's own importers (which then confirm them
     # through the API). None follows the provider's catalog entry.
     imports: Mapped[ImportMode | None] = mapped_column(str_enum(ImportMode))
+    # For an external source: the ``backfill_from`` whose days were asked of the platform's
+    # importers (data_sources/backfill_requests.py), so a job run twice asks once.
+    backfill_requested_from: Mapped[date | None]
 
 
 # Search is "contains", any case, as ``lower(column) LIKE lower(pattern)``: trigram indexes on

@@ -1,5 +1,6 @@
-"""imports by Relink or by the platform (data_source.imports), service tokens' permissions,
-and the failure reports of outside importers, one per data source and idempotency key
+"""imports by Relink or by the platform (data_source.imports, and which backfill was asked of
+the platform), service tokens' permissions, and the failure reports of outside importers, one
+per data source and idempotency key
 
 Revision ID: 0018_external_imports
 Revises: 0017_api_tokens
@@ -77,10 +78,12 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+        batch_op.add_column(sa.Column("backfill_requested_from", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("data_source", schema=None) as batch_op:
+        batch_op.drop_column("backfill_requested_from")
         batch_op.drop_column("imports")
 
     with op.batch_alter_table("api_token", schema=None) as batch_op:
