@@ -24,12 +24,12 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench import detection, plot, scale, table, write_paths
+from bench import detection, importer_figures, plot, scale, table, write_paths
 
 RESULTS = Path(__file__).with_name("results")
 # What RELINK_BENCH_ONLY may name: the read side with the bell, its page figures alone, the
-# write side, detection.
-PARTS = ("read", "pages", "write", "detection")
+# write side, detection, and credentials on request (issue 25's importers).
+PARTS = ("read", "pages", "write", "detection", "importers")
 
 
 def _sizes() -> tuple[int, ...]:
@@ -101,6 +101,12 @@ def main() -> None:
                 found = asyncio.run(detection.run(detection_url))
                 report["runs"][name]["detection"] = found
                 print(json.dumps(found, indent=2, default=str))
+            if "importers" in parts:
+                print(f"== credentials on request on {name}")
+                importers_url = _own_database(name, url, tmp, suffix="_importers")
+                handed = asyncio.run(importer_figures.run(importers_url))
+                report["runs"][name]["importers"] = handed
+                print(json.dumps(handed, indent=2, default=str))
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     plot.draw(report, RESULTS / "latest.png")
     print(f"written to {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")

@@ -6,6 +6,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from relink.errors import CredentialsUnreadable
 from relink.grants.refresh import Outcome, RefreshResult, refresh_grant
 from relink.grants.service import open_credentials
@@ -66,20 +68,32 @@ async def credentials_for_import(
 
 
 async def _holds_usable_token(ctx: JobContext, *, grant_id: int) -> bool:
-    """Whether the grant's access token can be used as it is, without a refresh first.
-
-    A token with a stated lifetime: while it stays valid ``TOKEN_VALID_FOR_IMPORT`` longer.
-    One without: while the provider accepts it (a rejection refreshes on the spot).
-    """
+    """Whether the grant's access token can be used as it is, without a refresh first."""
     async with ctx.database.transaction() as session:
         grant = await session.get(Grant, grant_id)
         if grant is None:
             return False
-        if grant.status is not GrantStatus.ACTIVE:
-            return True  # nothing to refresh; reading the credentials reports it
-        if grant.access_expires_at is not None:
-            return grant.access_expires_at > ctx.now() + TOKEN_VALID_FOR_IMPORT
-        credentials = await open_credentials(session, box=ctx.box, grant=grant)
+        return await holds_usable_token(ctx, grant=grant, session=session)
+
+
+async def holds_usable_token(
+    ctx: JobContext, *, grant: Grant, session: AsyncSession | None = None
+) -> bool:
+    """Whether ``grant``'s access token can be used as it is, without a refresh first.
+
+    A token with a stated lifetime: while it stays valid ``TOKEN_VALID_FOR_IMPORT`` longer.
+    One without: while the provider accepts it (a rejection refreshes on the spot). Reading
+    the credentials to see whether there is a token at all needs ``session``.
+    """
+    if grant.auth_kind is not AuthKind.OAUTH2:
+        return True
+    if grant.status is not GrantStatus.ACTIVE:
+        return True  # nothing to refresh; reading the credentials reports it
+    if grant.access_expires_at is not None:
+        return grant.access_expires_at > ctx.now() + TOKEN_VALID_FOR_IMPORT
+    if session is None:
+        return False
+    credentials = await open_credentials(session, box=ctx.box, grant=grant)
     return bool(credentials.get("access_token"))
 
 

@@ -15,8 +15,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.data_sources.import_credentials import RefreshFailed, credentials_for_import
+from relink.data_sources.import_credentials import (
+    RefreshFailed,
+    credentials_for_import,
+    holds_usable_token,
+)
 from relink.events.service import record
+from relink.grants.service import open_credentials
 from relink.importers.caller import ImporterCaller
 from relink.importers.errors import ReconnectNeeded, TryAgainSoon
 from relink.models import DataSource, Grant
@@ -81,16 +86,23 @@ def api_base(spec: ProviderSpec) -> str | None:
 
 
 async def hand_credentials(
-    session: AsyncSession, ctx: JobContext, *, caller: ImporterCaller, data_source_id: int
+    ctx: JobContext, *, caller: ImporterCaller, data_source_id: int
 ) -> Handed:
     """The data source's credentials, refreshed first when near their end; an event records
-    the read (who, which data source)."""
-    source = await caller.data_source(session, data_source_id)
-    grant = await session.get(Grant, source.grant_id)
-    assert grant is not None
-    ensure_importable(ctx, source=source, grant=grant)
+    the read (who, which data source).
+
+    In transactions of its own, one at a time, never inside the request's: every importer
+    asks on every import, and a request holding a connection while its refresh or read took
+    another ran the pool dry at 200 callers (every one answered 503 after the pool's wait).
+    A fresh token is read, handed and recorded in one transaction.
+    """
+    async with ctx.database.transaction() as session:
+        source, grant = await _importable(session, ctx, caller, data_source_id)
+        if await holds_usable_token(ctx, grant=grant, session=session):
+            credentials = await open_credentials(session, box=ctx.box, grant=grant)
+            return await _recorded(session, ctx, caller, source, grant, credentials)
     try:
-        generation, credentials = await credentials_for_import(
+        _, credentials = await credentials_for_import(
             ctx,
             grant_id=grant.id,
             provider=grant.provider,
@@ -99,16 +111,36 @@ async def hand_credentials(
         )
     except (RefreshFailed, ProviderFailure) as failed:
         failure = failed.failure if isinstance(failed, RefreshFailed) else failed
-        await session.refresh(grant)
-        await session.refresh(source)
-        # The refresh found the grant dead (and told everyone): the importer must stop.
-        ensure_importable(ctx, source=source, grant=grant)
+        async with ctx.database.transaction() as session:
+            # The refresh found the grant dead (and told everyone): the importer must stop.
+            await _importable(session, ctx, caller, data_source_id)
         wait = failure.classification.retry_after or TRANSIENT_WAIT_SECONDS
         raise TryAgainSoon(failure.classification.hint.rstrip("."), retry_after=wait) from None
-    # What the refresh (this caller's or another's) stored: the new expiry.
-    await session.refresh(grant)
-    spec = ctx.catalog.get(source.provider)
-    answer = handed(spec, source, grant, credentials, generation)
+    async with ctx.database.transaction() as session:
+        # What the refresh (this caller's or another's) stored: the new expiry and generation.
+        source, grant = await _importable(session, ctx, caller, data_source_id)
+        credentials = await open_credentials(session, box=ctx.box, grant=grant)
+        return await _recorded(session, ctx, caller, source, grant, credentials)
+
+
+async def _importable(
+    session: AsyncSession, ctx: JobContext, caller: ImporterCaller, data_source_id: int
+) -> tuple[DataSource, Grant]:
+    source = await caller.data_source(session, data_source_id)
+    grant = await session.get(Grant, source.grant_id, populate_existing=True)
+    assert grant is not None
+    ensure_importable(ctx, source=source, grant=grant)
+    return source, grant
+
+
+async def _recorded(
+    session: AsyncSession,
+    ctx: JobContext,
+    caller: ImporterCaller,
+    source: DataSource,
+    grant: Grant,
+    credentials: dict[str, Any],
+) -> Handed:
     await record(
         session,
         agency_id=source.agency_id,
@@ -116,9 +148,10 @@ async def hand_credentials(
         subject_type="data_source",
         subject_id=source.id,
         action="data_source.credentials_read",
-        details={"grant_id": grant.id, "token_generation": generation},
+        details={"grant_id": grant.id, "token_generation": grant.token_generation},
     )
-    return answer
+    spec = ctx.catalog.get(source.provider)
+    return handed(spec, source, grant, credentials, grant.token_generation)
 
 
 def handed(

@@ -78,13 +78,11 @@ async def list_wanted(
     operation_id="get_data_source_credentials",
     responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
-async def get_credentials(
-    data_source_id: RowId, caller: Caller, session: DbSession, jobs: Jobs
-) -> CredentialsOut:
+async def get_credentials(data_source_id: RowId, caller: Caller, jobs: Jobs) -> CredentialsOut:
     """Fresh credentials to call the provider with (refreshed first when near their end). A
     disconnected data source answers 409 ``reconnect_needed`` with the page that repairs it."""
     caller.require(Permission.CREDENTIALS_READ)
-    handed = await hand_credentials(session, jobs, caller=caller, data_source_id=data_source_id)
+    handed = await hand_credentials(jobs, caller=caller, data_source_id=data_source_id)
     return CredentialsOut.of(handed)
 
 
