@@ -96,14 +96,12 @@ async def report(
     body: FailureIn,
     key: IdempotencyKey,
     caller: Caller,
-    session: DbSession,
     jobs: Jobs,
 ) -> AdviceOut:
     """What the provider answered one of your calls: Relink decides it as it decides its own
     imports' failures (refresh, disconnect and tell people, or wait) and says what to do."""
     caller.require(Permission.FAILURES_WRITE)
     advice = await report_failure(
-        session,
         jobs,
         caller=caller,
         data_source_id=data_source_id,

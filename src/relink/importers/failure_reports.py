@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relink.data_sources.failures import RATE_LIMIT_DEFAULT_WAIT, apply_data_source_failure
 from relink.data_sources.import_credentials import RefreshFailed, credentials_for_import
 from relink.grants.failures import DETECTION, Detection
+from relink.grants.service import open_credentials
 from relink.importers.caller import ImporterCaller
 from relink.importers.credentials import (
     TRANSIENT_WAIT_SECONDS,
@@ -137,7 +138,6 @@ def described_call(method: str, url: str) -> str:
 
 
 async def report_failure(
-    session: AsyncSession,
     ctx: JobContext,
     *,
     caller: ImporterCaller,
@@ -145,24 +145,59 @@ async def report_failure(
     key: str,
     report: Report,
 ) -> Advice:
-    """Decide one reported failure and answer what the importer should do."""
-    source = await caller.data_source(session, data_source_id)
-    earlier = await _earlier(session, data_source_id=source.id, key=key)
-    if earlier is not None:
-        return earlier
-    grant = await session.get(Grant, source.grant_id)
-    assert grant is not None
-    spec = ctx.catalog.get(source.provider)
-    headers = kept_headers(report.headers)
-    classification = classify(
-        spec, status=report.status, body=report.body, headers=headers, phase="api"
+    """Decide one reported failure and answer what the importer should do.
+
+    In transactions of its own, never the request's: a refused token is refreshed between
+    them, with no connection held meanwhile (a burst of reports for one grant's thousands of
+    data sources must not hold the pool while the single refresh runs).
+    """
+    async with ctx.database.transaction() as session:
+        source = await caller.data_source(session, data_source_id)
+        earlier = await _earlier(session, data_source_id=source.id, key=key)
+        if earlier is not None:
+            return earlier
+        grant = await session.get_one(Grant, source.grant_id)
+        spec = ctx.catalog.get(source.provider)
+        classification = classify(
+            spec,
+            status=report.status,
+            body=report.body,
+            headers=kept_headers(report.headers),
+            phase="api",
+        )
+        if not _needs_refresh(source, grant, classification):
+            advice = await _decide(session, ctx, caller, source, grant, classification)
+            return await _kept(session, caller, source, key, report, classification, advice)
+    advice = await _refreshed(ctx, caller, data_source_id, classification, report)
+    async with ctx.database.transaction() as session:
+        source = await caller.data_source(session, data_source_id)
+        return await _kept(session, caller, source, key, report, classification, advice)
+
+
+def _needs_refresh(source: DataSource, grant: Grant, classification: Classification) -> bool:
+    """An access token the provider refused, of a grant still up: refresh it for everyone."""
+    return (
+        classification.error_class is ErrorClass.ACCESS_TOKEN_EXPIRED
+        and grant.auth_kind is AuthKind.OAUTH2
+        and grant.status is GrantStatus.ACTIVE
+        and source.status is not DataSourceStatus.DISCONNECTED
     )
-    advice = await _decide(session, ctx, caller, source, grant, classification, report)
+
+
+async def _kept(
+    session: AsyncSession,
+    caller: ImporterCaller,
+    source: DataSource,
+    key: str,
+    report: Report,
+    classification: Classification,
+    advice: Advice,
+) -> Advice:
+    """The report stored with its advice; for a key stored meanwhile, that first advice."""
     row = FailureReport(
         agency_id=source.agency_id,
         data_source_id=source.id,
         idempotency_key=key,
-        reported_at=ctx.now(),
         reported_by=caller.actor,
         status=report.status,
         call=described_call(report.method, report.url),
@@ -198,14 +233,10 @@ async def _decide(
     source: DataSource,
     grant: Grant,
     classification: Classification,
-    report: Report,
 ) -> Advice:
     if source.status is DataSourceStatus.DISCONNECTED or grant.status is not GrantStatus.ACTIVE:
         # Decided already (by another report, a signal, a probe): nothing more to apply.
         return _stop(ctx, source, grant, classification, hint=source.status_detail)
-    expired = classification.error_class is ErrorClass.ACCESS_TOKEN_EXPIRED
-    if expired and grant.auth_kind is AuthKind.OAUTH2:
-        return await _refreshed(session, ctx, source, grant, classification, report)
     now = ctx.now()
     locked = await caller.data_source(session, source.id, lock=True)
     await session.refresh(grant)
@@ -239,18 +270,20 @@ async def _decide(
 
 
 async def _refreshed(
-    session: AsyncSession,
     ctx: JobContext,
-    source: DataSource,
-    grant: Grant,
+    caller: ImporterCaller,
+    data_source_id: int,
     classification: Classification,
     report: Report,
 ) -> Advice:
     """The provider refused the access token: refresh once for the grant (unless the token the
     importer used was replaced already), and hand the fresh one back."""
-    refused = report.token_generation if report.token_generation is not None else None
+    async with ctx.database.transaction() as session:
+        source = await caller.data_source(session, data_source_id)
+        grant = await session.get_one(Grant, source.grant_id)
+    refused = report.token_generation
     try:
-        generation, credentials = await credentials_for_import(
+        await credentials_for_import(
             ctx,
             grant_id=grant.id,
             provider=grant.provider,
@@ -259,8 +292,9 @@ async def _refreshed(
         )
     except (RefreshFailed, ProviderFailure) as failed:
         failure = failed.failure if isinstance(failed, RefreshFailed) else failed
-        await session.refresh(grant)
-        await session.refresh(source)
+        async with ctx.database.transaction() as session:
+            source = await caller.data_source(session, data_source_id)
+            grant = await session.get_one(Grant, source.grant_id)
         if failure.classification.disconnects or grant.status is not GrantStatus.ACTIVE:
             return _stop(ctx, source, grant, failure.classification, hint=None)
         return Advice(
@@ -270,14 +304,17 @@ async def _refreshed(
             retry_after_seconds=failure.classification.retry_after or TRANSIENT_WAIT_SECONDS,
             data_source_status=source.status,
         )
-    await session.refresh(grant)
+    async with ctx.database.transaction() as session:
+        source = await caller.data_source(session, data_source_id)
+        grant = await session.get_one(Grant, source.grant_id)
+        credentials = await open_credentials(session, box=ctx.box, grant=grant)
     spec = ctx.catalog.get(source.provider)
     return Advice(
         action=Action.RETRY_NOW,
         error_class=classification.error_class,
         hint="Relink refreshed the access token: call again with the one in this answer.",
         data_source_status=source.status,
-        credentials=handed(spec, source, grant, credentials, generation),
+        credentials=handed(spec, source, grant, credentials, grant.token_generation),
     )
 
 
