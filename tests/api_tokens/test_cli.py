@@ -53,6 +53,12 @@ def _run(runner: CliRunner, *args: str) -> Result:
     return result
 
 
+def _last_line(result: Result) -> str:
+    """What the command printed last: a log line of the app served beside it in this process
+    (a lingering thread of an earlier test) may come first."""
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _created(runner: CliRunner, *args: str) -> str:
     """The value ``create`` printed: its last line of output (the app served beside the
     command in this process may log a line of its own meanwhile)."""
@@ -86,7 +92,7 @@ def test_create_with_an_expiry_and_json_answers_every_field(relink_tokens: CliRu
         *("--email", STAFF, "--name", "export", "--expires-in-days", "7", "--json"),
     )
 
-    created = json.loads(result.stdout)
+    created = json.loads(_last_line(result))
     assert created["name"] == "export"
     assert created["scope"] == "read"
     assert created["user_email"] == STAFF
@@ -117,7 +123,7 @@ def test_list_shows_the_tokens_never_their_values(
     value = _created(relink_tokens, "--email", STAFF, "--name", "cron")
 
     table = _run(relink_tokens, "list").stdout
-    listed = json.loads(_run(relink_tokens, "list", "--email", STAFF, "--json").stdout)
+    listed = json.loads(_last_line(_run(relink_tokens, "list", "--email", STAFF, "--json")))
 
     token_id = _scalar(database_url, select(ApiToken.id))
     assert "cron" in table and "read-only" in table
@@ -139,7 +145,7 @@ def test_revoke_by_id_stops_the_token_and_is_recorded(
     assert f"revoked token {token_id} 'cron'" in result.stdout
     with script(app_url, value) as client:
         assert client.get("/api/me").status_code == 401
-    assert json.loads(_run(relink_tokens, "list", "--json").stdout) == []
+    assert json.loads(_last_line(_run(relink_tokens, "list", "--json"))) == []
     by = _scalar(
         database_url,
         select(Event.actor).where(
