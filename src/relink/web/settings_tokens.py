@@ -78,7 +78,7 @@ async def create_token(
             user=user,
             name=name,
             scope=api_tokens.parse_scope(scope_chosen),
-            expires_at=api_tokens.expiry_after(_days(expires_in_days), now=now),
+            expires_at=api_tokens.expiry_after(expiry_days(expires_in_days), now=now),
             actor=user_actor(user),
             now=now,
         )
@@ -100,7 +100,7 @@ async def revoke_token(token_id: RowId, session: DbSession, user: PageUser, now:
     return RedirectResponse("/settings/tokens?revoked=1", status_code=303)
 
 
-def _days(text: str) -> int | None:
+def expiry_days(text: str) -> int | None:
     """The form's "expires in days": empty for never, else a whole number."""
     cleaned = text.strip()
     if not cleaned:
