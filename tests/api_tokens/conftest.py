@@ -7,9 +7,11 @@ from datetime import datetime
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from relink.api_tokens import service as api_tokens
-from relink.db import Database
+from relink.config import get_settings
+from relink.db import Database, set_default_database
 from relink.models import TokenScope, User
 from relink.models.base import utcnow
 from tests.fixtures.demo import Demo
@@ -69,3 +71,15 @@ async def read_only_token(demo: Demo, database: Database) -> str:
 def staff_script(app_url: str, staff_token: str) -> Iterator[httpx.Client]:
     with script(app_url, staff_token) as client:
         yield client
+
+
+@pytest.fixture
+def relink_tokens(
+    demo: Demo, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CliRunner]:
+    """The command line pointed at the test's database."""
+    monkeypatch.setenv("RELINK_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    set_default_database(None)
+    yield CliRunner()
+    set_default_database(None)

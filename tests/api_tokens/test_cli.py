@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import Select, select
 from typer.testing import CliRunner, Result
 
 from relink.api_tokens.values import parse_value
 from relink.cli_tokens import CLI_ACTOR, tokens_app
-from relink.config import get_settings
-from relink.db import Database, set_default_database
+from relink.db import Database
 from relink.models import ApiToken, Event, TokenScope
 from tests.api_tokens.conftest import STAFF, script
-from tests.fixtures.demo import Demo
-
-
-@pytest.fixture
-def relink_tokens(
-    demo: Demo, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
-    """The command line pointed at the test's database."""
-    monkeypatch.setenv("RELINK_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    set_default_database(None)
-    yield CliRunner()
-    set_default_database(None)
 
 
 def _scalar(database_url: str, statement: Select[Any]) -> Any:

@@ -18,7 +18,9 @@ from relink.models import DataSource
 from relink.models.base import utcnow
 from relink.providers.taxonomy import ImportMode
 from relink.sandbox import seed
-from tests.api_tokens.conftest import script
+
+# The command line pointed at the test's database, for the service token commands.
+from tests.api_tokens.conftest import relink_tokens, script  # noqa: F401
 from tests.fixtures.demo import Demo
 from tests.fixtures.sandbox import SandboxServer
 

@@ -5,33 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import Select, select, update
 from typer.testing import CliRunner, Result
 
 from relink.cli_tokens import tokens_app
-from relink.config import get_settings
-from relink.db import Database, set_default_database
+from relink.db import Database
 from relink.models import ApiToken, DataSource
 from relink.models.base import utcnow
 from tests.api_tokens.conftest import STAFF, script
-from tests.fixtures.demo import Demo
 
 ADMIN = "admin@demo.relink.test"
-
-
-@pytest.fixture
-def relink_tokens(
-    demo: Demo, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
-    monkeypatch.setenv("RELINK_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    set_default_database(None)
-    yield CliRunner()
-    set_default_database(None)
 
 
 def _read(database_url: str, statement: Select[Any]) -> Any:

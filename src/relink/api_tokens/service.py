@@ -85,11 +85,7 @@ async def create_token(
     now: datetime,
 ) -> Created:
     """A new token of ``user``; the creation is an event naming the token, never its value."""
-    name = " ".join(name.split())
-    if not name:
-        raise InvalidInput("give the token a name that says where it is used")
-    if len(name) > NAME_CHARS:
-        raise InvalidInput(f"a token's name has at most {NAME_CHARS} characters")
+    name = clean_name(name, missing="give the token a name that says where it is used")
     if not user.is_active:
         raise InvalidInput(f"{user.email} is deactivated; a deactivated user has no tokens")
     if scope is TokenScope.WRITE and user.role is Role.CLIENT:
@@ -221,13 +217,28 @@ async def authenticate(
     token, user = found
     if token.kind is TokenKind.SERVICE or user is None:
         raise ServiceTokenNotHere()
+    ensure_live(token, now=now)
+    if not user.is_active:
+        raise DeactivatedUser()
+    return Bearer(token=token, user=user, use=use_due(token, address=address, now=now))
+
+
+def ensure_live(token: ApiToken, *, now: datetime) -> None:
+    """Refuse a token that was revoked or has expired (told only to the holder of its secret)."""
     if token.revoked_at is not None:
         raise RevokedToken()
     if token.expires_at is not None and token.expires_at <= now:
         raise ExpiredToken()
-    if not user.is_active:
-        raise DeactivatedUser()
-    return Bearer(token=token, user=user, use=use_due(token, address=address, now=now))
+
+
+def clean_name(name: str, *, missing: str) -> str:
+    """A token's name with its spaces tidied; ``missing`` says what to name it for."""
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput(missing)
+    if len(name) > NAME_CHARS:
+        raise InvalidInput(f"a token's name has at most {NAME_CHARS} characters")
+    return name
 
 
 def use_due(token: ApiToken, *, address: str | None, now: datetime) -> Use | None:

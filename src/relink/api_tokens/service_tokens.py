@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relink.api_tokens.errors import ExpiredToken, RevokedToken, UnknownToken
+from relink.api_tokens.errors import UnknownToken
 from relink.api_tokens.permissions import Permission, held, stored
-from relink.api_tokens.service import NAME_CHARS, SUBJECT, Created, Use, use_due
+from relink.api_tokens.service import SUBJECT, Created, Use, clean_name, ensure_live, use_due
 from relink.api_tokens.values import TokenValue, new_value, secret_digest, secret_matches
 from relink.errors import InvalidInput, NotFound
 from relink.events.service import record
@@ -43,15 +43,6 @@ class ServiceCaller:
         return f"{SUBJECT}:{self.token_id}"
 
 
-def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not name:
-        raise InvalidInput("give the token a name that says which system uses it")
-    if len(name) > NAME_CHARS:
-        raise InvalidInput(f"a token's name has at most {NAME_CHARS} characters")
-    return name
-
-
 async def create_service_token(
     session: AsyncSession,
     *,
@@ -63,7 +54,7 @@ async def create_service_token(
     now: datetime,
 ) -> Created:
     """A new service token of the agency; the value is in the answer only."""
-    name = _clean_name(name)
+    name = clean_name(name, missing="give the token a name that says which system uses it")
     chosen = frozenset(permissions)
     if not chosen:
         raise InvalidInput("a service token needs at least one permission")
@@ -112,7 +103,7 @@ async def rotate_service_token(
         raise InvalidInput(f"the overlap is 0 to {MAX_OVERLAP.days} days")
     ends = now + overlap
     token.expires_at = min(token.expires_at, ends) if token.expires_at is not None else ends
-    created = await _new(
+    return await _new(
         session,
         agency_id=token.agency_id,
         name=token.name,
@@ -123,7 +114,6 @@ async def rotate_service_token(
         action="api_token.rotated",
         details={"replaces": token.id, "old_token_expires_at": token.expires_at.isoformat()},
     )
-    return created
 
 
 async def _new(
@@ -215,10 +205,7 @@ async def service_token_of(
         return None
     if not secret_matches(value.secret, token.secret_hash):
         raise UnknownToken()
-    if token.revoked_at is not None:
-        raise RevokedToken()
-    if token.expires_at is not None and token.expires_at <= now:
-        raise ExpiredToken()
+    ensure_live(token, now=now)
     # "Last used" is the caller's to write (``service.record_use``), when due.
     use = use_due(token, address=address, now=now)
     return ServiceCaller(token.id, token.agency_id, held(token.permissions), use)

@@ -51,6 +51,8 @@ async def request_external_backfills(ctx: JobContext, *, grant_id: int) -> int:
                 .with_for_update(skip_locked=True)
             )
         ).all()
+        if not rows:
+            return 0
         days: dict[int, dict[str, Any]] = {}
         for row in rows:
             delay = reporting_delay(ctx.catalog, row.provider)
@@ -60,8 +62,6 @@ async def request_external_backfills(ctx: JobContext, *, grant_id: int) -> int:
                     "first_day": row.backfill_from.isoformat(),
                     "last_day": last.isoformat(),
                 }
-        if not rows:
-            return 0
         await session.execute(
             update(DataSource)
             .where(id_in(session, DataSource.id, [row.id for row in rows]))

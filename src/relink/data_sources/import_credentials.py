@@ -76,14 +76,11 @@ async def _holds_usable_token(ctx: JobContext, *, grant_id: int) -> bool:
         return await holds_usable_token(ctx, grant=grant, session=session)
 
 
-async def holds_usable_token(
-    ctx: JobContext, *, grant: Grant, session: AsyncSession | None = None
-) -> bool:
+async def holds_usable_token(ctx: JobContext, *, grant: Grant, session: AsyncSession) -> bool:
     """Whether ``grant``'s access token can be used as it is, without a refresh first.
 
     A token with a stated lifetime: while it stays valid ``TOKEN_VALID_FOR_IMPORT`` longer.
-    One without: while the provider accepts it (a rejection refreshes on the spot). Reading
-    the credentials to see whether there is a token at all needs ``session``.
+    One without: while the provider accepts it (a rejection refreshes on the spot).
     """
     if grant.auth_kind is not AuthKind.OAUTH2:
         return True
@@ -91,8 +88,6 @@ async def holds_usable_token(
         return True  # nothing to refresh; reading the credentials reports it
     if grant.access_expires_at is not None:
         return grant.access_expires_at > ctx.now() + TOKEN_VALID_FOR_IMPORT
-    if session is None:
-        return False
     credentials = await open_credentials(session, box=ctx.box, grant=grant)
     return bool(credentials.get("access_token"))
 

@@ -25,6 +25,7 @@ from relink.grants.service import open_credentials
 from relink.importers.caller import ImporterCaller
 from relink.importers.errors import ReconnectNeeded, TryAgainSoon
 from relink.models import DataSource, Grant
+from relink.notifications.repair import repair_path
 from relink.providers.api_auth import api_auth
 from relink.providers.results import ProviderFailure
 from relink.providers.spec import ProviderSpec
@@ -60,9 +61,7 @@ class Handed:
 def reconnect_url(ctx: JobContext, *, source: DataSource, grant: Grant) -> str:
     """The page where a person repairs the data source: the grant's Reconnect, or its key."""
     base = ctx.settings.effective_base_url.rstrip("/")
-    if grant.auth_kind is AuthKind.OAUTH2:
-        return f"{base}/grants/{grant.id}/reconnect"
-    return f"{base}/data-sources/{source.id}/credentials"
+    return base + repair_path(grant.auth_kind, grant_id=grant.id, data_source_id=source.id)
 
 
 def ensure_importable(ctx: JobContext, *, source: DataSource, grant: Grant) -> None:

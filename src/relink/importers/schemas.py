@@ -44,19 +44,7 @@ class CredentialsOut(BaseModel):
 
     @classmethod
     def of(cls, handed: Handed) -> CredentialsOut:
-        return cls(
-            data_source_id=handed.data_source_id,
-            provider=handed.provider,
-            auth_kind=handed.auth_kind,
-            account_id=handed.account_id,
-            api_base=handed.api_base,
-            headers=handed.headers,
-            query=handed.query,
-            access_token=handed.access_token,
-            api_key=handed.api_key,
-            expires_at=handed.expires_at,
-            token_generation=handed.token_generation,
-        )
+        return cls(**asdict(handed))
 
 
 class CallMade(BaseModel):
@@ -144,12 +132,7 @@ class ImportsOut(BaseModel):
 
     @classmethod
     def of(cls, confirmed: Confirmed) -> ImportsOut:
-        return cls(
-            data_source_id=confirmed.data_source_id,
-            complete_through=confirmed.complete_through,
-            backfill_until=confirmed.backfill_until,
-            backfill_closed=confirmed.backfill_closed,
-        )
+        return cls(**asdict(confirmed))
 
 
 class ImportModeIn(BaseModel):

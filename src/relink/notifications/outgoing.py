@@ -13,8 +13,9 @@ from relink.config import get_settings
 from relink.models import Client, DataSource, Grant, WebhookEndpoint
 from relink.notifications import webhooks
 from relink.notifications.kinds import REASONS
+from relink.notifications.repair import repair_path
 from relink.providers.catalog import default_catalog
-from relink.providers.taxonomy import AuthKind, ErrorClass
+from relink.providers.taxonomy import ErrorClass
 
 
 async def emit_for_data_sources(
@@ -61,11 +62,7 @@ async def emit_for_data_sources(
     catalog = default_catalog()
     items: list[dict[str, Any]] = []
     for ds_id, provider, account_id, account_name, grant_id, auth_kind, client_id, name in rows:
-        action = (
-            f"/grants/{grant_id}/reconnect"
-            if auth_kind is AuthKind.OAUTH2
-            else f"/data-sources/{ds_id}/credentials"
-        )
+        action = repair_path(auth_kind, grant_id=grant_id, data_source_id=ds_id)
         items.append(
             {
                 "data_source_id": ds_id,

@@ -18,6 +18,7 @@ from relink.auth.access import is_staff_or_admin
 from relink.data_sources.rows import Row
 from relink.models import User
 from relink.notifications.kinds import REASONS
+from relink.notifications.repair import repair_path
 from relink.providers.catalog import default_catalog
 from relink.providers.taxonomy import AuthKind
 from relink.status import DataSourceStatus
@@ -128,9 +129,7 @@ def shown_ago(x: Ago | None) -> Ago | Markup:
 
 def reconnect_path(row: Row) -> str:
     """Reconnect: the grant's OAuth flow, or the data source's new key."""
-    if row.auth_kind is AuthKind.OAUTH2:
-        return f"/grants/{row.source.grant_id}/reconnect"
-    return f"/data-sources/{row.source.id}/credentials"
+    return repair_path(row.auth_kind, grant_id=row.source.grant_id, data_source_id=row.source.id)
 
 
 def day(d: date | None, today: date) -> Day | None:
